@@ -1,0 +1,59 @@
+"""Key health and poll health, per configured key name (never any part of the key).
+
+Sample::
+
+    neon_api_key_valid{key="prod"} 1.0
+    neon_api_key_last_rejected_timestamp_seconds{key="prod"} 1.7e+09
+    neon_exporter_poll_success{key="prod"} 1.0
+    neon_exporter_poll_last_success_timestamp_seconds{key="prod"} 1.7e+09
+    neon_exporter_poll_duration_seconds{key="prod"} 0.42
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from prometheus_client.core import GaugeMetricFamily, Metric
+
+from ..state import State
+from .base import SnapshotCollector
+
+
+class HealthCollector(SnapshotCollector):
+    def __init__(self, state: State) -> None:
+        self.state = state
+
+    def collect(self) -> Iterable[Metric]:
+        view = self.state.view()
+
+        def gauge(name: str, doc: str) -> GaugeMetricFamily:
+            return GaugeMetricFamily(name, doc, labels=["key"])
+
+        valid = gauge(
+            "neon_api_key_valid",
+            "1 while Neon accepts the key; 0 after Neon answered 401 (invalid or revoked).",
+        )
+        rejected = gauge(
+            "neon_api_key_last_rejected_timestamp_seconds",
+            "Unix time Neon last answered 401 for the key.",
+        )
+        success = gauge("neon_exporter_poll_success", "1 if the last poll of the key completed.")
+        last = gauge(
+            "neon_exporter_poll_last_success_timestamp_seconds",
+            "Unix time the last successful poll of the key finished.",
+        )
+        duration = gauge(
+            "neon_exporter_poll_duration_seconds", "Wall time of the last poll of the key."
+        )
+        for key, h in view.health.items():
+            if h.valid is not None:
+                valid.add_metric([key], 1.0 if h.valid else 0.0)
+            if h.last_rejected is not None:
+                rejected.add_metric([key], h.last_rejected)
+            if h.poll_success is not None:
+                success.add_metric([key], 1.0 if h.poll_success else 0.0)
+            if h.last_success is not None:
+                last.add_metric([key], h.last_success)
+            if h.poll_duration is not None:
+                duration.add_metric([key], h.poll_duration)
+        yield from (valid, rejected, success, last, duration)

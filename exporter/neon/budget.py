@@ -1,0 +1,47 @@
+"""Per-key request pacing: a token bucket plus a shared ``Retry-After`` pause."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+
+MAX_BURST = 10.0
+
+
+class TokenBucket:
+    """Refills at ``per_minute / 60`` tokens a second with a burst of at most 10.
+
+    So no window of any length sees more than its share of the budget plus the burst. Waiters
+    queue on one FIFO lock, which keeps the order fair and the arithmetic simple. A
+    ``Retry-After`` from Neon pauses every route of the key, the key probe included.
+    """
+
+    def __init__(self, per_minute: float, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self.rate = per_minute / 60.0
+        self.capacity = min(MAX_BURST, max(1.0, self.rate))
+        self._tokens = self.capacity
+        self._clock = clock
+        self._updated = clock()
+        self._paused_until = 0.0
+        self._lock = asyncio.Lock()
+
+    def pause(self, seconds: float) -> None:
+        self._paused_until = max(self._paused_until, self._clock() + seconds)
+
+    def _refill(self, now: float) -> None:
+        self._tokens = min(self.capacity, self._tokens + (now - self._updated) * self.rate)
+        self._updated = now
+
+    async def acquire(self) -> None:
+        async with self._lock:
+            while True:
+                now = self._clock()
+                self._refill(now)
+                if now < self._paused_until:
+                    await asyncio.sleep(self._paused_until - now)
+                    continue
+                if self._tokens >= 1.0:
+                    self._tokens -= 1.0
+                    return
+                await asyncio.sleep((1.0 - self._tokens) / self.rate)

@@ -1,0 +1,222 @@
+"""Talks to the Neon API for one key: auth, pacing, retries, error classes, typed calls.
+
+One :class:`NeonClient` per key, each on its own ``aiohttp.ClientSession`` so one key's
+connection trouble or pause never stalls another's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import time
+from collections.abc import AsyncIterator, Callable
+from email.utils import parsedate_to_datetime
+from typing import Literal, TypeVar
+
+import aiohttp
+
+from .. import __version__
+from ..config import KeyConfig
+from ..logs import register_secret
+from .budget import TokenBucket
+from .errors import (
+    ApiStatusError,
+    ApiTimeout,
+    KeyRejected,
+    MalformedResponse,
+    NeonError,
+    TransportError,
+)
+from .models import Endpoint, Project, ProjectPage
+from .parse import ParseError, parse_v1_projects, parse_v2_endpoints, parse_v2_projects_page
+
+USER_AGENT = f"neon-exporter/{__version__}"
+PAGE_LIMIT = 400  # the largest page GET /projects allows
+MAX_PAGES = 1000  # 400,000 projects: past this the cursor is not ending, not a real account
+MAX_BODY_BYTES = 32 * 1024 * 1024  # a full page is well under 1 MiB
+RETRY_STATUSES = frozenset({423, 429, 503})
+MAX_RETRY_WAIT = 120.0  # a Retry-After longer than this fails the request instead of stalling
+
+RequestHook = Callable[[str, str], None]
+"""Called once per HTTP attempt with (route template, status code | "timeout" | "error")."""
+SkipHook = Callable[[str, int], None]
+"""Called with (route template, items skipped) when a page held malformed items."""
+T = TypeVar("T")
+
+
+def new_session(timeout: float) -> aiohttp.ClientSession:
+    return aiohttp.ClientSession(
+        headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
+        timeout=aiohttp.ClientTimeout(total=timeout, connect=min(timeout, 5.0)),
+        raise_for_status=False,
+    )
+
+
+def retry_after_seconds(value: str | None, *, now: float | None = None) -> float | None:
+    """``Retry-After`` as seconds from now: delta-seconds or an HTTP date; None if absent/bad."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+class NeonClient:
+    def __init__(
+        self,
+        *,
+        key: KeyConfig,
+        base_url: str,
+        session: aiohttp.ClientSession,
+        bucket: TokenBucket,
+        max_concurrency: int,
+        on_request: RequestHook,
+        on_skipped: SkipHook,
+        retries: int = 4,
+        backoff_base: float = 0.5,
+    ) -> None:
+        self.key = key
+        self.base_url = base_url.rstrip("/")
+        self.version: Literal["v1", "v2"] = "v1" if self.base_url.endswith("/api/v1") else "v2"
+        self._session = session
+        self._bucket = bucket
+        self._sem = asyncio.Semaphore(max_concurrency)
+        self._on_request = on_request
+        self._on_skipped = on_skipped
+        self._retries = retries
+        self._backoff_base = backoff_base
+
+    async def _get(self, route: str, path: str, params: dict[str, str] | None = None) -> object:
+        """GET with pacing and retries; returns decoded JSON or raises a :class:`NeonError`."""
+        for attempt in range(self._retries + 1):
+            await self._bucket.acquire()
+            try:
+                secret = self.key.source.get()
+            except (OSError, ValueError) as exc:
+                raise TransportError(route, f"cannot read key: {type(exc).__name__}") from None
+            register_secret(secret)  # again on every read: a rotated key is a new secret
+            headers = {"Authorization": f"Bearer {secret}"}
+            async with self._sem:
+                try:
+                    async with self._session.get(
+                        self.base_url + path, params=params, headers=headers
+                    ) as resp:
+                        status = resp.status
+                        self._on_request(route, str(status))
+                        if status == 200:
+                            return await self._json(route, resp)
+                        if status == 401:
+                            raise KeyRejected(route, "HTTP 401: key invalid or revoked")
+                        detail = await self._error_detail(resp)
+                        wait = retry_after_seconds(resp.headers.get("Retry-After"))
+                except TimeoutError:
+                    self._on_request(route, "timeout")
+                    raise ApiTimeout(route, "timed out") from None
+                except aiohttp.ClientError as exc:
+                    self._on_request(route, "error")
+                    # str() of aiohttp's errors names host and cause; repr() would carry the
+                    # request headers, and with them the key.
+                    raise TransportError(route, f"{type(exc).__name__}: {exc}") from None
+            if status not in RETRY_STATUSES or attempt == self._retries:
+                raise ApiStatusError(route, status, detail)
+            if wait is not None:
+                if wait > MAX_RETRY_WAIT:
+                    raise ApiStatusError(route, status, f"Retry-After {wait:.0f}s is too long")
+                self._bucket.pause(wait)
+            else:
+                wait = random.uniform(0, self._backoff_base * 2**attempt)
+            await asyncio.sleep(wait)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _json(self, route: str, resp: aiohttp.ClientResponse) -> object:
+        if resp.content_length is not None and resp.content_length > MAX_BODY_BYTES:
+            raise MalformedResponse(route, f"body of {resp.content_length} bytes is over the cap")
+        chunks, size = [], 0
+        async for chunk in resp.content.iter_chunked(1 << 16):
+            size += len(chunk)
+            if size > MAX_BODY_BYTES:
+                raise MalformedResponse(route, f"body over the {MAX_BODY_BYTES} byte cap")
+            chunks.append(chunk)
+        try:
+            return json.loads(b"".join(chunks))
+        except (ValueError, UnicodeDecodeError):
+            ctype = resp.headers.get("Content-Type", "?")
+            raise MalformedResponse(route, f"body is not JSON (Content-Type {ctype})") from None
+
+    @staticmethod
+    async def _error_detail(resp: aiohttp.ClientResponse) -> str:
+        try:
+            data = json.loads(await resp.content.read(4096))
+        except (ValueError, aiohttp.ClientError, TimeoutError):
+            return ""
+        message = data.get("message") if isinstance(data, dict) else None
+        return message[:200] if isinstance(message, str) else ""
+
+    async def probe(self) -> None:
+        """The cheap key check: ``GET /auth`` (v2) or ``GET /projects`` (v1). Raises on failure."""
+        if self.version == "v1":
+            await self._get("/projects", "/projects")
+        else:
+            await self._get("/auth", "/auth")
+
+    async def project_pages(self) -> AsyncIterator[ProjectPage]:
+        """Every page of the project list (v1 is a single bare array)."""
+        if self.version == "v1":
+            data = await self._get("/projects", "/projects")
+            projects, skipped = self._parse("/projects", parse_v1_projects, data)
+            self._count_skipped("/projects", skipped)
+            yield ProjectPage(projects, None, (), skipped)
+            return
+        params = {"limit": str(PAGE_LIMIT)}
+        if self.key.org_id:
+            params["org_id"] = self.key.org_id
+        seen_cursors: set[str] = set()
+        for _ in range(MAX_PAGES):
+            data = await self._get("/projects", "/projects", params)
+            page = self._parse("/projects", parse_v2_projects_page, data)
+            self._count_skipped("/projects", page.skipped)
+            yield page
+            # Neon returns a cursor even on the last page, so a short or empty page ends the
+            # list; a missing or repeated cursor ends it too rather than looping forever.
+            if len(page.projects) + page.skipped < PAGE_LIMIT or page.cursor is None:
+                return
+            if page.cursor in seen_cursors:
+                raise MalformedResponse("/projects", "pagination cursor repeats")
+            seen_cursors.add(page.cursor)
+            params["cursor"] = page.cursor
+        raise MalformedResponse("/projects", f"more than {MAX_PAGES} pages")
+
+    async def endpoints(self, project_id: str) -> tuple[Endpoint, ...] | None:
+        """A project's compute endpoints; None when the project is gone (404)."""
+        route = "/projects/{project_id}/endpoints"
+        try:
+            data = await self._get(route, f"/projects/{project_id}/endpoints")
+        except ApiStatusError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        endpoints, skipped = self._parse(route, parse_v2_endpoints, data)
+        self._count_skipped(route, skipped)
+        return endpoints
+
+    def _count_skipped(self, route: str, skipped: int) -> None:
+        if skipped:
+            self._on_skipped(route, skipped)
+
+    @staticmethod
+    def _parse(route: str, parse: Callable[[object], T], data: object) -> T:
+        try:
+            return parse(data)
+        except ParseError as exc:
+            raise MalformedResponse(route, str(exc)) from None
+
+
+__all__ = ["NeonClient", "NeonError", "Project", "new_session", "retry_after_seconds"]

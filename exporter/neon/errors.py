@@ -1,0 +1,33 @@
+"""What can go wrong talking to Neon. Messages carry the route and status, never the key."""
+
+from __future__ import annotations
+
+
+class NeonError(Exception):
+    """A request to Neon did not produce a usable answer."""
+
+    def __init__(self, route: str, message: str) -> None:
+        super().__init__(f"{route}: {message}")
+        self.route = route
+
+
+class KeyRejected(NeonError):
+    """Neon answered 401: the key is invalid or revoked. The only error that trips the key."""
+
+
+class ApiStatusError(NeonError):
+    def __init__(self, route: str, status: int, detail: str = "") -> None:
+        super().__init__(route, f"HTTP {status}{': ' + detail if detail else ''}")
+        self.status = status
+
+
+class ApiTimeout(NeonError):
+    pass
+
+
+class TransportError(NeonError):
+    pass
+
+
+class MalformedResponse(NeonError):
+    pass

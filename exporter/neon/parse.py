@@ -1,0 +1,181 @@
+"""Pure parsers from decoded Neon JSON to models.
+
+Tolerant of fields they do not know, strict about the ones they need: an item missing a needed
+field is skipped and counted, and the rest of the page still counts. A body whose overall shape
+is wrong raises :class:`ParseError`, never anything else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, TypeVar
+
+from .models import STATES, Endpoint, Project, ProjectPage
+
+T = TypeVar("T")
+
+
+class ParseError(ValueError):
+    """The body does not have the shape of the documented response."""
+
+
+class _BadItem(Exception):
+    pass
+
+
+def _str(item: dict[str, Any], name: str) -> str:
+    value = item.get(name)
+    if not isinstance(value, str) or not value:
+        raise _BadItem(name)
+    return value
+
+
+def _opt_str(item: dict[str, Any], name: str) -> str:
+    value = item.get(name)
+    return value if isinstance(value, str) else ""
+
+
+def _int(item: dict[str, Any], name: str) -> int:
+    value = item.get(name)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _BadItem(name)
+    return value
+
+
+def _opt_int(item: dict[str, Any], name: str) -> int | None:
+    value = item.get(name)
+    if isinstance(value, bool) or not isinstance(value, int):
+        return None
+    return value
+
+
+def _num(item: dict[str, Any], name: str) -> float:
+    value = item.get(name)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise _BadItem(name)
+    return float(value)
+
+
+def _bool(item: dict[str, Any], name: str) -> bool:
+    value = item.get(name)
+    if not isinstance(value, bool):
+        raise _BadItem(name)
+    return value
+
+
+def _state(item: dict[str, Any], name: str) -> str:
+    value = item.get(name)
+    if value not in STATES:
+        raise _BadItem(name)
+    return str(value)
+
+
+def _timestamp(item: dict[str, Any], name: str) -> float | None:
+    value = item.get(name)
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
+
+
+def _items(
+    data: object, field: str, parse: Callable[[dict[str, Any]], T]
+) -> tuple[tuple[T, ...], int]:
+    if isinstance(data, dict):
+        raw = data.get(field)
+    elif field == "" and isinstance(data, list):
+        raw = data
+    else:
+        raise ParseError(f"expected a JSON {'array' if field == '' else 'object'}")
+    if not isinstance(raw, list):
+        raise ParseError(f"missing array {field!r}")
+    out: list[T] = []
+    skipped = 0
+    for item in raw:
+        try:
+            if not isinstance(item, dict):
+                raise _BadItem("item")
+            out.append(parse(item))
+        except _BadItem:
+            skipped += 1
+    return tuple(out), skipped
+
+
+def _v2_project(item: dict[str, Any]) -> Project:
+    return Project(
+        id=_str(item, "id"),
+        name=_opt_str(item, "name"),
+        region_id=_opt_str(item, "region_id"),
+        platform_id=_opt_str(item, "platform_id"),
+        org_id=_opt_str(item, "org_id"),
+        pg_version=_int(item, "pg_version"),
+        size_bytes=_opt_int(item, "synthetic_storage_size"),
+        updated_at=_opt_str(item, "updated_at"),
+    )
+
+
+def _v1_project(item: dict[str, Any]) -> Project:
+    return Project(
+        id=_str(item, "id"),
+        name=_opt_str(item, "name"),
+        region_id=_opt_str(item, "region_id"),
+        platform_id=_opt_str(item, "platform_id"),
+        org_id="",
+        pg_version=_int(item, "pg_version"),
+        size_bytes=_opt_int(item, "size"),
+        state=_state(item, "current_state"),
+        pooler_enabled=_bool(item, "pooler_enabled"),
+        updated_at=_opt_str(item, "updated_at"),
+    )
+
+
+def _endpoint(item: dict[str, Any]) -> Endpoint:
+    suspend = item.get("suspend_timeout_seconds")
+    return Endpoint(
+        id=_str(item, "id"),
+        project_id=_str(item, "project_id"),
+        branch_id=_str(item, "branch_id"),
+        type=_str(item, "type"),
+        state=_state(item, "current_state"),
+        pooler_enabled=_bool(item, "pooler_enabled"),
+        autoscaling_limit_min_cu=_num(item, "autoscaling_limit_min_cu"),
+        autoscaling_limit_max_cu=_num(item, "autoscaling_limit_max_cu"),
+        suspend_timeout_seconds=(
+            float(suspend)
+            if isinstance(suspend, int | float) and not isinstance(suspend, bool)
+            else None
+        ),
+        last_active_timestamp=_timestamp(item, "last_active"),
+    )
+
+
+def parse_v2_projects_page(data: object) -> ProjectPage:
+    """``GET /api/v2/projects``: projects, the next cursor, and ids Neon could not load in time."""
+    projects, skipped = _items(data, "projects", _v2_project)
+    assert isinstance(data, dict)
+    pagination = data.get("pagination")
+    cursor = pagination.get("cursor") if isinstance(pagination, dict) else None
+    unavailable = data.get("unavailable_project_ids")
+    return ProjectPage(
+        projects=projects,
+        cursor=cursor if isinstance(cursor, str) and cursor else None,
+        unavailable_project_ids=(
+            tuple(i for i in unavailable if isinstance(i, str))
+            if isinstance(unavailable, list)
+            else ()
+        ),
+        skipped=skipped,
+    )
+
+
+def parse_v2_endpoints(data: object) -> tuple[tuple[Endpoint, ...], int]:
+    """``GET /api/v2/projects/{id}/endpoints`` -> (endpoints, items skipped)."""
+    return _items(data, "endpoints", _endpoint)
+
+
+def parse_v1_projects(data: object) -> tuple[tuple[Project, ...], int]:
+    """``GET /api/v1/projects``: the bare array of the original API-key document."""
+    return _items(data, "", _v1_project)

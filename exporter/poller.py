@@ -1,0 +1,180 @@
+"""Polling: one poll of one key into a snapshot, the key probe, and their APScheduler jobs."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Coroutine, Mapping
+from datetime import datetime, timedelta
+from types import MappingProxyType
+from typing import TypeVar
+
+import structlog
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from .neon.client import NeonClient
+from .neon.errors import KeyRejected, NeonError
+from .neon.models import Endpoint, Project
+from .state import KeySnapshot, State
+
+log = structlog.get_logger("exporter.poller")
+T = TypeVar("T")
+
+
+async def fetch_snapshot(
+    client: NeonClient,
+    *,
+    previous: KeySnapshot | None,
+    endpoints: bool,
+    clock: Callable[[], float] = time.time,
+) -> KeySnapshot:
+    """Poll one key once. Raises :class:`NeonError` when the poll as a whole failed.
+
+    Projects listed in ``unavailable_project_ids`` (Neon could not load them in time) keep their
+    previous data: a partial page never makes a project vanish.
+    """
+    projects: dict[str, Project] = {}
+    unavailable: set[str] = set()
+    async for page in client.project_pages():
+        for project in page.projects:
+            projects[project.id] = project
+        unavailable.update(page.unavailable_project_ids)
+    eps: dict[str, tuple[Endpoint, ...]] = {}
+    if previous is not None:
+        for pid in unavailable - projects.keys():
+            if pid in previous.projects:
+                projects[pid] = previous.projects[pid]
+                if pid in previous.endpoints:
+                    eps[pid] = previous.endpoints[pid]
+    if endpoints and client.version == "v2":
+        fresh = [pid for pid in projects if pid not in eps]
+        results = await _all_or_nothing([client.endpoints(pid) for pid in fresh])
+        for pid, result in zip(fresh, results, strict=True):
+            if result is None:  # deleted between the list and this request
+                del projects[pid]
+            else:
+                eps[pid] = result
+    return KeySnapshot(
+        key=client.key.name,
+        taken_at=clock(),
+        projects=MappingProxyType(projects),
+        endpoints=MappingProxyType(eps),
+    )
+
+
+async def _all_or_nothing(coros: list[Coroutine[object, object, T]]) -> list[T]:
+    """Like ``gather``, but the first failure cancels the rest, so a failed poll stops spending
+    the key's request budget at once."""
+    tasks = [asyncio.ensure_future(c) for c in coros]
+    try:
+        return await asyncio.gather(*tasks)
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
+
+
+class Poller:
+    """Runs the poll and key-check of every key and records the outcome in :class:`State`."""
+
+    def __init__(
+        self,
+        *,
+        clients: Mapping[str, NeonClient],
+        state: State,
+        endpoints: bool,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.clients = clients
+        self.state = state
+        self.endpoints = endpoints
+        self.clock = clock
+
+    def _key_answer(self, key: str, *, valid: bool, route: str = "") -> None:
+        if self.state.record_key_answer(key, valid=valid):
+            if valid:
+                log.info("api key accepted", key=key)
+            else:
+                log.error(
+                    "api key rejected by Neon (HTTP 401): invalid or revoked", key=key, route=route
+                )
+
+    async def poll(self, key: str) -> bool:
+        """Poll ``key`` once; True on success. Never raises for anything Neon does."""
+        client = self.clients[key]
+        started = time.monotonic()
+        snapshot: KeySnapshot | None = None
+        try:
+            snapshot = await fetch_snapshot(
+                client,
+                previous=self.state.snapshot(key),
+                endpoints=self.endpoints,
+                clock=self.clock,
+            )
+        except KeyRejected as exc:
+            self._key_answer(key, valid=False, route=exc.route)
+            log.warning("poll failed", key=key, error=str(exc))
+        except NeonError as exc:
+            log.warning("poll failed", key=key, error=str(exc))
+        except Exception:
+            # A bug, not Neon: keep serving, but say so loudly with the traceback.
+            log.exception("poll failed unexpectedly", key=key)
+        duration = time.monotonic() - started
+        if snapshot is not None:
+            self._key_answer(key, valid=True)
+            log.info(
+                "poll done", key=key, projects=len(snapshot.projects), seconds=round(duration, 3)
+            )
+        self.state.record_poll(key, snapshot, duration)
+        for dropped in self.state.expire():
+            log.warning("data older than poll.max-age dropped", key=dropped)
+        return snapshot is not None
+
+    async def check_key(self, key: str) -> None:
+        """The cheap probe between polls. Only a 401 marks the key invalid."""
+        try:
+            await self.clients[key].probe()
+        except KeyRejected as exc:
+            self._key_answer(key, valid=False, route=exc.route)
+        except NeonError as exc:
+            log.info("key check inconclusive", key=key, error=str(exc))
+        except Exception:
+            log.exception("key check failed unexpectedly", key=key)
+        else:
+            self._key_answer(key, valid=True)
+
+    async def poll_all(self) -> bool:
+        """Poll every key once, concurrently (the ``once`` command). True if all succeeded."""
+        results = await asyncio.gather(*(self.poll(k) for k in self.clients))
+        return all(results)
+
+    def schedule(
+        self, scheduler: AsyncIOScheduler, *, poll_interval: float, key_check_interval: float
+    ) -> None:
+        """One poll job and one key-check job per key, both first run at start-up."""
+        now = datetime.now().astimezone()
+        for i, key in enumerate(self.clients):
+            # Stagger keys a little so several keys do not hit Neon in the same instant.
+            first = now + timedelta(seconds=0.2 * i)
+            common = {"max_instances": 1, "coalesce": True, "args": [key]}
+            scheduler.add_job(
+                self.poll,
+                "interval",
+                seconds=poll_interval,
+                id=f"poll:{key}",
+                next_run_time=first,
+                jitter=min(5.0, poll_interval / 10),
+                misfire_grace_time=max(1, int(poll_interval)),
+                **common,
+            )
+            scheduler.add_job(
+                self.check_key,
+                "interval",
+                seconds=key_check_interval,
+                id=f"check:{key}",
+                next_run_time=first,
+                jitter=min(2.0, key_check_interval / 10),
+                misfire_grace_time=max(1, int(key_check_interval)),
+                **common,
+            )

@@ -1,0 +1,52 @@
+"""Wiring shared by every command: clients per key, state, metrics, poller."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
+from functools import partial
+
+import structlog
+
+from .collectors import Metrics, build_metrics
+from .config import Config
+from .neon.budget import TokenBucket
+from .neon.client import NeonClient, new_session
+from .poller import Poller
+from .state import State
+
+log = structlog.get_logger("exporter")
+
+
+@dataclass(slots=True)
+class Runtime:
+    config: Config
+    state: State
+    metrics: Metrics
+    demo_controls: dict[str, object] = field(default_factory=dict)
+
+    @classmethod
+    def create(cls, config: Config) -> Runtime:
+        state = State(keys=tuple(k.name for k in config.keys), max_age=config.poll_max_age)
+        return cls(config, state, build_metrics(state, endpoints=config.collector("endpoints")))
+
+    @asynccontextmanager
+    async def poller(self) -> AsyncIterator[Poller]:
+        """A poller whose clients (one ``ClientSession`` per key) are closed on exit."""
+        async with AsyncExitStack() as stack:
+            clients: dict[str, NeonClient] = {}
+            for key in self.config.keys:
+                session = await stack.enter_async_context(new_session(self.config.request_timeout))
+                clients[key.name] = NeonClient(
+                    key=key,
+                    base_url=self.config.api_url,
+                    session=session,
+                    bucket=TokenBucket(self.config.max_requests_per_minute),
+                    max_concurrency=self.config.max_concurrency,
+                    on_request=partial(self.metrics.count_request, key.name),
+                    on_skipped=partial(self.metrics.count_skipped, key.name),
+                )
+            yield Poller(
+                clients=clients, state=self.state, endpoints=self.config.collector("endpoints")
+            )

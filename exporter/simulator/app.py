@@ -1,0 +1,474 @@
+"""A simulated Neon management API (v2 and the legacy v1 project list) as an aiohttp application.
+
+Serves ``/api/v2/...`` and ``/api/v1/projects`` with bearer-token auth, plus an unauthenticated
+control API under ``/_sim/`` used by the demo mode and by tests running it as a separate process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import random
+import time
+import uuid
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping
+from http import HTTPStatus
+from typing import Any
+
+from aiohttp import web
+
+from exporter.simulator.model import (
+    Fault,
+    RequestRecord,
+    SimEndpoint,
+    World,
+    endpoint_json,
+    project_detail,
+    project_list_item,
+    utcnow,
+    v1_project,
+)
+
+MAX_LIMIT = 400
+DEFAULT_LIMIT = 10
+
+ROUTE_PROJECTS = "/projects"
+ROUTE_PROJECT = "/projects/{project_id}"
+ROUTE_ENDPOINTS = "/projects/{project_id}/endpoints"
+ROUTE_AUTH = "/auth"
+
+_ApiHandler = Callable[[web.Request, str], Awaitable[web.StreamResponse]]
+_Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def error_response(status: int, message: str | None = None) -> web.Response:
+    """A Neon ``GeneralError`` JSON response."""
+    if message is None:
+        try:
+            message = HTTPStatus(status).phrase.lower()
+        except ValueError:
+            message = "error"
+    return web.json_response({"code": "", "message": message}, status=status)
+
+
+class Simulator:
+    """The simulated control plane: an in-memory world, keys, faults and a request log."""
+
+    def __init__(
+        self,
+        *,
+        keys: Mapping[str, str],
+        projects: int = 5,
+        endpoints_per_project: int = 1,
+        seed: int = 0,
+        churn_seconds: float = 0.0,
+        org_id: str | None = None,
+    ) -> None:
+        tokens: dict[str, str] = {}
+        for name, token in keys.items():
+            if not token:
+                raise ValueError(f"key {name!r} has an empty token")
+            if token in tokens:
+                raise ValueError("two keys share a token")
+            tokens[token] = name
+        self._keys = dict(keys)
+        self._tokens = tokens
+        self._revoked: set[str] = set()
+        self._faults: list[Fault] = []
+        self._unavailable: frozenset[str] = frozenset()
+        self.churn_seconds = churn_seconds
+        self._churn_rng = random.Random(seed + 1)
+        rng = random.Random(seed)
+        self.account_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+        self.world = World(seed, owner_id=self.account_id)
+        self.world.generate(projects, endpoints_per_project, org_id)
+        self.requests: list[RequestRecord] = []
+
+    # -- control ---------------------------------------------------------------------------------
+
+    def revoke(self, name: str) -> None:
+        """From now on key ``name`` gets 401 on every route."""
+        if name not in self._keys:
+            raise KeyError(name)
+        self._revoked.add(name)
+
+    def restore(self, name: str) -> None:
+        if name not in self._keys:
+            raise KeyError(name)
+        self._revoked.discard(name)
+
+    def add_project(
+        self,
+        *,
+        project_id: str | None = None,
+        name: str | None = None,
+        pg_version: int = 16,
+        region_id: str = "aws-us-east-2",
+        org_id: str | None = None,
+        size_bytes: int = 0,
+        endpoints: int = 1,
+        visible_to: Collection[str] | None = None,
+    ) -> str:
+        """Add a project (idle endpoints, pooler off); returns its id."""
+        return self.world.add_project(
+            project_id=project_id,
+            name=name,
+            pg_version=pg_version,
+            region_id=region_id,
+            org_id=org_id,
+            size_bytes=size_bytes,
+            endpoints=endpoints,
+            visible_to=visible_to,
+        )
+
+    def remove_project(self, project_id: str) -> None:
+        self.world.remove_project(project_id)
+
+    def set_endpoint(
+        self, endpoint_id: str, *, state: str | None = None, pooler_enabled: bool | None = None
+    ) -> None:
+        self.world.set_endpoint(endpoint_id, state=state, pooler_enabled=pooler_enabled)
+
+    def set_project(
+        self, project_id: str, *, size_bytes: int | None = None, name: str | None = None
+    ) -> None:
+        self.world.set_project(project_id, size_bytes=size_bytes, name=name)
+
+    def project_ids(self) -> list[str]:
+        return list(self.world.sorted_ids)
+
+    def endpoints_of(self, project_id: str) -> list[SimEndpoint]:
+        return list(self.world.projects[project_id].endpoints)
+
+    def inject(self, fault: Fault) -> None:
+        self._faults.append(fault)
+
+    def clear_faults(self) -> None:
+        self._faults.clear()
+
+    def mark_unavailable(self, project_ids: Collection[str]) -> None:
+        """List these ids in ``unavailable_project_ids`` instead of the v2 pages; [] clears."""
+        self._unavailable = frozenset(project_ids)
+
+    def count(
+        self, route: str | None = None, key_name: str | None = None, status: int | None = None
+    ) -> int:
+        """How many API requests were served, optionally for one route / key / status."""
+        return sum(
+            1
+            for r in self.requests
+            if (route is None or r.route == route)
+            and (key_name is None or r.key_name == key_name)
+            and (status is None or r.status == status)
+        )
+
+    # -- app -------------------------------------------------------------------------------------
+
+    def make_app(self) -> web.Application:
+        app = web.Application()
+        r = app.router
+        r.add_get("/api/v2/projects", self._api("v2", ROUTE_PROJECTS, self._v2_projects))
+        r.add_get("/api/v2/projects/{project_id}", self._api("v2", ROUTE_PROJECT, self._v2_project))
+        r.add_get(
+            "/api/v2/projects/{project_id}/endpoints",
+            self._api("v2", ROUTE_ENDPOINTS, self._v2_endpoints),
+        )
+        r.add_get("/api/v2/auth", self._api("v2", ROUTE_AUTH, self._v2_auth))
+        r.add_get("/api/v1/projects", self._api("v1", ROUTE_PROJECTS, self._v1_projects))
+        r.add_post("/_sim/keys/{name}/revoke", self._sim_revoke)
+        r.add_post("/_sim/keys/{name}/restore", self._sim_restore)
+        r.add_post("/_sim/faults", self._sim_add_fault)
+        r.add_delete("/_sim/faults", self._sim_clear_faults)
+        r.add_get("/_sim/requests", self._sim_requests)
+        r.add_post("/_sim/projects", self._sim_add_project)
+        r.add_post("/_sim/projects/{project_id}", self._sim_set_project)
+        r.add_delete("/_sim/projects/{project_id}", self._sim_remove_project)
+        r.add_post("/_sim/endpoints/{endpoint_id}", self._sim_set_endpoint)
+        r.add_post("/_sim/unavailable", self._sim_unavailable)
+        if self.churn_seconds > 0:
+            app.cleanup_ctx.append(self._churn_ctx)
+        return app
+
+    async def _churn_ctx(self, app: web.Application) -> AsyncIterator[None]:
+        task = asyncio.create_task(self._churn_loop())
+        yield
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    async def _churn_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.churn_seconds)
+            self.world.churn(self._churn_rng)
+
+    # -- request plumbing ------------------------------------------------------------------------
+
+    def _authenticate(self, request: web.Request) -> tuple[str | None, bool]:
+        """(key name or None when the token is unknown/missing, whether the key is usable)."""
+        header = request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            return None, False
+        name = self._tokens.get(token.strip())
+        if name is None:
+            return None, False
+        return name, name not in self._revoked
+
+    def _take_fault(self, route: str, key_name: str) -> Fault | None:
+        for fault in self._faults:
+            if fault.matches(route, key_name):
+                if fault.times is not None:
+                    fault.times -= 1
+                    if fault.times <= 0:
+                        self._faults.remove(fault)
+                return fault
+        return None
+
+    def _api(self, version: str, route: str, handler: _ApiHandler) -> _Handler:
+        async def wrapped(request: web.Request) -> web.StreamResponse:
+            arrived = time.monotonic()
+            key_name: str | None = None
+            status = 500
+            try:
+                key_name, ok = self._authenticate(request)
+                if not ok or key_name is None:
+                    response: web.StreamResponse = error_response(401, "authentication required")
+                else:
+                    response = await self._answer(request, route, key_name, handler)
+                status = response.status
+                return response
+            except asyncio.CancelledError:
+                status = 499  # the client went away (e.g. timed out during a fault's delay)
+                raise
+            finally:
+                self.requests.append(
+                    RequestRecord(arrived, key_name, request.method, route, status, version)
+                )
+
+        return wrapped
+
+    async def _answer(
+        self, request: web.Request, route: str, key_name: str, handler: _ApiHandler
+    ) -> web.StreamResponse:
+        fault = self._take_fault(route, key_name)
+        if fault is None:
+            return await handler(request, key_name)
+        if fault.delay > 0:
+            await asyncio.sleep(fault.delay)
+        response: web.StreamResponse
+        if fault.body is not None:
+            response = web.Response(
+                status=fault.status or 200,
+                body=fault.body,
+                headers={"Content-Type": fault.content_type},
+            )
+        elif fault.status is not None:
+            response = error_response(fault.status)
+        else:
+            response = await handler(request, key_name)
+        if fault.retry_after is not None:
+            response.headers["Retry-After"] = fault.retry_after
+        return response
+
+    # -- API handlers ----------------------------------------------------------------------------
+
+    async def _v2_projects(self, request: web.Request, key_name: str) -> web.StreamResponse:
+        raw_limit = request.query.get("limit")
+        if raw_limit is None or raw_limit == "":
+            limit = DEFAULT_LIMIT
+        else:
+            try:
+                limit = int(raw_limit)
+            except ValueError:
+                return error_response(400, "limit: must be an integer")
+            if not 1 <= limit <= MAX_LIMIT:
+                return error_response(400, f"limit: must be between 1 and {MAX_LIMIT}")
+        cursor = request.query.get("cursor") or None
+        org_id = request.query.get("org_id") or None
+        page = self.world.page(
+            key_name=key_name,
+            cursor=cursor,
+            limit=limit,
+            org_id=org_id,
+            unavailable=self._unavailable,
+        )
+        now = utcnow()
+        body: dict[str, Any] = {
+            "projects": [project_list_item(p, now) for p in page],
+            "applications": {},
+            "integrations": {},
+        }
+        if page:
+            body["pagination"] = {"cursor": page[-1].id}
+        if cursor is None and self._unavailable:
+            unavailable = self.world.unavailable_for(key_name, org_id, self._unavailable)
+            if unavailable:
+                body["unavailable_project_ids"] = unavailable
+        return web.json_response(body)
+
+    async def _v2_project(self, request: web.Request, key_name: str) -> web.StreamResponse:
+        project = self.world.visible_project(request.match_info["project_id"], key_name)
+        if project is None:
+            return error_response(404, "project not found")
+        return web.json_response({"project": project_detail(project, utcnow())})
+
+    async def _v2_endpoints(self, request: web.Request, key_name: str) -> web.StreamResponse:
+        project = self.world.visible_project(request.match_info["project_id"], key_name)
+        if project is None:
+            return error_response(404, "project not found")
+        now = utcnow()
+        return web.json_response({"endpoints": [endpoint_json(e, now) for e in project.endpoints]})
+
+    async def _v2_auth(self, request: web.Request, key_name: str) -> web.StreamResponse:
+        return web.json_response({"account_id": self.account_id, "auth_method": "api_key_user"})
+
+    async def _v1_projects(self, request: web.Request, key_name: str) -> web.StreamResponse:
+        world = self.world
+        items = [
+            v1_project(p)
+            for pid in world.sorted_ids
+            if (p := world.projects[pid]).visible(key_name)
+        ]
+        return web.json_response(items)
+
+    # -- control API -----------------------------------------------------------------------------
+
+    async def _sim_revoke(self, request: web.Request) -> web.StreamResponse:
+        try:
+            self.revoke(request.match_info["name"])
+        except KeyError:
+            return error_response(404, "unknown key")
+        return web.Response(status=204)
+
+    async def _sim_restore(self, request: web.Request) -> web.StreamResponse:
+        try:
+            self.restore(request.match_info["name"])
+        except KeyError:
+            return error_response(404, "unknown key")
+        return web.Response(status=204)
+
+    async def _sim_add_fault(self, request: web.Request) -> web.StreamResponse:
+        try:
+            data = await _json_object(request)
+            body = data.get("body")
+            times = data.get("times", 1)
+            fault = Fault(
+                status=_opt_int(data.get("status")),
+                route=_opt_str(data.get("route")),
+                key_name=_opt_str(data.get("key_name")),
+                times=_opt_int(times),
+                retry_after=_opt_str(data.get("retry_after")),
+                delay=float(data.get("delay") or 0.0),
+                body=None if body is None else str(body).encode(),
+                content_type=str(data.get("content_type") or "application/json"),
+            )
+        except (TypeError, ValueError) as exc:
+            return error_response(400, str(exc))
+        self.inject(fault)
+        return web.Response(status=204)
+
+    async def _sim_clear_faults(self, request: web.Request) -> web.StreamResponse:
+        self.clear_faults()
+        return web.Response(status=204)
+
+    async def _sim_requests(self, request: web.Request) -> web.StreamResponse:
+        by_route = Counter(r.route for r in self.requests)
+        by_status = Counter(str(r.status) for r in self.requests)
+        by_key = Counter(r.key_name or "" for r in self.requests)
+        return web.json_response(
+            {
+                "total": len(self.requests),
+                "by_route": dict(by_route),
+                "by_status": dict(by_status),
+                "by_key": dict(by_key),
+            }
+        )
+
+    async def _sim_add_project(self, request: web.Request) -> web.StreamResponse:
+        try:
+            data = await _json_object(request)
+            visible = data.get("visible_to")
+            if visible is not None and not isinstance(visible, list):
+                raise TypeError("visible_to: must be a list of key names")
+            project_id = self.add_project(
+                project_id=_opt_str(data.get("project_id")),
+                name=_opt_str(data.get("name")),
+                pg_version=int(data.get("pg_version", 16)),
+                region_id=str(data.get("region_id", "aws-us-east-2")),
+                org_id=_opt_str(data.get("org_id")),
+                size_bytes=int(data.get("size_bytes", 0)),
+                endpoints=int(data.get("endpoints", 1)),
+                visible_to=None if visible is None else [str(v) for v in visible],
+            )
+        except (TypeError, ValueError) as exc:
+            return error_response(400, str(exc))
+        return web.json_response({"id": project_id})
+
+    async def _sim_set_project(self, request: web.Request) -> web.StreamResponse:
+        try:
+            data = await _json_object(request)
+            self.set_project(
+                request.match_info["project_id"],
+                size_bytes=_opt_int(data.get("size_bytes")),
+                name=_opt_str(data.get("name")),
+            )
+        except KeyError:
+            return error_response(404, "project not found")
+        except (TypeError, ValueError) as exc:
+            return error_response(400, str(exc))
+        return web.Response(status=204)
+
+    async def _sim_remove_project(self, request: web.Request) -> web.StreamResponse:
+        try:
+            self.remove_project(request.match_info["project_id"])
+        except KeyError:
+            return error_response(404, "project not found")
+        return web.Response(status=204)
+
+    async def _sim_set_endpoint(self, request: web.Request) -> web.StreamResponse:
+        try:
+            data = await _json_object(request)
+            pooler = data.get("pooler_enabled")
+            if pooler is not None and not isinstance(pooler, bool):
+                raise TypeError("pooler_enabled: must be a boolean")
+            self.set_endpoint(
+                request.match_info["endpoint_id"],
+                state=_opt_str(data.get("state")),
+                pooler_enabled=pooler,
+            )
+        except KeyError:
+            return error_response(404, "endpoint not found")
+        except (TypeError, ValueError) as exc:
+            return error_response(400, str(exc))
+        return web.Response(status=204)
+
+    async def _sim_unavailable(self, request: web.Request) -> web.StreamResponse:
+        try:
+            data = await _json_object(request)
+            ids = data.get("project_ids", [])
+            if not isinstance(ids, list):
+                raise TypeError("project_ids: must be a list")
+        except (TypeError, ValueError) as exc:
+            return error_response(400, str(exc))
+        self.mark_unavailable([str(i) for i in ids])
+        return web.Response(status=204)
+
+
+async def _json_object(request: web.Request) -> dict[str, Any]:
+    raw = await request.read()
+    if not raw:
+        return {}
+    data = json.loads(raw)  # json.JSONDecodeError is a ValueError
+    if not isinstance(data, dict):
+        raise TypeError("body must be a JSON object")
+    return data
+
+
+def _opt_int(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+def _opt_str(value: Any) -> str | None:
+    return None if value is None else str(value)

@@ -1,0 +1,127 @@
+"""What the exporter knows: the latest good snapshot per key, and each key's health.
+
+Snapshots are immutable and replaced whole, so a scrape never sees half a poll. The merged view
+(every project once, however many keys see it) is computed once per change and cached.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from .neon.models import Endpoint, Project
+
+
+@dataclass(frozen=True, slots=True)
+class KeySnapshot:
+    """One successful poll of one key."""
+
+    key: str
+    taken_at: float  # wall-clock time the poll finished
+    projects: Mapping[str, Project]
+    endpoints: Mapping[str, tuple[Endpoint, ...]]  # by project id; absent = not fetched
+
+
+@dataclass(slots=True)
+class KeyHealth:
+    valid: bool | None = None  # None until Neon has answered this key once
+    last_rejected: float | None = None
+    poll_attempted: bool = False
+    poll_success: bool | None = None
+    last_success: float | None = None
+    poll_duration: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class View:
+    """Everything the collectors render, merged over keys."""
+
+    projects: Mapping[str, Project]
+    endpoints: Mapping[str, tuple[Endpoint, ...]]
+    projects_per_key: Mapping[str, int]
+    health: Mapping[str, KeyHealth]
+
+
+_EMPTY: Mapping[str, tuple[Endpoint, ...]] = MappingProxyType({})
+
+
+@dataclass(slots=True)
+class State:
+    keys: tuple[str, ...]
+    max_age: float
+    clock: Callable[[], float] = time.time
+    generation: int = 0  # bumped on every change; renderers cache on it
+    _snapshots: dict[str, KeySnapshot] = field(default_factory=dict)
+    _health: dict[str, KeyHealth] = field(default_factory=dict)
+    _view: tuple[int, View] | None = None
+
+    def __post_init__(self) -> None:
+        self._health = {k: KeyHealth() for k in self.keys}
+
+    def health(self, key: str) -> KeyHealth:
+        return self._health[key]
+
+    def snapshot(self, key: str) -> KeySnapshot | None:
+        return self._snapshots.get(key)
+
+    def ready(self) -> bool:
+        return all(h.poll_attempted for h in self._health.values())
+
+    def record_poll(self, key: str, snapshot: KeySnapshot | None, duration: float) -> None:
+        """A poll finished: with a snapshot it succeeded and replaces the old one whole."""
+        h = self._health[key]
+        h.poll_attempted, h.poll_duration = True, duration
+        h.poll_success = snapshot is not None
+        if snapshot is not None:
+            self._snapshots[key] = snapshot
+            h.last_success = snapshot.taken_at
+        self.generation += 1
+
+    def record_key_answer(self, key: str, *, valid: bool) -> bool:
+        """Neon accepted (any 2xx) or rejected (401) the key. True when the validity changed."""
+        h = self._health[key]
+        changed = h.valid is not valid
+        if not valid:
+            h.last_rejected = self.clock()
+        if changed or not valid:
+            h.valid = valid
+            self.generation += 1
+        return changed
+
+    def expire(self) -> list[str]:
+        """Drop snapshots older than ``max_age``; returns the keys whose data was dropped."""
+        now = self.clock()
+        stale = [k for k, s in self._snapshots.items() if now - s.taken_at > self.max_age]
+        for key in stale:
+            del self._snapshots[key]
+        if stale:
+            self.generation += 1
+        return stale
+
+    def view(self) -> View:
+        self.expire()
+        if self._view is not None and self._view[0] == self.generation:
+            return self._view[1]
+        projects: dict[str, Project] = {}
+        endpoints: dict[str, tuple[Endpoint, ...]] = {}
+        # Oldest first, so where two keys see one project the freshest answer wins.
+        for snap in sorted(self._snapshots.values(), key=lambda s: s.taken_at):
+            projects.update(snap.projects)
+            for pid in snap.projects:
+                eps = snap.endpoints.get(pid)
+                if eps is not None:
+                    endpoints[pid] = eps
+                else:
+                    endpoints.pop(pid, None)
+        view = View(
+            projects=MappingProxyType(projects),
+            endpoints=MappingProxyType(endpoints) if endpoints else _EMPTY,
+            projects_per_key=MappingProxyType(
+                {k: len(s.projects) for k, s in self._snapshots.items()}
+            ),
+            health=MappingProxyType(dict(self._health)),
+        )
+        self._view = (self.generation, view)
+        return view

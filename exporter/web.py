@@ -1,0 +1,139 @@
+"""The HTTP side: /metrics, /healthz, /readyz and a landing page, on aiohttp.
+
+The poller's sessions and the scheduler live in ``cleanup_ctx``, so they start with the app and
+are closed with it, in-flight requests to Neon cancelled.
+"""
+
+from __future__ import annotations
+
+import gzip
+import html
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from prometheus_client.exposition import choose_encoder
+
+from . import __version__
+from .demo import DEMO_KEY_NAME
+from .runtime import Runtime
+from .simulator import Simulator
+
+RUNTIME = web.AppKey("runtime", Runtime)
+SIMULATOR = web.AppKey("simulator", Simulator)
+
+
+async def _polling(app: web.Application) -> AsyncIterator[None]:
+    rt = app[RUNTIME]
+    async with rt.poller() as poller:
+        scheduler = AsyncIOScheduler(timezone="UTC")
+        poller.schedule(
+            scheduler,
+            poll_interval=rt.config.poll_interval,
+            key_check_interval=rt.config.key_check_interval,
+        )
+        scheduler.start()
+        try:
+            yield
+        finally:
+            # wait=False cancels jobs still running, so shutdown never waits on Neon.
+            scheduler.shutdown(wait=False)
+
+
+async def metrics(request: web.Request) -> web.Response:
+    rt = request.app[RUNTIME]
+    encoder, content_type = choose_encoder(request.headers.get("Accept", ""))
+    body = encoder(rt.metrics.registry)
+    headers = {"Content-Type": content_type}
+    if "gzip" in request.headers.get("Accept-Encoding", ""):
+        body = gzip.compress(body, compresslevel=6)
+        headers["Content-Encoding"] = "gzip"
+    # Set Content-Type as a raw header: aiohttp's content_type= refuses the ';' parameters,
+    # cf. aio-libs/aiohttp#2197.
+    return web.Response(body=body, headers=headers)
+
+
+async def healthz(_: web.Request) -> web.Response:
+    return web.Response(text="ok\n")
+
+
+async def readyz(request: web.Request) -> web.Response:
+    if request.app[RUNTIME].state.ready():
+        return web.Response(text="ready\n")
+    return web.Response(status=503, text="waiting for the first poll of every key\n")
+
+
+_PAGE = """<!doctype html>
+<html><head><meta charset="utf-8"><title>Neon exporter</title>
+<style>body{{font-family:system-ui,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem}}
+table{{border-collapse:collapse}}td,th{{padding:.2rem .8rem;border-bottom:1px solid #ddd;
+text-align:left}}code{{background:#f3f3f3;padding:0 .2rem}}</style></head>
+<body><h1>Neon exporter</h1><p>Version {version}. Prometheus exporter for the Neon
+control plane.</p>
+<ul><li><a href="metrics">/metrics</a>: the exposition</li>
+<li><a href="healthz">/healthz</a>: alive</li>
+<li><a href="readyz">/readyz</a>: every key has had its first poll</li></ul>
+<h2>Keys</h2><table><tr><th>key</th><th>accepted by Neon</th><th>last poll</th>
+<th>projects</th></tr>{rows}</table>{demo}</body></html>
+"""
+
+_DEMO = """<h2>Demo mode</h2><p>This exporter polls a built-in simulated Neon API, not Neon.
+To try your alerting, revoke the demo key: <code>neon_api_key_valid{{key="demo"}}</code>
+drops to 0 at the next key check and <code>NeonApiKeyInvalid</code> fires.</p>
+<form method="post" action="-/demo/revoke"><button>Revoke the demo key</button></form>
+<form method="post" action="-/demo/restore"><button>Restore the demo key</button></form>
+<p>Or from a shell: <code>curl -X POST http://HOST:PORT/-/demo/revoke</code> and
+<code>.../-/demo/restore</code>.</p>"""
+
+
+def _yes_no(value: bool | None) -> str:
+    return "unknown yet" if value is None else ("yes" if value else "no")
+
+
+async def landing(request: web.Request) -> web.Response:
+    rt = request.app[RUNTIME]
+    view = rt.state.view()
+    rows = "".join(
+        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>".format(
+            html.escape(key),
+            _yes_no(h.valid),
+            "ok" if h.poll_success else ("pending" if h.poll_success is None else "failed"),
+            view.projects_per_key.get(key, "-"),
+        )
+        for key, h in view.health.items()
+    )
+    demo = _DEMO if SIMULATOR in request.app else ""
+    page = _PAGE.format(version=__version__, rows=rows, demo=demo)
+    return web.Response(text=page, content_type="text/html")
+
+
+async def demo_revoke(request: web.Request) -> web.Response:
+    request.app[SIMULATOR].revoke(DEMO_KEY_NAME)
+    return _back_to_landing(request, "demo key revoked")
+
+
+async def demo_restore(request: web.Request) -> web.Response:
+    request.app[SIMULATOR].restore(DEMO_KEY_NAME)
+    return _back_to_landing(request, "demo key restored")
+
+
+def _back_to_landing(request: web.Request, text: str) -> web.Response:
+    # A browser form gets sent back to the page; curl gets one line.
+    if "text/html" in request.headers.get("Accept", ""):
+        raise web.HTTPSeeOther(location="/")
+    return web.Response(text=text + "\n")
+
+
+def make_app(runtime: Runtime, *, simulator: Simulator | None = None) -> web.Application:
+    app = web.Application()
+    app[RUNTIME] = runtime
+    app.cleanup_ctx.append(_polling)
+    app.router.add_get("/", landing)
+    app.router.add_get("/metrics", metrics)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    if simulator is not None:
+        app[SIMULATOR] = simulator
+        app.router.add_post("/-/demo/revoke", demo_revoke)
+        app.router.add_post("/-/demo/restore", demo_restore)
+    return app

@@ -1,0 +1,438 @@
+"""Tests for the simulated Neon management API (exporter.simulator)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+from openapi_schema_validator import OAS30Validator, oas30_format_checker
+from pytest_aiohttp import AiohttpClient
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT4
+
+from exporter.simulator import Fault, Simulator
+
+REPO = Path(__file__).resolve().parents[2]
+SHARED = Path(os.environ.get("NEON_SHARED_DIR", "/work/shared"))
+OPENAPI = SHARED / "neon-api" / "neon-api-v2.openapi.json"
+DOC_URI = "urn:neon-api-v2"
+
+KEYS = {"alpha": "tok-alpha-secret", "beta": "tok-beta-secret"}
+V1_FIELDS = {
+    "id", "parent_id", "roles", "databases", "name", "created_at", "updated_at", "region_id",
+    "instance_handle", "instance_type_id", "region_name", "platform_name", "platform_id",
+    "settings", "pending_state", "current_state", "deleted", "size", "max_project_size",
+    "pooler_enabled", "pg_version", "proxy_host",
+}  # fmt: skip
+ID_RE = re.compile(r"^[a-z]+-[a-z]+-\d{6}$")
+
+Client = TestClient[web.Request, web.Application]
+
+
+def auth(name: str = "alpha") -> dict[str, str]:
+    return {"Authorization": f"Bearer {KEYS[name]}"}
+
+
+@cache
+def openapi_doc() -> dict[str, Any]:
+    if not OPENAPI.exists():
+        pytest.skip(f"{OPENAPI} not available")
+    doc: dict[str, Any] = json.loads(OPENAPI.read_text())
+    return doc
+
+
+def validate(instance: Any, pointer: str) -> None:
+    """Validate against the schema at JSON pointer ``pointer`` of the OpenAPI document."""
+    doc = openapi_doc()
+    registry: Registry[Any] = Registry().with_resource(
+        DOC_URI, Resource.from_contents(doc, default_specification=DRAFT4)
+    )
+    validator = OAS30Validator(
+        {"$ref": f"{DOC_URI}#{pointer}"}, registry=registry, format_checker=oas30_format_checker
+    )
+    validator.validate(instance)
+
+
+def response_pointer(path: str) -> str:
+    escaped = path.replace("~", "~0").replace("/", "~1")
+    return f"/paths/{escaped}/get/responses/200/content/application~1json/schema"
+
+
+def declared(schema_name: str) -> set[str]:
+    props: dict[str, Any] = openapi_doc()["components"]["schemas"][schema_name]["properties"]
+    return set(props)
+
+
+async def get_json(client: Client, url: str, key: str = "alpha") -> Any:
+    resp = await client.get(url, headers=auth(key))
+    assert resp.status == 200, await resp.text()
+    return await resp.json()
+
+
+@pytest.fixture
+async def sim_client(aiohttp_client: AiohttpClient) -> tuple[Simulator, Client]:
+    sim = Simulator(keys=KEYS, projects=30, endpoints_per_project=2, seed=7)
+    return sim, await aiohttp_client(sim.make_app())
+
+
+async def test_v2_responses_validate_against_openapi(sim_client: tuple[Simulator, Client]) -> None:
+    """Every v2 response (list page, project, endpoints, auth, error) matches Neon's OpenAPI."""
+    sim, client = sim_client
+    sim.add_project(project_id="org-owned-000001", org_id="org-morning-bread-81040908")
+    first = sim.project_ids()[0]
+    sim.set_endpoint(sim.endpoints_of(first)[0].id, state="active", pooler_enabled=True)
+    sim.mark_unavailable([sim.project_ids()[1]])
+
+    page = await get_json(client, "/api/v2/projects?limit=400")
+    validate(page, response_pointer("/projects"))
+    assert page["unavailable_project_ids"] == [sim.project_ids()[1]]
+    assert page["applications"] == {}
+    assert page["integrations"] == {}
+    for item in page["projects"]:
+        assert set(item) <= declared("ProjectListItem")
+    by_id = {p["id"]: p for p in page["projects"]}
+    assert by_id["org-owned-000001"]["org_id"] == "org-morning-bread-81040908"
+    assert "compute_last_active_at" in by_id[first]
+
+    for pid in sim.project_ids()[:5]:
+        project = await get_json(client, f"/api/v2/projects/{pid}")
+        validate(project, response_pointer("/projects/{project_id}"))
+        assert set(project["project"]) <= declared("Project")
+        endpoints = await get_json(client, f"/api/v2/projects/{pid}/endpoints")
+        validate(endpoints, response_pointer("/projects/{project_id}/endpoints"))
+        assert [e["type"] for e in endpoints["endpoints"]] == ["read_write", "read_only"]
+        for ep in endpoints["endpoints"]:
+            assert set(ep) <= declared("Endpoint")
+            assert ep["id"].startswith("ep-")
+            assert ID_RE.match(ep["id"][3:])
+            assert ep["branch_id"].startswith("br-")
+            assert ID_RE.match(ep["branch_id"][3:])
+        assert ID_RE.match(pid)
+
+    validate(await get_json(client, "/api/v2/auth"), response_pointer("/auth"))
+
+    resp = await client.get("/api/v2/projects/no-such-project", headers=auth())
+    assert resp.status == 404
+    validate(await resp.json(), "/components/schemas/GeneralError")
+    resp = await client.get("/api/v2/projects?limit=401", headers=auth())
+    assert resp.status == 400
+    validate(await resp.json(), "/components/schemas/GeneralError")
+
+
+async def test_schema_validation_rejects_a_broken_item() -> None:
+    """The schema check itself has teeth: a list item without required fields fails."""
+    with pytest.raises(Exception, match="required"):
+        validate({"projects": [{"id": "x"}]}, response_pointer("/projects"))
+
+
+async def test_pagination_yields_each_project_once(aiohttp_client: AiohttpClient) -> None:
+    """Paging 1,000 projects at limit 400 sees each once; last page has a cursor; then empty."""
+    sim = Simulator(keys=KEYS, projects=1000, seed=3)
+    client = await aiohttp_client(sim.make_app())
+    seen: list[str] = []
+    cursor: str | None = None
+    pages = 0
+    while True:
+        url = "/api/v2/projects?limit=400" + (f"&cursor={cursor}" if cursor else "")
+        body = await get_json(client, url)
+        if not body["projects"]:
+            assert "pagination" not in body
+            break
+        pages += 1
+        assert body["pagination"]["cursor"] == body["projects"][-1]["id"]
+        seen.extend(p["id"] for p in body["projects"])
+        cursor = body["pagination"]["cursor"]
+    assert pages == 3
+    assert len(seen) == 1000
+    assert len(set(seen)) == 1000
+    assert seen == sim.project_ids()
+    default = await get_json(client, "/api/v2/projects")
+    assert len(default["projects"]) == 10
+
+
+async def test_revoked_key_gets_401_until_restored(sim_client: tuple[Simulator, Client]) -> None:
+    """A revoked key gets 401 on every route, recovers after restore; other keys unaffected."""
+    sim, client = sim_client
+    pid = sim.project_ids()[0]
+    routes = ["/api/v2/projects", f"/api/v2/projects/{pid}", "/api/v2/auth", "/api/v1/projects"]
+    routes.append(f"/api/v2/projects/{pid}/endpoints")
+    sim.revoke("alpha")
+    for route in routes:
+        resp = await client.get(route, headers=auth("alpha"))
+        assert resp.status == 401
+        body = await resp.text()
+        assert json.loads(body) == {"code": "", "message": "authentication required"}
+        assert KEYS["alpha"] not in body
+        assert (await client.get(route, headers=auth("beta"))).status == 200
+    assert (await client.get("/api/v2/projects")).status == 401
+    bad = {"Authorization": "Bearer nope"}
+    assert (await client.get("/api/v2/projects", headers=bad)).status == 401
+    assert sim.count(key_name="alpha", status=401) == len(routes)
+    sim.restore("alpha")
+    assert (await client.get("/api/v2/projects", headers=auth("alpha"))).status == 200
+    with pytest.raises(KeyError):
+        sim.revoke("nobody")
+
+
+async def test_fault_with_retry_after_hits_exactly_twice(
+    sim_client: tuple[Simulator, Client],
+) -> None:
+    """A 429 fault with times=2 and Retry-After answers twice, then normal answers resume."""
+    sim, client = sim_client
+    sim.inject(Fault(status=429, route="/projects", times=2, retry_after="7"))
+    statuses = []
+    for _ in range(4):
+        resp = await client.get("/api/v2/projects", headers=auth())
+        statuses.append(resp.status)
+        if resp.status == 429:
+            assert resp.headers["Retry-After"] == "7"
+            validate(await resp.json(), "/components/schemas/GeneralError")
+    assert statuses == [429, 429, 200, 200]
+    assert sim.count("/projects", status=429) == 2
+
+
+async def test_fault_scoping_body_and_delay(sim_client: tuple[Simulator, Client]) -> None:
+    """Faults respect route and key, serve raw bodies, and delay-only faults answer normally."""
+    sim, client = sim_client
+    sim.inject(Fault(status=503, route="/auth", key_name="beta", times=None))
+    assert (await client.get("/api/v2/auth", headers=auth("alpha"))).status == 200
+    assert (await client.get("/api/v2/projects", headers=auth("beta"))).status == 200
+    for _ in range(3):
+        assert (await client.get("/api/v2/auth", headers=auth("beta"))).status == 503
+    sim.clear_faults()
+    assert (await client.get("/api/v2/auth", headers=auth("beta"))).status == 200
+
+    sim.inject(Fault(body=b"{not json", route="/projects"))
+    resp = await client.get("/api/v2/projects", headers=auth())
+    assert resp.status == 200
+    assert await resp.read() == b"{not json"
+    sim.inject(Fault(status=502, body=b"<html>bad gateway</html>", content_type="text/html"))
+    resp = await client.get("/api/v1/projects", headers=auth())
+    assert resp.status == 502
+    assert resp.content_type == "text/html"
+
+    sim.inject(Fault(delay=0.2))
+    started = time.monotonic()
+    resp = await client.get("/api/v2/auth", headers=auth())
+    assert resp.status == 200
+    assert time.monotonic() - started >= 0.2
+
+    sim.revoke("alpha")
+    sim.inject(Fault(status=500))
+    assert (await client.get("/api/v2/auth", headers=auth())).status == 401  # auth comes first
+    assert (await client.get("/api/v2/auth", headers=auth("beta"))).status == 500
+
+
+async def test_unavailable_ids_are_omitted_and_listed(
+    sim_client: tuple[Simulator, Client],
+) -> None:
+    """Projects marked unavailable leave the pages and appear in unavailable_project_ids."""
+    sim, client = sim_client
+    hidden = sim.project_ids()[2:5]
+    sim.mark_unavailable(hidden)
+    first = await get_json(client, "/api/v2/projects?limit=5")
+    assert first["unavailable_project_ids"] == hidden
+    ids = [p["id"] for p in first["projects"]]
+    cursor = first["pagination"]["cursor"]
+    second = await get_json(client, f"/api/v2/projects?limit=400&cursor={cursor}")
+    assert "unavailable_project_ids" not in second
+    ids += [p["id"] for p in second["projects"]]
+    assert ids == [p for p in sim.project_ids() if p not in hidden]
+    sim.mark_unavailable([])
+    again = await get_json(client, "/api/v2/projects?limit=400")
+    assert "unavailable_project_ids" not in again
+    assert len(again["projects"]) == 30
+
+
+async def test_visibility_and_org_filter(sim_client: tuple[Simulator, Client]) -> None:
+    """visible_to limits who sees a project, and org_id filters the v2 list."""
+    sim, client = sim_client
+    private = sim.add_project(name="private", visible_to=["beta"], org_id="org-x-1")
+    alpha_ids = [
+        p["id"] for p in (await get_json(client, "/api/v2/projects?limit=400"))["projects"]
+    ]
+    assert private not in alpha_ids
+    assert (await client.get(f"/api/v2/projects/{private}", headers=auth())).status == 404
+    beta = await get_json(client, "/api/v2/projects?limit=400&org_id=org-x-1", key="beta")
+    assert [p["id"] for p in beta["projects"]] == [private]
+    sim.remove_project(private)
+    assert private not in sim.project_ids()
+
+
+async def test_v1_shape_matches_seed(sim_client: tuple[Simulator, Client]) -> None:
+    """v1 /projects is a bare array with the seed's field set and derived state/pooler/size."""
+    sim, client = sim_client
+    pid = sim.project_ids()[0]
+    eps = sim.endpoints_of(pid)
+    for ep in eps:
+        sim.set_endpoint(ep.id, state="idle", pooler_enabled=False)
+    sim.set_project(pid, size_bytes=12345)
+    body = await get_json(client, "/api/v1/projects")
+    assert isinstance(body, list)
+    assert len(body) == 30
+    for item in body:
+        assert set(item) == V1_FIELDS
+        assert item["current_state"] in {"init", "active", "idle"}
+        assert all(r["password"] == "" for r in item["roles"])
+    first = body[0]
+    assert (first["id"], first["size"], first["current_state"]) == (pid, 12345, "idle")
+    assert first["pooler_enabled"] is False
+    sim.set_endpoint(eps[1].id, state="init", pooler_enabled=True)
+    first = (await get_json(client, "/api/v1/projects"))[0]
+    assert (first["current_state"], first["pooler_enabled"]) == ("init", True)
+    sim.set_endpoint(eps[0].id, state="active")
+    assert (await get_json(client, "/api/v1/projects"))[0]["current_state"] == "active"
+    assert sim.requests[-1].version == "v1"
+    assert sim.requests[-1].route == "/projects"
+
+
+async def test_endpoint_change_bumps_updated_at(sim_client: tuple[Simulator, Client]) -> None:
+    """Changing an endpoint updates it and its project's updated_at and last_active."""
+    sim, client = sim_client
+    pid = sim.add_project(endpoints=1)
+    ep = sim.endpoints_of(pid)[0]
+    sim.world.projects[pid].updated_at = sim.world.projects[pid].created_at.replace(year=2020)
+    before = (await get_json(client, f"/api/v2/projects/{pid}"))["project"]["updated_at"]
+    endpoints = await get_json(client, f"/api/v2/projects/{pid}/endpoints")
+    assert "last_active" not in endpoints["endpoints"][0]
+    sim.set_endpoint(ep.id, state="active")
+    after = (await get_json(client, f"/api/v2/projects/{pid}"))["project"]
+    assert after["updated_at"] > before
+    assert "compute_last_active_at" in after
+    endpoints = await get_json(client, f"/api/v2/projects/{pid}/endpoints")
+    assert endpoints["endpoints"][0]["current_state"] == "active"
+    assert "last_active" in endpoints["endpoints"][0]
+
+
+async def test_request_log_records_templates(sim_client: tuple[Simulator, Client]) -> None:
+    """Requests are logged with route templates, key names and statuses."""
+    sim, client = sim_client
+    pid = sim.project_ids()[0]
+    await get_json(client, f"/api/v2/projects/{pid}/endpoints", key="beta")
+    await client.get("/api/v2/auth")
+    assert sim.count("/projects/{project_id}/endpoints", "beta") == 1
+    record = sim.requests[-1]
+    assert (record.route, record.key_name, record.status, record.method) == (
+        "/auth",
+        None,
+        401,
+        "GET",
+    )
+
+
+async def test_generation_is_deterministic_and_fast() -> None:
+    """The same seed gives the same world, and 10,000 projects generate in well under a second."""
+    a = Simulator(keys=KEYS, projects=50, endpoints_per_project=2, seed=11)
+    b = Simulator(keys=KEYS, projects=50, endpoints_per_project=2, seed=11)
+    assert a.project_ids() == b.project_ids()
+    pid = a.project_ids()[0]
+    assert [e.id for e in a.endpoints_of(pid)] == [e.id for e in b.endpoints_of(pid)]
+    started = time.perf_counter()
+    big = Simulator(keys=KEYS, projects=10_000, endpoints_per_project=1, seed=1)
+    assert time.perf_counter() - started < 2.0  # generous for slow CI; ~0.2 s locally
+    assert len(big.project_ids()) == 10_000
+    versions = {p.pg_version for p in big.world.projects.values()}
+    states = {e.state for e in big.world.endpoints.values()}
+    assert versions == {14, 15, 16, 17}
+    assert states == {"init", "active", "idle"}
+
+
+async def test_churn_changes_endpoint_states(aiohttp_client: AiohttpClient) -> None:
+    """With churn_seconds > 0 a background task flips endpoint states."""
+    sim = Simulator(keys=KEYS, projects=20, seed=5, churn_seconds=0.01)
+    before = {e.id: e.state for e in sim.world.endpoints.values()}
+    await aiohttp_client(sim.make_app())
+    deadline = time.monotonic() + 5
+    while {e.id: e.state for e in sim.world.endpoints.values()} == before:
+        assert time.monotonic() < deadline, "no endpoint changed state"
+        await asyncio.sleep(0.02)
+
+
+async def test_http_control_api(sim_client: tuple[Simulator, Client]) -> None:
+    """The /_sim/ control API revokes/restores keys, injects faults, edits the world, counts."""
+    sim, client = sim_client
+    assert (await client.post("/_sim/keys/alpha/revoke")).status == 204
+    assert (await client.get("/api/v2/auth", headers=auth())).status == 401
+    assert (await client.post("/_sim/keys/alpha/restore")).status == 204
+    assert (await client.get("/api/v2/auth", headers=auth())).status == 200
+    assert (await client.post("/_sim/keys/ghost/revoke")).status == 404
+
+    fault = {"status": 503, "route": "/auth", "times": 1, "retry_after": "3", "body": None}
+    assert (await client.post("/_sim/faults", json=fault)).status == 204
+    resp = await client.get("/api/v2/auth", headers=auth())
+    assert resp.status == 503
+    assert resp.headers["Retry-After"] == "3"
+    raw = {"status": None, "route": None, "times": None, "body": "<html>"}
+    assert (await client.post("/_sim/faults", json=raw)).status == 204
+    assert await (await client.get("/api/v2/auth", headers=auth())).text() == "<html>"
+    assert (await client.delete("/_sim/faults")).status == 204
+    assert (await client.get("/api/v2/auth", headers=auth())).status == 200
+
+    resp = await client.post(
+        "/_sim/projects", json={"project_id": "new-proj-000001", "endpoints": 2}
+    )
+    assert resp.status == 200
+    assert await resp.json() == {"id": "new-proj-000001"}
+    ep = sim.endpoints_of("new-proj-000001")[1]
+    body = {"state": "active", "pooler_enabled": True}
+    assert (await client.post(f"/_sim/endpoints/{ep.id}", json=body)).status == 204
+    assert (ep.state, ep.pooler_enabled) == ("active", True)
+    assert (await client.post("/_sim/endpoints/ep-none", json=body)).status == 404
+    assert (await client.delete("/_sim/projects/new-proj-000001")).status == 204
+    assert "new-proj-000001" not in sim.project_ids()
+
+    stats = await (await client.get("/_sim/requests")).json()
+    assert stats["total"] == len(sim.requests) == 5
+    assert stats["by_route"] == {"/auth": 5}
+    assert stats["by_status"] == {"200": 3, "401": 1, "503": 1}
+
+
+def test_standalone_process_prints_listening_line_and_stops_on_sigterm() -> None:
+    """`python -m exporter.simulator` prints one listening line, serves, and exits 0 on SIGTERM."""
+    cmd = [sys.executable, "-m", "exporter.simulator", "--port", "0", "--projects", "5"]
+    cmd += ["--key", "demo=tok-demo-secret", "--seed", "1", "--churn-seconds", "0"]
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
+    }
+    proc = subprocess.Popen(
+        cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline().strip()
+        match = re.fullmatch(r"listening on (http://127\.0\.0\.1:\d+)", line)
+        assert match, line
+        base = match.group(1)
+
+        async def fetch() -> int:
+            async with aiohttp.ClientSession() as session:
+                headers = {"Authorization": "Bearer tok-demo-secret"}
+                async with session.get(f"{base}/api/v2/projects", headers=headers) as resp:
+                    body = await resp.json()
+                    assert len(body["projects"]) == 5
+                    return resp.status
+
+        assert asyncio.run(fetch()) == 200
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=10)
+        assert proc.returncode == 0, err
+        assert out == ""
+        assert "tok-demo-secret" not in err
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
