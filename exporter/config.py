@@ -50,6 +50,8 @@ def parse_duration(setting: str, value: object) -> float:
         seconds = float(value)
     else:
         text = str(value).strip()
+        if re.fullmatch(r"\d+(\.\d+)?", text):
+            text += "s"  # a bare number is seconds
         pos, seconds = 0, 0.0
         for match in _DURATION.finditer(text):
             if match.start() != pos:
@@ -70,13 +72,18 @@ class KeySource:
     secret (an atomic symlink swap) is picked up on the next request without a restart.
     """
 
-    __slots__ = ("_cached", "_stamp", "env", "file")
+    __slots__ = ("_cached", "_environ", "_stamp", "env", "file")
 
     def __init__(
-        self, *, env: str | None = None, file: str | None = None, value: str | None = None
+        self,
+        *,
+        env: str | None = None,
+        file: str | None = None,
+        value: str | None = None,
+        environ: Mapping[str, str] = os.environ,
     ) -> None:
         # ``value`` is only for keys the exporter made itself (the demo's), never user input.
-        self.env, self.file = env, file
+        self.env, self.file, self._environ = env, file, environ
         self._cached = value or ""
         self._stamp: tuple[int, int, int] | None = None
 
@@ -91,7 +98,7 @@ class KeySource:
     def get(self) -> str:
         """Return the current key; raise ``OSError``/``ValueError`` if it cannot be had."""
         if self.env is not None:
-            value = os.environ.get(self.env, "").strip()
+            value = self._environ.get(self.env, "").strip()
             if not value:
                 raise ValueError(f"environment variable {self.env} is empty or unset")
             return value
@@ -195,7 +202,7 @@ def _load_yaml(path: str) -> dict[str, Any]:
     return data
 
 
-def _keys_from_yaml(raw: object) -> list[KeyConfig]:
+def _keys_from_yaml(raw: object, env: Mapping[str, str]) -> list[KeyConfig]:
     if not isinstance(raw, list):
         raise ConfigError("keys", "must be a list of {name, key_env | key_file, org_id}")
     keys: list[KeyConfig] = []
@@ -211,8 +218,8 @@ def _keys_from_yaml(raw: object) -> list[KeyConfig]:
         name = item.get("name")
         if not isinstance(name, str) or not _KEY_NAME.match(name):
             raise ConfigError(f"{where}.name", "required; letters, digits, '_', '.', '-'")
-        env, file = item.get("key_env"), item.get("key_file")
-        if (env is None) == (file is None):
+        key_env, file = item.get("key_env"), item.get("key_file")
+        if (key_env is None) == (file is None):
             raise ConfigError(f"{where}", f"key {name!r} needs exactly one of key_env, key_file")
         org_id = item.get("org_id")
         if org_id is not None and (not isinstance(org_id, str) or not _ORG_ID.match(org_id)):
@@ -220,7 +227,7 @@ def _keys_from_yaml(raw: object) -> list[KeyConfig]:
         keys.append(
             KeyConfig(
                 name=name,
-                source=KeySource(env=None if env is None else str(env), file=_opt_str(file)),
+                source=KeySource(env=_opt_str(key_env), file=_opt_str(file), environ=env),
                 org_id=org_id,
             )
         )
@@ -329,14 +336,14 @@ def build_config(flags: Mapping[str, Any], env: Mapping[str, str], *, demo: bool
             raise ConfigError("log.format", f"one of auto, json, console; got {fmt!r}")
         values["log_format"] = fmt
 
-    keys = _keys_from_yaml(file_values["keys"]) if "keys" in file_values else []
+    keys = _keys_from_yaml(file_values["keys"], env) if "keys" in file_values else []
     env_key, env_key_file = env.get("NEON_API_KEY"), env.get("NEON_API_KEY_FILE")
     if keys and (env_key or env_key_file):
         warnings.append("NEON_API_KEY / NEON_API_KEY_FILE ignored: the config file defines keys")
     elif env_key_file:
         keys = [KeyConfig(name="default", source=KeySource(file=env_key_file))]
     elif env_key:
-        keys = [KeyConfig(name="default", source=KeySource(env="NEON_API_KEY"))]
+        keys = [KeyConfig(name="default", source=KeySource(env="NEON_API_KEY", environ=env))]
     seen: set[str] = set()
     for i, key in enumerate(keys):
         if key.name in seen:

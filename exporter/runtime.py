@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 
 import structlog
@@ -24,12 +25,16 @@ class Runtime:
     config: Config
     state: State
     metrics: Metrics
-    demo_controls: dict[str, object] = field(default_factory=dict)
+    clock: Callable[[], float] = time.time
 
     @classmethod
-    def create(cls, config: Config) -> Runtime:
-        state = State(keys=tuple(k.name for k in config.keys), max_age=config.poll_max_age)
-        return cls(config, state, build_metrics(state, endpoints=config.collector("endpoints")))
+    def create(cls, config: Config, *, clock: Callable[[], float] = time.time) -> Runtime:
+        """``clock`` is wall time for snapshot ages; tests pass a fake one."""
+        state = State(
+            keys=tuple(k.name for k in config.keys), max_age=config.poll_max_age, clock=clock
+        )
+        metrics = build_metrics(state, endpoints=config.collector("endpoints"))
+        return cls(config, state, metrics, clock)
 
     @asynccontextmanager
     async def poller(self) -> AsyncIterator[Poller]:
@@ -48,5 +53,8 @@ class Runtime:
                     on_skipped=partial(self.metrics.count_skipped, key.name),
                 )
             yield Poller(
-                clients=clients, state=self.state, endpoints=self.config.collector("endpoints")
+                clients=clients,
+                state=self.state,
+                endpoints=self.config.collector("endpoints"),
+                clock=self.clock,
             )

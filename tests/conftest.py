@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -10,11 +9,9 @@ import pytest
 import structlog
 from aiohttp.test_utils import TestServer
 
-from exporter.config import Config, KeyConfig, KeySource
 from exporter.runtime import Runtime
 from exporter.simulator import Simulator
-
-KEYS = {"prod": "prod-" + "a" * 40, "staging": "staging-" + "b" * 40}
+from tests.support import KEYS, key_files, make_config
 
 
 @pytest.fixture(autouse=True)
@@ -36,26 +33,6 @@ async def sim_url(sim: Simulator) -> AsyncIterator[str]:
         yield str(server.make_url("/api/v2"))
     finally:
         await server.close()
-
-
-def key_files(tmp_path: Path, names: tuple[str, ...] = ("prod",)) -> tuple[KeyConfig, ...]:
-    keys = []
-    for name in names:
-        path = tmp_path / f"{name}.key"
-        path.write_text(KEYS[name] + "\n")
-        path.chmod(0o600)
-        keys.append(KeyConfig(name=name, source=KeySource(file=str(path))))
-    return tuple(keys)
-
-
-def make_config(url: str, keys: tuple[KeyConfig, ...], **changes: object) -> Config:
-    base = Config(
-        api_url=url,
-        keys=keys,
-        max_requests_per_minute=60_000,  # tests are not about pacing unless they say so
-        request_timeout=2.0,
-    )
-    return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
 
 
 @pytest.fixture

@@ -41,15 +41,15 @@ def wait_for(
 
 
 def http_get(url: str, *, headers: Mapping[str, str] | None = None, timeout: float = 5) -> str:
-    req = urllib.request.Request(url, headers=dict(headers or {}))  # noqa: S310 - loopback only
-    with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310
+    req = urllib.request.Request(url, headers=dict(headers or {}))
+    with urllib.request.urlopen(req, timeout=timeout) as resp:
         return str(resp.read().decode())
 
 
 def http_post(url: str, body: bytes = b"", *, timeout: float = 5) -> int:
-    req = urllib.request.Request(url, data=body, method="POST")  # noqa: S310
+    req = urllib.request.Request(url, data=body, method="POST")
     req.add_header("Content-Type", "application/json")
-    with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310
+    with urllib.request.urlopen(req, timeout=timeout) as resp:
         return int(resp.status)
 
 
@@ -79,8 +79,12 @@ def process(
 ) -> Iterator[Proc]:
     with log_path.open("wb") as log:
         popen = subprocess.Popen(
-            list(argv), stdout=log, stderr=subprocess.STDOUT, env=dict(env or os.environ),
-            stdin=subprocess.DEVNULL, cwd=ROOT,
+            list(argv),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=dict(env or os.environ),
+            stdin=subprocess.DEVNULL,
+            cwd=ROOT,
         )
     proc = Proc(popen, log_path)
     try:
@@ -120,11 +124,25 @@ class Simulator:
 
 @contextmanager
 def simulator(
-    tmp: Path, *, keys: Mapping[str, str], projects: int = 10, endpoints: int = 1,
+    tmp: Path,
+    *,
+    keys: Mapping[str, str],
+    projects: int = 10,
+    endpoints: int = 1,
     extra: Sequence[str] = (),
 ) -> Iterator[Simulator]:
-    argv = [sys.executable, "-m", "exporter.simulator", "--port", "0", "--projects",
-            str(projects), "--endpoints-per-project", str(endpoints), *extra]
+    argv = [
+        sys.executable,
+        "-m",
+        "exporter.simulator",
+        "--port",
+        "0",
+        "--projects",
+        str(projects),
+        "--endpoints-per-project",
+        str(endpoints),
+        *extra,
+    ]
     for name, token in keys.items():
         argv += ["--key", f"{name}={token}"]
     with process(argv, tmp / "simulator.log") as proc:
@@ -150,12 +168,24 @@ class Exporter:
 
 @contextmanager
 def exporter(
-    tmp: Path, args: Sequence[str], *, env: Mapping[str, str] | None = None, port: int = 0,
+    tmp: Path,
+    args: Sequence[str],
+    *,
+    env: Mapping[str, str] | None = None,
+    port: int = 0,
 ) -> Iterator[Exporter]:
     """``python -m exporter ARGS`` on a free loopback port, JSON logs to a file."""
     port = port or free_port()
-    argv = [sys.executable, "-m", "exporter", "--web.listen-address", f"127.0.0.1:{port}",
-            "--log.format", "json", *args]
+    argv = [
+        sys.executable,
+        "-m",
+        "exporter",
+        "--web.listen-address",
+        f"127.0.0.1:{port}",
+        "--log.format",
+        "json",
+        *args,
+    ]
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("NEON_")}
     full_env.update(env or {})
     with process(argv, tmp / f"exporter-{port}.log", env=full_env) as proc:

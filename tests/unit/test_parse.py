@@ -1,0 +1,112 @@
+"""Parsers on literal Neon JSON: the seed's v1 example and the v2 OpenAPI examples."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from exporter.neon.models import Endpoint, derive_state
+from exporter.neon.parse import (
+    ParseError,
+    parse_v1_projects,
+    parse_v2_endpoints,
+    parse_v2_projects_page,
+)
+
+SHARED = Path(__file__).resolve().parents[3] / "shared"
+
+
+def seed_example() -> object:
+    """The JSON response printed in the original API-key document."""
+    text = next((SHARED / "seed").glob("*.txt")).read_text()
+    match = re.search(r"```json\n(.*?)```", text, re.S)
+    assert match, "the seed document no longer holds a JSON example"
+    return json.loads(match.group(1))
+
+
+def test_seed_v1_example_maps_to_documented_values() -> None:
+    """The seed's v1 project: pg_version 15, size 0, pooler off, state idle."""
+    projects, skipped = parse_v1_projects(seed_example())
+    assert skipped == 0
+    (p,) = projects
+    assert (p.id, p.name, p.region_id, p.platform_id) == (
+        "wispy-sea-654321",
+        "wispy-sea-654321",
+        "aws-us-west-2",
+        "aws",
+    )
+    assert (p.pg_version, p.size_bytes, p.pooler_enabled, p.state) == (15, 0, False, "idle")
+    assert p.org_id == ""
+
+
+def test_v2_page_tolerates_unknown_fields_and_skips_bad_items() -> None:
+    """Unknown fields are ignored; an item missing a needed field is skipped and counted."""
+    page = parse_v2_projects_page(
+        {
+            "projects": [
+                {"id": "a-1", "pg_version": 16, "synthetic_storage_size": 5, "brand_new": {"x": 1}},
+                {"id": "b-2"},  # no pg_version
+                "not an object",
+                {"id": "c-3", "pg_version": 17, "org_id": "org-x"},
+            ],
+            "pagination": {"cursor": "c-3"},
+            "unavailable_project_ids": ["d-4"],
+        }
+    )
+    assert [p.id for p in page.projects] == ["a-1", "c-3"]
+    assert page.skipped == 2
+    assert page.cursor == "c-3"
+    assert page.unavailable_project_ids == ("d-4",)
+    assert page.projects[0].size_bytes == 5
+    assert page.projects[1].size_bytes is None
+    assert page.projects[1].org_id == "org-x"
+
+
+@pytest.mark.parametrize("body", [None, [], "x", {"projects": {}}, {"other": []}])
+def test_v2_page_of_wrong_shape_raises_parse_error(body: object) -> None:
+    """A body that is not a project page raises the parser's own error."""
+    with pytest.raises(ParseError):
+        parse_v2_projects_page(body)
+
+
+def test_v2_endpoints_and_derived_state() -> None:
+    """Endpoints parse with their numbers; project state is active > init > idle."""
+    raw = {
+        "endpoints": [
+            {
+                "id": "ep-1",
+                "project_id": "p",
+                "branch_id": "br-1",
+                "type": "read_write",
+                "current_state": "idle",
+                "pooler_enabled": True,
+                "autoscaling_limit_min_cu": 0.25,
+                "autoscaling_limit_max_cu": 2,
+                "suspend_timeout_seconds": 300,
+                "last_active": "2022-11-23T17:00:00Z",
+            },
+            {
+                "id": "ep-2",
+                "project_id": "p",
+                "branch_id": "br-1",
+                "type": "read_only",
+                "current_state": "sleeping",
+            },  # unknown state: skipped
+        ]
+    }
+    endpoints, skipped = parse_v2_endpoints(raw)
+    assert skipped == 1
+    (e,) = endpoints
+    assert e.autoscaling_limit_max_cu == 2.0
+    assert e.last_active_timestamp == 1669222800.0
+    assert derive_state(endpoints) == "idle"
+
+    def ep(state: str) -> Endpoint:
+        return Endpoint("e", "p", "b", "read_write", state, False, 1, 1, None, None)
+
+    assert derive_state((ep("idle"), ep("init"))) == "init"
+    assert derive_state((ep("init"), ep("active"), ep("idle"))) == "active"
+    assert derive_state(()) == "idle"
