@@ -16,12 +16,12 @@ from exporter.neon.parse import (
     parse_v2_projects_page,
 )
 
-SHARED = Path(__file__).resolve().parents[3] / "shared"
+SEED = Path(__file__).resolve().parents[1] / "data" / "seed-api-keys.md"
 
 
 def seed_example() -> object:
     """The JSON response printed in the original API-key document."""
-    text = next((SHARED / "seed").glob("*.txt")).read_text()
+    text = SEED.read_text()
     match = re.search(r"```json\n(.*?)```", text, re.S)
     assert match, "the seed document no longer holds a JSON example"
     return json.loads(match.group(1))
