@@ -1,0 +1,217 @@
+"""Every query of the Grafana dashboard, run by a real Prometheus scraping the exporter's demo.
+
+What keeps the dashboard from silently breaking when a metric or label is renamed: each panel
+target and each variable query must run without error and return series, with the template
+variables set both to one real value and to "All".
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import urllib.parse
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.procs import exporter, free_port, http_get, http_post, process, wait_for
+
+DASHBOARD = Path(__file__).resolve().parents[2] / "grafana" / "dashboards" / "neon-exporter.json"
+# Grafana's built-in interval variables, at values that suit a 1 s scrape interval.
+BUILTINS = {"$__rate_interval": "1m", "$__interval": "15s", "$__range": "6h"}
+
+
+def _dashboard() -> dict[str, Any]:
+    data = json.loads(DASHBOARD.read_text())
+    assert isinstance(data, dict)
+    return data
+
+
+def _targets() -> list[tuple[str, str, str]]:
+    """(panel title, refId, expr) of every panel target."""
+    return [
+        (p["title"], t["refId"], t["expr"])
+        for p in _dashboard()["panels"]
+        if p["type"] != "row"
+        for t in p["targets"]
+    ]
+
+
+def _expr(title: str) -> str:
+    return next(expr for t, _, expr in _targets() if t == title)
+
+
+def _legend(title: str, ref: str) -> str:
+    for p in _dashboard()["panels"]:
+        for t in p.get("targets", []):
+            if p["title"] == title and t["refId"] == ref:
+                return str(t.get("legendFormat", ""))
+    raise KeyError((title, ref))
+
+
+@dataclass
+class Prometheus:
+    url: str
+
+    def query(self, expr: str) -> list[dict[str, Any]]:
+        """The instant query's result; raises on any error Prometheus reports."""
+        qs = urllib.parse.urlencode({"query": expr})
+        body = json.loads(http_get(f"{self.url}/api/v1/query?{qs}"))
+        assert body["status"] == "success", body
+        result = body["data"]["result"]
+        assert isinstance(result, list)
+        return result
+
+
+@contextmanager
+def prometheus(tmp: Path, target: str) -> Iterator[Prometheus]:
+    """A real Prometheus on a free loopback port scraping ``target`` every second."""
+    port = free_port()
+    config = tmp / "prometheus.yml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+                "scrape_configs": [
+                    {"job_name": "neon-exporter", "static_configs": [{"targets": [target]}]}
+                ],
+            }
+        )
+    )
+    argv = [
+        "prometheus",
+        f"--config.file={config}",
+        f"--storage.tsdb.path={tmp / 'tsdb'}",
+        f"--web.listen-address=127.0.0.1:{port}",
+    ]
+    with process(argv, tmp / "prometheus.log") as proc:
+        url = f"http://127.0.0.1:{port}"
+
+        def ready() -> bool:
+            if proc.popen.poll() is not None:
+                raise RuntimeError(f"prometheus exited:\n{proc.output()}")
+            try:
+                http_get(f"{url}/-/ready")
+            except OSError:
+                return False
+            return True
+
+        wait_for(ready, timeout=30, what="prometheus ready")
+        yield Prometheus(url)
+
+
+@dataclass
+class Stack:
+    prom: Prometheus
+    exporter_url: str
+    values: dict[str, dict[str, str]]  # variable mode -> {"$key": ..., "$project": ...}
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    tmp = tmp_path_factory.mktemp("dashboard")
+    args = ["--demo", "--poll.interval", "2s", "--key-check.interval", "1s"]
+    with exporter(tmp, args) as exp, prometheus(tmp, exp.url.removeprefix("http://")) as prom:
+
+        def has_data() -> bool:
+            # Three scrapes of every family the dashboard reads, so rate() has samples.
+            checks = [
+                "min(count_over_time(neon_exporter_api_requests_total[1m])) >= 3",
+                "min(count_over_time(neon_api_key_valid[1m])) >= 3",
+                "count(neon_project_info) >= 24",
+                "count(neon_endpoint_info) >= 1",
+            ]
+            return all(prom.query(q) for q in checks)
+
+        wait_for(has_data, timeout=90, interval=1, what="demo data in prometheus")
+        project = _project_variable(prom)[0][0]
+        # Grafana escapes regex metacharacters in a value; Neon project ids have none.
+        assert re.fullmatch(r"[a-z0-9-]+", project), project
+        yield Stack(
+            prom,
+            exp.url,
+            {
+                "one": {"$key": "demo", "$project": project},
+                "all": {"$key": ".*", "$project": ".*"},
+            },
+        )
+
+
+def _variables() -> dict[str, dict[str, Any]]:
+    return {v["name"]: v for v in _dashboard()["templating"]["list"]}
+
+
+def _project_variable(prom: Prometheus) -> list[tuple[str, str]]:
+    """(value, text) options of the project variable, as Grafana derives them."""
+    var = _variables()["project"]
+    inner = re.fullmatch(r"query_result\((.*)\)", var["query"])
+    assert inner is not None
+    # Grafana renders each series as name{label="value",...} and applies the variable's regex;
+    # JavaScript's named groups (?<n>...) are Python's (?P<n>...).
+    pattern = re.compile(var["regex"].strip("/").replace("(?<", "(?P<"))
+    options = []
+    for series in prom.query(inner.group(1)):
+        text = "{" + ",".join(f'{k}="{v}"' for k, v in series["metric"].items()) + "}"
+        m = pattern.search(text)
+        assert m is not None, text
+        options.append((m.group("value"), m.group("text")))
+    assert options
+    return options
+
+
+def _substitute(expr: str, values: dict[str, str]) -> str:
+    for name, value in sorted({**BUILTINS, **values}.items(), key=lambda kv: -len(kv[0])):
+        expr = expr.replace("${" + name[1:] + "}", value).replace(name, value)
+    assert "$" not in expr, f"unsubstituted variable in {expr}"
+    return expr
+
+
+@pytest.mark.e2e
+def test_variable_queries_return_values(stack: Stack) -> None:
+    """The key and project variables list the demo key and every demo project by name."""
+    key = _variables()["key"]["query"]
+    m = re.fullmatch(r"label_values\((\w+), (\w+)\)", key)
+    assert m is not None
+    assert [s["metric"][m.group(2)] for s in stack.prom.query(m.group(1))] == ["demo"]
+    options = _project_variable(stack.prom)
+    assert len(options) == 24
+    assert all(value and text for value, text in options)
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("mode", ["one", "all"])
+@pytest.mark.parametrize(
+    ("title", "ref", "expr"), _targets(), ids=[f"{t}/{r}" for t, r, _ in _targets()]
+)
+def test_panel_query_returns_series(
+    stack: Stack, mode: str, title: str, ref: str, expr: str
+) -> None:
+    """The panel target runs without error and returns series carrying its legend's labels."""
+    result = stack.prom.query(_substitute(expr, stack.values[mode]))
+    assert result, f"{title}/{ref}: no series for {expr}"
+    for label in re.findall(r"\{\{\s*(\w+)\s*\}\}", _legend(title, ref)):
+        assert all(label in s["metric"] for s in result), f"{title}/{ref}: no label {label}"
+
+
+@pytest.mark.e2e
+def test_key_panels_show_a_rejected_key(stack: Stack) -> None:
+    """After Neon answers 401, "API key valid" reads 0 and "Time since last 401" leaves "never"."""
+    one = stack.values["one"]
+
+    def value(title: str) -> float:
+        result = stack.prom.query(_substitute(_expr(title), one))
+        assert len(result) == 1, result
+        return float(result[0]["value"][1])
+
+    assert value("Time since last 401") == -1  # the "never" mapping
+    http_post(f"{stack.exporter_url}/-/demo/revoke")
+    try:
+        wait_for(lambda: value("API key valid") == 0, timeout=30, what="key rejected")
+        wait_for(lambda: value("Time since last 401") >= 0, timeout=30, what="401 time")
+    finally:
+        http_post(f"{stack.exporter_url}/-/demo/restore")
