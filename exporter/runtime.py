@@ -15,6 +15,7 @@ from .config import Config
 from .neon.budget import TokenBucket
 from .neon.client import NeonClient, new_session
 from .poller import Poller
+from .render import Exposition
 from .state import State
 
 log = structlog.get_logger("exporter")
@@ -25,6 +26,7 @@ class Runtime:
     config: Config
     state: State
     metrics: Metrics
+    exposition: Exposition
     clock: Callable[[], float] = time.time
 
     @classmethod
@@ -34,7 +36,7 @@ class Runtime:
             keys=tuple(k.name for k in config.keys), max_age=config.poll_max_age, clock=clock
         )
         metrics = build_metrics(state, endpoints=config.collector("endpoints"))
-        return cls(config, state, metrics, clock)
+        return cls(config, state, metrics, Exposition(state, metrics), clock)
 
     @asynccontextmanager
     async def poller(self) -> AsyncIterator[Poller]:

@@ -6,7 +6,6 @@ are closed with it, in-flight requests to Neon cancelled.
 
 from __future__ import annotations
 
-import gzip
 import html
 from collections.abc import AsyncIterator
 
@@ -42,11 +41,13 @@ async def _polling(app: web.Application) -> AsyncIterator[None]:
 
 async def metrics(request: web.Request) -> web.Response:
     rt = request.app[RUNTIME]
-    encoder, content_type = choose_encoder(request.headers.get("Accept", ""))
-    body = encoder(rt.metrics.registry)
+    _, content_type = choose_encoder(request.headers.get("Accept", ""))
+    gzipped = "gzip" in request.headers.get("Accept-Encoding", "")
+    body = await rt.exposition.body(
+        openmetrics=content_type.startswith("application/openmetrics-text"), gzipped=gzipped
+    )
     headers = {"Content-Type": content_type}
-    if "gzip" in request.headers.get("Accept-Encoding", ""):
-        body = gzip.compress(body, compresslevel=6)
+    if gzipped:
         headers["Content-Encoding"] = "gzip"
     # Set Content-Type as a raw header: aiohttp's content_type= refuses the ';' parameters,
     # cf. aio-libs/aiohttp#2197.

@@ -1,7 +1,8 @@
-"""The registry: snapshot collectors (one module per metric area) and the exporter's own counters.
+"""Registries: snapshot collectors (one module per metric area) and the exporter's own counters.
 
-Upstream data is only ever rendered from snapshots by collectors; the counters here are the
-exporter's own, direct-instrumented.
+Upstream data is only ever rendered from a :class:`View` by collectors. The counters here are the
+exporter's own, direct-instrumented, and change with every request to Neon, so they form the
+small ``live`` registry that is rendered on each scrape, apart from the cached snapshot part.
 """
 
 from __future__ import annotations
@@ -12,15 +13,33 @@ from dataclasses import dataclass
 from prometheus_client import CollectorRegistry, Counter, Gauge, disable_created_metrics
 
 from .. import __version__
-from ..state import State
+from ..state import State, View
+from .base import ViewSource
 from .endpoints import EndpointCollector
 from .health import HealthCollector
 from .projects import ProjectCollector
 
 
+def snapshot_registry(view: ViewSource, *, endpoints: bool) -> CollectorRegistry:
+    """Every series derived from polled data and key health, rendered from ``view()``."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(HealthCollector(view))
+    registry.register(ProjectCollector(view))
+    if endpoints:
+        registry.register(EndpointCollector(view))
+    return registry
+
+
+def frozen_registry(view: View, *, endpoints: bool) -> CollectorRegistry:
+    """The snapshot series of one fixed view: safe to render on another thread."""
+    return snapshot_registry(lambda: view, endpoints=endpoints)
+
+
 @dataclass(frozen=True, slots=True)
 class Metrics:
-    registry: CollectorRegistry
+    registry: CollectorRegistry  # everything, rendered from the live state (once, tests)
+    live: CollectorRegistry  # only the exporter's own counters and build info
+    endpoints: bool
     api_requests: Counter
     skipped_items: Counter
 
@@ -34,28 +53,30 @@ class Metrics:
 def build_metrics(state: State, *, endpoints: bool) -> Metrics:
     # *_created series double the counter lines for a value nobody graphs.
     disable_created_metrics()  # type: ignore[no-untyped-call]
-    registry = CollectorRegistry(auto_describe=False)
-    registry.register(HealthCollector(state))
-    registry.register(ProjectCollector(state))
-    if endpoints:
-        registry.register(EndpointCollector(state))
+    live = CollectorRegistry(auto_describe=False)
     api_requests = Counter(
         "neon_exporter_api_requests",
         "Requests to the Neon API by route template and status code (or timeout / error).",
         ["key", "route", "code"],
-        registry=registry,
+        registry=live,
     )
     skipped = Counter(
         "neon_exporter_api_skipped_items",
         "Items in Neon's answers skipped because a field the exporter needs was missing or bad.",
         ["key", "route"],
-        registry=registry,
+        registry=live,
     )
     build = Gauge(
         "neon_exporter_build_info",
         "Version of neon-exporter and of the Python running it; always 1.",
         ["version", "python_version"],
-        registry=registry,
+        registry=live,
     )
     build.labels(version=__version__, python_version=platform.python_version()).set(1)
-    return Metrics(registry=registry, api_requests=api_requests, skipped_items=skipped)
+    registry = snapshot_registry(state.view, endpoints=endpoints)
+    for collector in (api_requests, skipped, build):
+        registry.register(collector)
+    return Metrics(
+        registry=registry, live=live, endpoints=endpoints, api_requests=api_requests,
+        skipped_items=skipped,
+    )

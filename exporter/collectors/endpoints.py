@@ -18,18 +18,17 @@ from collections.abc import Iterable
 from prometheus_client.core import GaugeMetricFamily, InfoMetricFamily, Metric
 
 from ..neon.models import STATES
-from ..state import State
-from .base import SnapshotCollector
+from .base import SnapshotCollector, ViewSource
 
 _LABELS = ["project_id", "endpoint_id"]
 
 
 class EndpointCollector(SnapshotCollector):
-    def __init__(self, state: State) -> None:
-        self.state = state
+    def __init__(self, view: ViewSource) -> None:
+        self.view = view
 
     def collect(self) -> Iterable[Metric]:
-        view = self.state.view()
+        view = self.view()
         info = InfoMetricFamily(
             "neon_endpoint",
             "Neon compute endpoint metadata (polled from the Neon API); always 1.",

@@ -15,16 +15,15 @@ from collections.abc import Iterable
 
 from prometheus_client.core import GaugeMetricFamily, Metric
 
-from ..state import State
-from .base import SnapshotCollector
+from .base import SnapshotCollector, ViewSource
 
 
 class HealthCollector(SnapshotCollector):
-    def __init__(self, state: State) -> None:
-        self.state = state
+    def __init__(self, view: ViewSource) -> None:
+        self.view = view
 
     def collect(self) -> Iterable[Metric]:
-        view = self.state.view()
+        view = self.view()
 
         def gauge(name: str, doc: str) -> GaugeMetricFamily:
             return GaugeMetricFamily(name, doc, labels=["key"])

@@ -19,16 +19,15 @@ from collections.abc import Iterable
 from prometheus_client.core import GaugeMetricFamily, InfoMetricFamily, Metric
 
 from ..neon.models import STATES, derive_state
-from ..state import State
-from .base import SnapshotCollector
+from .base import SnapshotCollector, ViewSource
 
 
 class ProjectCollector(SnapshotCollector):
-    def __init__(self, state: State) -> None:
-        self.state = state
+    def __init__(self, view: ViewSource) -> None:
+        self.view = view
 
     def collect(self) -> Iterable[Metric]:
-        view = self.state.view()
+        view = self.view()
         info = InfoMetricFamily(
             "neon_project",
             "Neon project metadata (polled from the Neon API); always 1.",
