@@ -4,7 +4,8 @@ Polled data only changes when a poll lands (or a key's health changes), so rende
 of projects' series on every scrape would be waste. The snapshot part is rendered lazily per
 format (classic text or OpenMetrics, plain or gzip), off the event loop, and cached until the
 state's generation moves; concurrent scrapes share one render. The exporter's own counters are
-small and change with every request to Neon, so they are rendered on each scrape and appended.
+small and change with every request to Neon, so they are rendered apart and appended; between
+polls nothing changes at all, and a scrape is a dictionary lookup of the finished body.
 A gzip body is two gzip members back to back, which RFC 1952 allows and every gzip reader
 (Go's included, so Prometheus) decodes as one stream.
 """
@@ -37,21 +38,32 @@ class Exposition:
         self._metrics = metrics
         self._generation = -1
         self._parts: dict[tuple[bool, bool], asyncio.Future[bytes]] = {}
+        # The finished body per format, with the live_changes it was built at.
+        self._bodies: dict[tuple[bool, bool], tuple[int, bytes]] = {}
         self.renders = 0  # snapshot renders so far; tests read it to prove the cache works
 
     async def body(self, *, openmetrics: bool, gzipped: bool) -> bytes:
         view = self._state.view()  # also drops data past poll.max-age, moving the generation
         if self._state.generation != self._generation:
             self._generation = self._state.generation
-            self._parts = {}
-        part = self._parts.get((openmetrics, gzipped))
+            self._parts, self._bodies = {}, {}
+        fmt = (openmetrics, gzipped)
+        live_changes = self._metrics.live_changes
+        cached = self._bodies.get(fmt)
+        if cached is not None and cached[0] == live_changes:
+            return cached[1]
+        generation = self._generation
+        part = self._parts.get(fmt)
         if part is None:
             part = asyncio.ensure_future(self._snapshot(view, openmetrics, gzipped))
-            self._parts[(openmetrics, gzipped)] = part
+            self._parts[fmt] = part
         # shield: one scraper hanging up must not cancel the render other scrapers wait for.
         snapshot = await asyncio.shield(part)
         live = _render(self._metrics.live, openmetrics)
-        return snapshot + (gzip.compress(live, 1) if gzipped else live)
+        body = snapshot + (gzip.compress(live, 1) if gzipped else live)
+        if generation == self._generation:  # not outdated while we waited for the render
+            self._bodies[fmt] = (live_changes, body)
+        return body
 
     async def _snapshot(self, view: View, openmetrics: bool, gzipped: bool) -> bytes:
         plain = self._parts.get((openmetrics, False)) if gzipped else None

@@ -35,19 +35,22 @@ def frozen_registry(view: View, *, endpoints: bool) -> CollectorRegistry:
     return snapshot_registry(lambda: view, endpoints=endpoints)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Metrics:
     registry: CollectorRegistry  # everything, rendered from the live state (once, tests)
     live: CollectorRegistry  # only the exporter's own counters and build info
     endpoints: bool
     api_requests: Counter
     skipped_items: Counter
+    live_changes: int = 0  # bumped with every counter change, so renders of ``live`` can be reused
 
     def count_request(self, key: str, route: str, code: str) -> None:
         self.api_requests.labels(key=key, route=route, code=code).inc()
+        self.live_changes += 1
 
     def count_skipped(self, key: str, route: str, n: int) -> None:
         self.skipped_items.labels(key=key, route=route).inc(n)
+        self.live_changes += 1
 
 
 def build_metrics(state: State, *, endpoints: bool) -> Metrics:
