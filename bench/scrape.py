@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gzip
 import os
 import statistics
 import sys
@@ -23,6 +22,7 @@ import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import aiohttp
@@ -30,7 +30,7 @@ import aiohttp
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.procs import Proc, exporter, free_port, process, simulator, wait_for  # noqa: E402
+from tests.procs import exporter, free_port, process, simulator, wait_for  # noqa: E402
 
 TOKEN = "bench-" + "k" * 40
 # aiohttp's client asks for gzip unless told otherwise, so the plain formats say "identity".
@@ -86,8 +86,11 @@ async def scrape_many(url: str, headers: dict[str, str], pid: int) -> tuple[Timi
         async def client() -> list[float]:
             return [await one() for _ in range(CONCURRENT_EACH)]
 
-        conc = [t for ts in await asyncio.gather(*(client() for _ in range(CONCURRENT_CLIENTS)))
-                for t in ts]
+        conc = [
+            t
+            for ts in await asyncio.gather(*(client() for _ in range(CONCURRENT_CLIENTS)))
+            for t in ts
+        ]
         cpu2 = cpu_seconds(pid)
 
     def timing(samples: list[float], cpu: float) -> Timing:
@@ -123,29 +126,51 @@ async def longest_healthz_during_render(base: str) -> tuple[float, float]:
     return render, max(pings) * 1e3
 
 
+_PROJECTS_200 = 'neon_exporter_api_requests_total{code="200",key="default",route="/projects"'
+
+
 def polls_done(text: str) -> int:
     for line in text.splitlines():
-        if line.startswith('neon_exporter_api_requests_total{code="200",key="default",route="/projects"'):
+        if line.startswith(_PROJECTS_200):
             return int(float(line.rsplit(" ", 1)[1]))
     return 0
 
 
 def run_size(projects: int, tmp: Path, polls: int) -> dict[str, object]:
     result: dict[str, object] = {"projects": projects}
-    with simulator(tmp, keys={"default": TOKEN}, projects=projects, endpoints=2) as sim, exporter(
-        tmp,
-        ["--poll.interval", "1s", "--poll.max-age", "1h",
-         "--neon.max-requests-per-minute", "10000000", "--neon.max-concurrency", "16"],
-        env={"NEON_API_KEY": TOKEN, "NEON_API_URL": f"{sim.url}/api/v2"},
-    ) as exp:
+    with (
+        simulator(tmp, keys={"default": TOKEN}, projects=projects, endpoints=2) as sim,
+        exporter(
+            tmp,
+            [
+                "--poll.interval",
+                "1s",
+                "--poll.max-age",
+                "1h",
+                "--neon.max-requests-per-minute",
+                "10000000",
+                "--neon.max-concurrency",
+                "16",
+            ],
+            env={"NEON_API_KEY": TOKEN, "NEON_API_URL": f"{sim.url}/api/v2"},
+        ) as exp,
+    ):
         pid = exp.proc.popen.pid
         pages = -(-projects // 400)
         started = time.monotonic()
-        wait_for(lambda: polls_done(exp.metrics()) >= pages, timeout=1800, interval=0.5,
-                 what="first poll")
+        wait_for(
+            lambda: polls_done(exp.metrics()) >= pages,
+            timeout=1800,
+            interval=0.5,
+            what="first poll",
+        )
         result["first_poll_s"] = round(time.monotonic() - started, 1)
-        wait_for(lambda: polls_done(exp.metrics()) >= pages * polls, timeout=3600, interval=1,
-                 what=f"{polls} polls")
+        wait_for(
+            lambda: polls_done(exp.metrics()) >= pages * polls,
+            timeout=3600,
+            interval=1,
+            what=f"{polls} polls",
+        )
         rss_after_first = rss_mb(pid)
         result["rss_mb"] = round(rss_mb(pid), 1)
         render_s, max_ping_ms = asyncio.run(longest_healthz_during_render(exp.url))
@@ -162,12 +187,21 @@ def run_size(projects: int, tmp: Path, polls: int) -> dict[str, object]:
             body_file = tmp / f"body-{name}"
             body_file.write_bytes(body)
             port = free_port()
-            ctype = "application/openmetrics-text; version=1.0.0; charset=utf-8" if "open" in name \
+            ctype = (
+                "application/openmetrics-text; version=1.0.0; charset=utf-8"
+                if "open" in name
                 else "text/plain; version=0.0.4; charset=utf-8"
-            argv = [sys.executable, str(ROOT / "bench" / "static_server.py"), str(port),
-                    str(body_file), ctype, *(["gzip"] if "gzip" in name else [])]
+            )
+            argv = [
+                sys.executable,
+                str(ROOT / "bench" / "static_server.py"),
+                str(port),
+                str(body_file),
+                ctype,
+                *(["gzip"] if "gzip" in name else []),
+            ]
             with process(argv, tmp / f"static-{name}.log") as static:
-                wait_for(lambda: _up(f"http://127.0.0.1:{port}/healthz"), timeout=20)
+                wait_for(partial(_up, f"http://127.0.0.1:{port}/healthz"), timeout=20)
                 st_seq, st_conc = asyncio.run(
                     scrape_many(f"http://127.0.0.1:{port}/metrics", headers, static.popen.pid)
                 )
@@ -182,9 +216,10 @@ def run_size(projects: int, tmp: Path, polls: int) -> dict[str, object]:
 
 
 async def _fetch(url: str, headers: dict[str, str]) -> bytes:
-    async with aiohttp.ClientSession(auto_decompress=False) as session, session.get(
-        url, headers=headers
-    ) as resp:
+    async with (
+        aiohttp.ClientSession(auto_decompress=False) as session,
+        session.get(url, headers=headers) as resp,
+    ):
         return await resp.read()
 
 
@@ -220,9 +255,12 @@ def report(results: Sequence[dict[str, object]]) -> str:
                 f"{ex_conc.median_ms / st_conc.median_ms:.2f} | "
                 f"{ex_seq.cpu_ms_per_scrape:.2f} ({st_seq.cpu_ms_per_scrape:.2f}) |"
             )
-    lines += ["", "| projects | first poll s | RSS MB after polls | RSS growth MB during scrapes | "
-              "cold render s (openmetrics+gzip) | longest /healthz ms during render |",
-              "|---|---|---|---|---|---|"]
+    lines += [
+        "",
+        "| projects | first poll s | RSS MB after polls | RSS growth MB during scrapes | "
+        "cold render s (openmetrics+gzip) | longest /healthz ms during render |",
+        "|---|---|---|---|---|---|",
+    ]
     for r in results:
         lines.append(
             f"| {r['projects']:,} | {r['first_poll_s']} | {r['rss_mb']} | {r['rss_growth_mb']} | "
@@ -246,5 +284,4 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    _ = gzip  # imported for readers checking bodies by hand
     main()

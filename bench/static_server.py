@@ -1,6 +1,6 @@
 """The baseline: one aiohttp handler serving fixed bytes, in its own process.
 
-    python bench/static_server.py PORT BODY_FILE CONTENT_TYPE [gzip]
+python bench/static_server.py PORT BODY_FILE CONTENT_TYPE [gzip]
 """
 
 from __future__ import annotations

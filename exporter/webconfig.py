@@ -157,7 +157,7 @@ class WebConfig:
         Like exporter-toolkit, everything is protected, /healthz included: a probe that cannot
         send credentials can use a TCP check, or list /healthz in ``auth_excluded_paths``.
         """
-        auth = _BasicAuth(self.users) if self.users else None
+        auth = BasicAuth(self.users) if self.users else None
         headers = dict(self.headers)
         excluded = self.auth_excluded_paths
 
@@ -187,7 +187,7 @@ class WebConfig:
         return web_config_middleware
 
 
-class _BasicAuth:
+class BasicAuth:
     """bcrypt checks in constant time, with successes cached.
 
     The cache key is an HMAC (with a per-process random key) of user, stored hash and password,
@@ -206,7 +206,13 @@ class _BasicAuth:
         self._ok: set[bytes] = set()
         self._lock = asyncio.Lock()
 
+    @property
+    def cached(self) -> int:
+        """How many successful checks are remembered."""
+        return len(self._ok)
+
     async def check(self, header: str | None) -> bool:
+        """True when ``header`` (an ``Authorization`` value) names a user and their password."""
         credentials = _parse_basic(header)
         if credentials is None:
             return False
@@ -462,4 +468,4 @@ def load_web_config(path: str) -> WebConfig:
     return config
 
 
-__all__ = ["TLSServerConfig", "WebConfig", "load_web_config"]
+__all__ = ["BasicAuth", "TLSServerConfig", "WebConfig", "load_web_config"]

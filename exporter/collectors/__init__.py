@@ -80,6 +80,9 @@ def build_metrics(state: State, *, endpoints: bool) -> Metrics:
     for collector in (api_requests, skipped, build):
         registry.register(collector)
     return Metrics(
-        registry=registry, live=live, endpoints=endpoints, api_requests=api_requests,
+        registry=registry,
+        live=live,
+        endpoints=endpoints,
+        api_requests=api_requests,
         skipped_items=skipped,
     )
