@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from datetime import datetime, timedelta
 from types import MappingProxyType
 from typing import TypeVar
@@ -157,24 +157,32 @@ class Poller:
         for i, key in enumerate(self.clients):
             # Stagger keys a little so several keys do not hit Neon in the same instant.
             first = now + timedelta(seconds=0.2 * i)
-            common = {"max_instances": 1, "coalesce": True, "args": [key]}
-            scheduler.add_job(
-                self.poll,
-                "interval",
-                seconds=poll_interval,
-                id=f"poll:{key}",
-                next_run_time=first,
-                jitter=min(5.0, poll_interval / 10),
-                misfire_grace_time=max(1, int(poll_interval)),
-                **common,
-            )
-            scheduler.add_job(
-                self.check_key,
-                "interval",
-                seconds=key_check_interval,
-                id=f"check:{key}",
-                next_run_time=first,
-                jitter=min(2.0, key_check_interval / 10),
-                misfire_grace_time=max(1, int(key_check_interval)),
-                **common,
-            )
+            for job, interval, jitter in (
+                (self.poll, poll_interval, min(5.0, poll_interval / 10)),
+                (self.check_key, key_check_interval, min(2.0, key_check_interval / 10)),
+            ):
+                scheduler.add_job(
+                    _until_cancelled,
+                    "interval",
+                    args=[job, key],
+                    seconds=interval,
+                    id=f"{job.__name__}:{key}",
+                    name=f"{job.__name__}:{key}",
+                    next_run_time=first,
+                    jitter=jitter,
+                    max_instances=1,
+                    coalesce=True,
+                    misfire_grace_time=max(1, int(interval)),
+                )
+
+
+async def _until_cancelled(job: Callable[[str], Awaitable[object]], key: str) -> None:
+    """Run a scheduled job; a job cancelled at shutdown or reload ends quietly.
+
+    APScheduler cancels running jobs on ``shutdown(wait=False)`` and would log the
+    CancelledError as a failed job, with a traceback, on every clean exit.
+    """
+    try:
+        await job(key)
+    except asyncio.CancelledError:
+        log.debug("job cancelled", job=getattr(job, "__name__", "?"), key=key)

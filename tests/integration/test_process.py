@@ -231,5 +231,7 @@ def test_sigterm_during_a_slow_poll_exits_0_promptly(tmp_path: Path) -> None:
             time.sleep(1.0)
             code = exp.proc.stop(timeout=15)  # SIGKILL after 15 s would give -9
             out = exp.proc.output()
+            levels = {str(r["level"]) for r in exp.logs()}
     assert code == 0
+    assert levels <= {"info", "warning"}, out
     assert "Traceback" not in out
