@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import os
 import signal
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AsyncExitStack
 from typing import Any, NoReturn, TextIO
 
@@ -21,7 +22,7 @@ from .logs import setup_logging
 from .neon.errors import KeyRejected, NeonError
 from .runtime import Runtime
 from .simulator import Simulator
-from .web import make_app
+from .web import POLLING, make_app
 
 log = structlog.get_logger("exporter")
 
@@ -94,6 +95,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     flag("--log.level", dest="log_level", help="debug, info (default), warning, error")
     flag("--log.format", dest="log_format", help="auto (default), json, console")
+    p.add_argument(
+        "--web.enable-lifecycle",
+        dest="enable_lifecycle",
+        action="store_true",
+        help="allow POST /-/reload (SIGHUP always reloads)",
+    )
     for name, default in COLLECTOR_DEFAULTS.items():
         flag(
             f"--collector.{name}",
@@ -112,12 +119,8 @@ def parse(argv: Sequence[str], env: Mapping[str, str]) -> tuple[str, Config]:
     if args.command == "serve" and not config.keys and not config.demo:
         # With no key at all, serving the demo beats exiting: it is what a first run wants.
         config = build_config(flags, env, demo=True)
-        config = config.__class__(
-            **{
-                **{f: getattr(config, f) for f in config.__dataclass_fields__},
-                "warnings": (*config.warnings, "no API key configured: serving the built-in demo"),
-            }
-        )
+        note = "no API key configured: serving the built-in demo"
+        config = dataclasses.replace(config, warnings=(*config.warnings, note))
     elif not config.keys and not config.demo:
         raise ConfigError(
             "keys",
@@ -127,13 +130,18 @@ def parse(argv: Sequence[str], env: Mapping[str, str]) -> tuple[str, Config]:
     return args.command, config
 
 
-async def _serve(config: Config) -> int:
+async def _serve(config: Config, load_config: Callable[[], Config]) -> int:
     async with AsyncExitStack() as stack:
         simulator: Simulator | None = None
         if config.demo:
             config, simulator = await stack.enter_async_context(demo_api(config))
+        app = make_app(
+            Runtime.create(config),
+            simulator=simulator,
+            load_config=None if config.demo else load_config,
+        )
         runner = web.AppRunner(
-            make_app(Runtime.create(config), simulator=simulator),
+            app,
             handle_signals=False,
             access_log=None,
         )
@@ -161,6 +169,14 @@ async def _serve(config: Config) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
+        reloads: set[asyncio.Task[bool]] = set()  # strong references until each is done
+
+        def on_sighup() -> None:
+            task = asyncio.ensure_future(app[POLLING].reload())
+            reloads.add(task)
+            task.add_done_callback(reloads.discard)
+
+        loop.add_signal_handler(signal.SIGHUP, on_sighup)
         await stop.wait()
         log.info("shutting down")
     return EXIT_OK
@@ -223,7 +239,7 @@ def run(argv: Sequence[str], env: Mapping[str, str], out: TextIO = sys.stdout) -
             return asyncio.run(_check(config, out))
         if command == "once":
             return asyncio.run(_once(config, out))
-        return asyncio.run(_serve(config))
+        return asyncio.run(_serve(config, lambda: parse(argv, env)[1]))
     except KeyboardInterrupt:
         return EXIT_OK
 

@@ -143,6 +143,7 @@ class Config:
     log_level: str = "info"
     log_format: LogFormat = "auto"
     demo: bool = False
+    enable_lifecycle: bool = False  # POST /-/reload, like Prometheus' --web.enable-lifecycle
     warnings: tuple[str, ...] = ()
 
     @property
@@ -364,6 +365,7 @@ def build_config(flags: Mapping[str, Any], env: Mapping[str, str], *, demo: bool
     if "poll_max_age" not in values:
         # An unset max age must not reject a long poll interval: keep three polls' worth.
         values["poll_max_age"] = max(600.0, 3 * values.get("poll_interval", 60.0))
+    values["enable_lifecycle"] = bool(flags.get("enable_lifecycle"))
     config = Config(**values, demo=demo, warnings=tuple(warnings))
     if config.poll_max_age < config.poll_interval:
         raise ConfigError("poll.max-age", "must be at least poll.interval")

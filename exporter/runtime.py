@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -37,6 +38,15 @@ class Runtime:
         )
         metrics = build_metrics(state, endpoints=config.collector("endpoints"))
         return cls(config, state, metrics, Exposition(state, metrics), clock)
+
+    def reconfigure(self, config: Config) -> None:
+        """Adopt a reloaded config; settings in polling.RESTART_ONLY keep their old values."""
+        from .polling import RESTART_ONLY
+
+        kept = {name: getattr(self.config, name) for name in RESTART_ONLY}
+        self.config = dataclasses.replace(config, **kept)
+        self.state.set_keys(tuple(k.name for k in config.keys))
+        self.state.max_age = config.poll_max_age
 
     @asynccontextmanager
     async def poller(self) -> AsyncIterator[Poller]:

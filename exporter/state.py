@@ -60,6 +60,15 @@ class State:
     def __post_init__(self) -> None:
         self._health = {k: KeyHealth() for k in self.keys}
 
+    def set_keys(self, keys: tuple[str, ...]) -> None:
+        """A reload: keys that stay keep data and health, removed keys vanish, new start empty."""
+        for gone in set(self._health) - set(keys):
+            del self._health[gone]
+            self._snapshots.pop(gone, None)
+        self._health = {k: self._health.get(k) or KeyHealth() for k in keys}
+        self.keys = keys
+        self.generation += 1
+
     def health(self, key: str) -> KeyHealth:
         return self._health[key]
 

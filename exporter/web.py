@@ -7,36 +7,30 @@ are closed with it, in-flight requests to Neon cancelled.
 from __future__ import annotations
 
 import html
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from prometheus_client.exposition import choose_encoder
 
 from . import __version__
+from .config import Config
 from .demo import DEMO_KEY_NAME
+from .polling import Polling
 from .runtime import Runtime
 from .simulator import Simulator
 
 RUNTIME = web.AppKey("runtime", Runtime)
 SIMULATOR = web.AppKey("simulator", Simulator)
+POLLING = web.AppKey("polling", Polling)
 
 
 async def _polling(app: web.Application) -> AsyncIterator[None]:
-    rt = app[RUNTIME]
-    async with rt.poller() as poller:
-        scheduler = AsyncIOScheduler(timezone="UTC")
-        poller.schedule(
-            scheduler,
-            poll_interval=rt.config.poll_interval,
-            key_check_interval=rt.config.key_check_interval,
-        )
-        scheduler.start()
-        try:
-            yield
-        finally:
-            # wait=False cancels jobs still running, so shutdown never waits on Neon.
-            scheduler.shutdown(wait=False)
+    polling = app[POLLING]
+    await polling.start()
+    try:
+        yield
+    finally:
+        await polling.stop()
 
 
 async def metrics(request: web.Request) -> web.Response:
@@ -125,10 +119,25 @@ def _back_to_landing(request: web.Request, text: str) -> web.Response:
     return web.Response(text=text + "\n")
 
 
-def make_app(runtime: Runtime, *, simulator: Simulator | None = None) -> web.Application:
+async def reload(request: web.Request) -> web.Response:
+    if await request.app[POLLING].reload():
+        return web.Response(text="configuration reloaded\n")
+    return web.Response(status=500, text="reload failed: see the exporter's log\n")
+
+
+def make_app(
+    runtime: Runtime,
+    *,
+    simulator: Simulator | None = None,
+    load_config: Callable[[], Config] | None = None,
+) -> web.Application:
+    """``load_config`` re-reads the configuration for a reload; None refuses reloads."""
     app = web.Application()
     app[RUNTIME] = runtime
+    app[POLLING] = Polling(runtime, load=load_config)
     app.cleanup_ctx.append(_polling)
+    if runtime.config.enable_lifecycle:
+        app.router.add_post("/-/reload", reload)
     app.router.add_get("/", landing)
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/healthz", healthz)

@@ -26,7 +26,7 @@ import os
 import re
 import secrets
 import ssl
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -35,14 +35,13 @@ from typing import Any
 import bcrypt
 import yaml
 from aiohttp import web
+from aiohttp.typedefs import Handler, Middleware
 
 from .config import ConfigError
 
 SETTING = "web.config.file"
 REALM = "neon-exporter"
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-Middleware = Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]
 
 _TOP_FIELDS = frozenset(
     {"tls_server_config", "http_server_config", "basic_auth_users", "auth_excluded_paths"}
@@ -268,6 +267,18 @@ def _cost(hashed: bytes) -> bytes:
 
 
 def _build_context(tls: TLSServerConfig) -> ssl.SSLContext:
+    # OpenSSL says only "PEM lib" for a missing file; open each first to name the one at fault.
+    for name, path in (
+        ("cert_file", tls.cert_file),
+        ("key_file", tls.key_file),
+        ("client_ca_file", tls.client_ca_file),
+    ):
+        if path is not None:
+            try:
+                with open(path, "rb"):
+                    pass
+            except OSError as exc:
+                raise ValueError(f"{name} {path}: {exc.strerror}") from None
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.minimum_version = tls.min_version
     ctx.maximum_version = tls.max_version
@@ -283,10 +294,10 @@ def _build_context(tls: TLSServerConfig) -> ssl.SSLContext:
 
 
 def _ssl_problem(exc: BaseException) -> str:
-    if isinstance(exc, OSError) and exc.strerror and exc.filename:
-        return f"{exc.filename}: {exc.strerror}"
     if isinstance(exc, ssl.SSLError):
         return f"cannot load certificate or key ({exc.reason or exc})"
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"{exc.filename or 'certificate'}: {exc.strerror}"
     return str(exc)
 
 

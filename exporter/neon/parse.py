@@ -51,10 +51,20 @@ def _opt_int(item: dict[str, Any], name: str) -> int | None:
 
 
 def _num(item: dict[str, Any], name: str) -> float:
+    value = _opt_num(item, name)
+    if value is None:
+        raise _BadItem(name)
+    return value
+
+
+def _opt_num(item: dict[str, Any], name: str) -> float | None:
     value = item.get(name)
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise _BadItem(name)
-    return float(value)
+        return None
+    try:
+        return float(value)
+    except OverflowError:  # json.loads makes ints of any size; float() refuses past ~1e308
+        return None
 
 
 def _bool(item: dict[str, Any], name: str) -> bool:
@@ -77,19 +87,21 @@ def _timestamp(item: dict[str, Any], name: str) -> float | None:
         return None
     try:
         return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
-    except ValueError:
+    except (ValueError, OverflowError, OSError):  # a naive year-1 date fails in mktime
         return None
 
 
 def _items(
     data: object, field: str, parse: Callable[[dict[str, Any]], T]
 ) -> tuple[tuple[T, ...], int]:
-    if isinstance(data, dict):
+    if field == "":  # a bare array (v1); an object, even one with a "" key, is not one
+        if not isinstance(data, list):
+            raise ParseError("expected a JSON array")
+        raw: object = data
+    elif isinstance(data, dict):
         raw = data.get(field)
-    elif field == "" and isinstance(data, list):
-        raw = data
     else:
-        raise ParseError(f"expected a JSON {'array' if field == '' else 'object'}")
+        raise ParseError("expected a JSON object")
     if not isinstance(raw, list):
         raise ParseError(f"missing array {field!r}")
     out: list[T] = []
@@ -133,7 +145,6 @@ def _v1_project(item: dict[str, Any]) -> Project:
 
 
 def _endpoint(item: dict[str, Any]) -> Endpoint:
-    suspend = item.get("suspend_timeout_seconds")
     return Endpoint(
         id=_str(item, "id"),
         project_id=_str(item, "project_id"),
@@ -143,11 +154,7 @@ def _endpoint(item: dict[str, Any]) -> Endpoint:
         pooler_enabled=_bool(item, "pooler_enabled"),
         autoscaling_limit_min_cu=_num(item, "autoscaling_limit_min_cu"),
         autoscaling_limit_max_cu=_num(item, "autoscaling_limit_max_cu"),
-        suspend_timeout_seconds=(
-            float(suspend)
-            if isinstance(suspend, int | float) and not isinstance(suspend, bool)
-            else None
-        ),
+        suspend_timeout_seconds=_opt_num(item, "suspend_timeout_seconds"),
         last_active_timestamp=_timestamp(item, "last_active"),
     )
 

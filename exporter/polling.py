@@ -1,0 +1,87 @@
+"""The running half of ``serve``: sessions, poller and scheduler, restartable on reload.
+
+A reload (SIGHUP, or ``POST /-/reload`` with ``--web.enable-lifecycle``) re-reads the
+configuration and restarts polling with it. The state survives: keys that stay keep their data
+and health, removed keys vanish, added keys start empty. A configuration that does not load is
+logged and the running one is kept.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from contextlib import AsyncExitStack
+
+import structlog
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from .config import Config, ConfigError
+from .runtime import Runtime
+
+log = structlog.get_logger("exporter.polling")
+
+# Settings a reload cannot change in a running process.
+RESTART_ONLY = (
+    "listen_address",
+    "web_config_file",
+    "log_level",
+    "log_format",
+    "collectors",
+    "enable_lifecycle",
+    "demo",
+)
+
+
+class Polling:
+    def __init__(self, runtime: Runtime, *, load: Callable[[], Config] | None = None) -> None:
+        self.runtime = runtime
+        self._load = load
+        self._stack: AsyncExitStack | None = None
+        self._lock = asyncio.Lock()
+
+    async def start(self) -> None:
+        rt = self.runtime
+        stack = AsyncExitStack()
+        poller = await stack.enter_async_context(rt.poller())
+        scheduler = AsyncIOScheduler(timezone="UTC")
+        poller.schedule(
+            scheduler,
+            poll_interval=rt.config.poll_interval,
+            key_check_interval=rt.config.key_check_interval,
+        )
+        scheduler.start()
+        # wait=False cancels jobs still running, so stopping never waits on Neon.
+        stack.callback(scheduler.shutdown, wait=False)
+        self._stack = stack
+
+    async def stop(self) -> None:
+        if self._stack is not None:
+            stack, self._stack = self._stack, None
+            await stack.aclose()
+            await asyncio.sleep(0)  # let the cancelled jobs unwind before sessions are gone
+
+    async def reload(self) -> bool:
+        """Re-read the configuration and apply it; False (and a log line) if it is bad."""
+        async with self._lock:
+            if self._load is None:
+                log.warning("reload ignored: the demo's configuration is built in")
+                return False
+            try:
+                new = self._load()
+            except ConfigError as exc:
+                log.error("reload failed, keeping the running configuration", error=str(exc))
+                return False
+            old = self.runtime.config
+            for name in RESTART_ONLY:
+                if getattr(old, name) != getattr(new, name):
+                    log.warning("setting changed but needs a restart", setting=name)
+            await self.stop()
+            self.runtime.reconfigure(new)
+            await self.start()
+            log.info(
+                "configuration reloaded",
+                keys=[k.name for k in self.runtime.config.keys],
+                added=sorted({k.name for k in new.keys} - {k.name for k in old.keys}),
+                removed=sorted({k.name for k in old.keys} - {k.name for k in new.keys}),
+            )
+            return True
