@@ -4,8 +4,8 @@ Polled data only changes when a poll lands (or a key's health changes), so rende
 of projects' series on every scrape would be waste. The snapshot part is rendered lazily per
 format (classic text or OpenMetrics, plain or gzip), off the event loop, and cached until the
 state's generation moves; concurrent scrapes share one render. The exporter's own counters are
-small and change with every request to Neon, so they are rendered apart and appended; between
-polls nothing changes at all, and a scrape is a dictionary lookup of the finished body.
+small and change with every request to Neon, so they are rendered apart (and cached until they
+change) and written after the snapshot part.
 A gzip body is two gzip members back to back, which RFC 1952 allows and every gzip reader
 (Go's included, so Prometheus) decodes as one stream.
 """
@@ -38,32 +38,34 @@ class Exposition:
         self._metrics = metrics
         self._generation = -1
         self._parts: dict[tuple[bool, bool], asyncio.Future[bytes]] = {}
-        # The finished body per format, with the live_changes it was built at.
-        self._bodies: dict[tuple[bool, bool], tuple[int, bytes]] = {}
+        # The live part per format, with the live_changes it was rendered at.
+        self._live: dict[tuple[bool, bool], tuple[int, bytes]] = {}
         self.renders = 0  # snapshot renders so far; tests read it to prove the cache works
 
-    async def body(self, *, openmetrics: bool, gzipped: bool) -> bytes:
+    async def chunks(self, *, openmetrics: bool, gzipped: bool) -> tuple[bytes, bytes]:
+        """(snapshot part, live part): written one after the other, never joined, so the
+        large cached part is not copied on each scrape."""
         view = self._state.view()  # also drops data past poll.max-age, moving the generation
         if self._state.generation != self._generation:
             self._generation = self._state.generation
-            self._parts, self._bodies = {}, {}
+            self._parts = {}
         fmt = (openmetrics, gzipped)
-        live_changes = self._metrics.live_changes
-        cached = self._bodies.get(fmt)
-        if cached is not None and cached[0] == live_changes:
-            return cached[1]
-        generation = self._generation
         part = self._parts.get(fmt)
         if part is None:
             part = asyncio.ensure_future(self._snapshot(view, openmetrics, gzipped))
             self._parts[fmt] = part
         # shield: one scraper hanging up must not cancel the render other scrapers wait for.
         snapshot = await asyncio.shield(part)
-        live = _render(self._metrics.live, openmetrics)
-        body = snapshot + (gzip.compress(live, 1) if gzipped else live)
-        if generation == self._generation:  # not outdated while we waited for the render
-            self._bodies[fmt] = (live_changes, body)
-        return body
+        changes = self._metrics.live_changes
+        live = self._live.get(fmt)
+        if live is None or live[0] != changes:
+            text = _render(self._metrics.live, openmetrics)
+            live = (changes, gzip.compress(text, 1) if gzipped else text)
+            self._live[fmt] = live
+        return snapshot, live[1]
+
+    async def body(self, *, openmetrics: bool, gzipped: bool) -> bytes:
+        return b"".join(await self.chunks(openmetrics=openmetrics, gzipped=gzipped))
 
     async def _snapshot(self, view: View, openmetrics: bool, gzipped: bool) -> bytes:
         plain = self._parts.get((openmetrics, False)) if gzipped else None

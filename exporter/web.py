@@ -33,19 +33,24 @@ async def _polling(app: web.Application) -> AsyncIterator[None]:
         await polling.stop()
 
 
-async def metrics(request: web.Request) -> web.Response:
+async def metrics(request: web.Request) -> web.StreamResponse:
     rt = request.app[RUNTIME]
     _, content_type = choose_encoder(request.headers.get("Accept", ""))
     gzipped = "gzip" in request.headers.get("Accept-Encoding", "")
-    body = await rt.exposition.body(
+    chunks = await rt.exposition.chunks(
         openmetrics=content_type.startswith("application/openmetrics-text"), gzipped=gzipped
     )
-    headers = {"Content-Type": content_type}
-    if gzipped:
-        headers["Content-Encoding"] = "gzip"
     # Set Content-Type as a raw header: aiohttp's content_type= refuses the ';' parameters,
     # cf. aio-libs/aiohttp#2197.
-    return web.Response(body=body, headers=headers)
+    resp = web.StreamResponse(headers={"Content-Type": content_type})
+    if gzipped:
+        resp.headers["Content-Encoding"] = "gzip"
+    resp.content_length = sum(len(c) for c in chunks)
+    await resp.prepare(request)
+    for chunk in chunks:
+        await resp.write(chunk)
+    await resp.write_eof()
+    return resp
 
 
 async def healthz(_: web.Request) -> web.Response:
