@@ -17,12 +17,23 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/neon-exporter $(ARGS)
 
-# promtool, Prometheus and Alertmanager from Debian, for the rule tests and the end-to-end drill.
+# From Debian, each only when its tool is missing (tool:package): promtool, Prometheus and
+# Alertmanager (rule tests, end-to-end drill, dashboard queries); podman, runc and debootstrap
+# (the container test builds and runs the image); systemd-analyze (unit file check); node and
+# npm (CRD schema validators; usually already on the machine, not always from Debian).
+SYSTEM_TOOLS := promtool:prometheus prometheus:prometheus \
+                prometheus-alertmanager:prometheus-alertmanager amtool:prometheus-alertmanager \
+                podman:podman runc:runc debootstrap:debootstrap curl:curl \
+                systemd-analyze:systemd node:nodejs npm:npm
 system-deps:
-	@command -v promtool >/dev/null && command -v prometheus-alertmanager >/dev/null || { \
+	@packages=$$(for pair in $(SYSTEM_TOOLS); do \
+	  command -v $${pair%%:*} >/dev/null || echo $${pair#*:}; done | sort -u); \
+	if [ -n "$$packages" ]; then \
+	  echo "installing Debian packages:" $$packages; \
 	  apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-	    prometheus prometheus-alertmanager >/dev/null; }
+	    $$packages >/dev/null; \
+	fi
 
 lint: $(STAMP)
 	$(BIN)/ruff check --output-format concise .

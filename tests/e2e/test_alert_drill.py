@@ -157,9 +157,9 @@ def test_error_storm_does_not_page(drill: Drill) -> None:
     faults = [
         {"status": 503, "key_name": KEY, "route": "/auth", "times": 5},
         {"status": 503, "key_name": KEY, "times": 15},
-        {"status": 429, "key_name": KEY, "times": 10, "retry_after": "1"},
+        {"status": 429, "key_name": KEY, "times": 6, "retry_after": "1"},
     ]
-    storm = {"503": 20, "429": 10}
+    storm = {"503": 20, "429": 6}
     before = len(drill.hooks.notifications)
     base = {code: _requests_with_code(drill.prom, code) for code in storm}
     started = time.time()

@@ -9,17 +9,15 @@ from __future__ import annotations
 
 import json
 import re
-import urllib.parse
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
-from tests.procs import exporter, free_port, http_get, http_post, process, wait_for
+from tests.e2e.stack import Prometheus, prometheus, prometheus_config
+from tests.procs import exporter, http_post, wait_for
 
 DASHBOARD = Path(__file__).resolve().parents[2] / "grafana" / "dashboards" / "neon-exporter.json"
 # Grafana's built-in interval variables, at values that suit a 1 s scrape interval.
@@ -55,57 +53,6 @@ def _legend(title: str, ref: str) -> str:
 
 
 @dataclass
-class Prometheus:
-    url: str
-
-    def query(self, expr: str) -> list[dict[str, Any]]:
-        """The instant query's result; raises on any error Prometheus reports."""
-        qs = urllib.parse.urlencode({"query": expr})
-        body = json.loads(http_get(f"{self.url}/api/v1/query?{qs}"))
-        assert body["status"] == "success", body
-        result = body["data"]["result"]
-        assert isinstance(result, list)
-        return result
-
-
-@contextmanager
-def prometheus(tmp: Path, target: str) -> Iterator[Prometheus]:
-    """A real Prometheus on a free loopback port scraping ``target`` every second."""
-    port = free_port()
-    config = tmp / "prometheus.yml"
-    config.write_text(
-        yaml.safe_dump(
-            {
-                "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
-                "scrape_configs": [
-                    {"job_name": "neon-exporter", "static_configs": [{"targets": [target]}]}
-                ],
-            }
-        )
-    )
-    argv = [
-        "prometheus",
-        f"--config.file={config}",
-        f"--storage.tsdb.path={tmp / 'tsdb'}",
-        f"--web.listen-address=127.0.0.1:{port}",
-    ]
-    with process(argv, tmp / "prometheus.log") as proc:
-        url = f"http://127.0.0.1:{port}"
-
-        def ready() -> bool:
-            if proc.popen.poll() is not None:
-                raise RuntimeError(f"prometheus exited:\n{proc.output()}")
-            try:
-                http_get(f"{url}/-/ready")
-            except OSError:
-                return False
-            return True
-
-        wait_for(ready, timeout=30, what="prometheus ready")
-        yield Prometheus(url)
-
-
-@dataclass
 class Stack:
     prom: Prometheus
     exporter_url: str
@@ -116,7 +63,12 @@ class Stack:
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     tmp = tmp_path_factory.mktemp("dashboard")
     args = ["--demo", "--poll.interval", "2s", "--key-check.interval", "1s"]
-    with exporter(tmp, args) as exp, prometheus(tmp, exp.url.removeprefix("http://")) as prom:
+    with (
+        exporter(tmp, args) as exp,
+        prometheus(
+            tmp, prometheus_config(job="neon-exporter", targets=[exp.url.removeprefix("http://")])
+        ) as prom,
+    ):
 
         def has_data() -> bool:
             # Three scrapes of every family the dashboard reads, so rate() has samples.
