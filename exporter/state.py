@@ -41,7 +41,6 @@ class View:
     projects: Mapping[str, Project]
     endpoints: Mapping[str, tuple[Endpoint, ...]]
     projects_per_key: Mapping[str, int]
-    health: Mapping[str, KeyHealth]
 
 
 _EMPTY: Mapping[str, tuple[Endpoint, ...]] = MappingProxyType({})
@@ -52,7 +51,10 @@ class State:
     keys: tuple[str, ...]
     max_age: float
     clock: Callable[[], float] = time.time
-    generation: int = 0  # bumped on every change; renderers cache on it
+    # Renderers cache on these: ``generation`` moves when the polled data changes,
+    # ``health_generation`` when any key's health does (every poll, at least).
+    generation: int = 0
+    health_generation: int = 0
     _snapshots: dict[str, KeySnapshot] = field(default_factory=dict)
     _health: dict[str, KeyHealth] = field(default_factory=dict)
     _view: tuple[int, View] | None = None
@@ -68,9 +70,13 @@ class State:
         self._health = {k: self._health.get(k) or KeyHealth() for k in keys}
         self.keys = keys
         self.generation += 1
+        self.health_generation += 1
 
     def health(self, key: str) -> KeyHealth:
         return self._health[key]
+
+    def all_health(self) -> Mapping[str, KeyHealth]:
+        return MappingProxyType(self._health)
 
     def snapshot(self, key: str) -> KeySnapshot | None:
         return self._snapshots.get(key)
@@ -84,9 +90,16 @@ class State:
         h.poll_attempted, h.poll_duration = True, duration
         h.poll_success = snapshot is not None
         if snapshot is not None:
+            old = self._snapshots.get(key)
             self._snapshots[key] = snapshot
             h.last_success = snapshot.taken_at
-        self.generation += 1
+            # An unchanged answer need not re-render thousands of series.
+            if old is None or (old.projects, old.endpoints) != (
+                snapshot.projects,
+                snapshot.endpoints,
+            ):
+                self.generation += 1
+        self.health_generation += 1
 
     def record_key_answer(self, key: str, *, valid: bool) -> bool:
         """Neon accepted (any 2xx) or rejected (401) the key. True when the validity changed."""
@@ -96,7 +109,7 @@ class State:
             h.last_rejected = self.clock()
         if changed or not valid:
             h.valid = valid
-            self.generation += 1
+            self.health_generation += 1
         return changed
 
     def expire(self) -> list[str]:
@@ -130,7 +143,6 @@ class State:
             projects_per_key=MappingProxyType(
                 {k: len(s.projects) for k, s in self._snapshots.items()}
             ),
-            health=MappingProxyType(dict(self._health)),
         )
         self._view = (self.generation, view)
         return view

@@ -31,6 +31,7 @@ async def _polling(app: web.Application) -> AsyncIterator[None]:
         yield
     finally:
         await polling.stop()
+        app[RUNTIME].exposition.close()
 
 
 async def metrics(request: web.Request) -> web.StreamResponse:
@@ -100,7 +101,7 @@ async def landing(request: web.Request) -> web.Response:
             "ok" if h.poll_success else ("pending" if h.poll_success is None else "failed"),
             view.projects_per_key.get(key, "-"),
         )
-        for key, h in view.health.items()
+        for key, h in rt.state.all_health().items()
     )
     demo = _DEMO if SIMULATOR in request.app else ""
     page = _PAGE.format(version=__version__, rows=rows, demo=demo)

@@ -2,7 +2,7 @@
 
 Upstream data is only ever rendered from a :class:`View` by collectors. The counters here are the
 exporter's own, direct-instrumented, and change with every request to Neon, so they form the
-small ``live`` registry that is rendered on each scrape, apart from the cached snapshot part.
+small ``live`` registry (with key health) rendered apart from the cached snapshot part.
 """
 
 from __future__ import annotations
@@ -21,9 +21,8 @@ from .projects import ProjectCollector
 
 
 def snapshot_registry(view: ViewSource, *, endpoints: bool) -> CollectorRegistry:
-    """Every series derived from polled data and key health, rendered from ``view()``."""
+    """Every series derived from polled data, rendered from ``view()``."""
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(HealthCollector(view))
     registry.register(ProjectCollector(view))
     if endpoints:
         registry.register(EndpointCollector(view))
@@ -38,7 +37,7 @@ def frozen_registry(view: View, *, endpoints: bool) -> CollectorRegistry:
 @dataclass(slots=True)
 class Metrics:
     registry: CollectorRegistry  # everything, rendered from the live state (once, tests)
-    live: CollectorRegistry  # only the exporter's own counters and build info
+    live: CollectorRegistry  # key health, the exporter's own counters and build info
     endpoints: bool
     api_requests: Counter
     skipped_items: Counter
@@ -57,6 +56,8 @@ def build_metrics(state: State, *, endpoints: bool) -> Metrics:
     # *_created series double the counter lines for a value nobody graphs.
     disable_created_metrics()  # type: ignore[no-untyped-call]
     live = CollectorRegistry(auto_describe=False)
+    health = HealthCollector(state.all_health)
+    live.register(health)
     api_requests = Counter(
         "neon_exporter_api_requests",
         "Requests to the Neon API by route template and status code (or timeout / error).",
@@ -77,7 +78,7 @@ def build_metrics(state: State, *, endpoints: bool) -> Metrics:
     )
     build.labels(version=__version__, python_version=platform.python_version()).set(1)
     registry = snapshot_registry(state.view, endpoints=endpoints)
-    for collector in (api_requests, skipped, build):
+    for collector in (health, api_requests, skipped, build):
         registry.register(collector)
     return Metrics(
         registry=registry,

@@ -1,5 +1,8 @@
 """Key health and poll health, per configured key name (never any part of the key).
 
+Small (a few series per key) and changing with every poll, so it is rendered with the live
+part of the exposition on each change, not with the cached snapshot part.
+
 Sample::
 
     neon_api_key_valid{key="prod"} 1.0
@@ -11,19 +14,19 @@ Sample::
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 
 from prometheus_client.core import GaugeMetricFamily, Metric
 
-from .base import SnapshotCollector, ViewSource
+from ..state import KeyHealth
+from .base import SnapshotCollector
 
 
 class HealthCollector(SnapshotCollector):
-    def __init__(self, view: ViewSource) -> None:
-        self.view = view
+    def __init__(self, health: Callable[[], Mapping[str, KeyHealth]]) -> None:
+        self.health = health
 
     def collect(self) -> Iterable[Metric]:
-        view = self.view()
 
         def gauge(name: str, doc: str) -> GaugeMetricFamily:
             return GaugeMetricFamily(name, doc, labels=["key"])
@@ -44,7 +47,7 @@ class HealthCollector(SnapshotCollector):
         duration = gauge(
             "neon_exporter_poll_duration_seconds", "Wall time of the last poll of the key."
         )
-        for key, h in view.health.items():
+        for key, h in self.health().items():
             if h.valid is not None:
                 valid.add_metric([key], 1.0 if h.valid else 0.0)
             if h.last_rejected is not None:

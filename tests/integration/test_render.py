@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from prometheus_client import generate_latest
 
+from exporter.render import Exposition
 from exporter.runtime import Runtime
 from exporter.simulator import Simulator
 from tests.procs import sample
@@ -22,7 +23,7 @@ async def text(rt: Runtime) -> str:
 async def test_cache_invalidated_when_and_only_when_state_changes(
     sim: Simulator, sim_url: str, runtime_for: Build
 ) -> None:
-    """Scrapes reuse one render until a poll lands or a key's health changes."""
+    """The snapshot part is re-rendered only when polled data change; health shows at once."""
     rt = runtime_for(sim_url)
     pid = sim.project_ids()[0]
     async with rt.poller() as poller:
@@ -30,6 +31,7 @@ async def test_cache_invalidated_when_and_only_when_state_changes(
         first = await text(rt)
         assert await text(rt) == first
         await poller.check_key("prod")  # accepted again: no change
+        assert await poller.poll("prod")  # the same answer from Neon: no change to the data
         await text(rt)
         assert rt.exposition.renders == 1
 
@@ -42,8 +44,12 @@ async def test_cache_invalidated_when_and_only_when_state_changes(
         sim.revoke("prod")
         await poller.check_key("prod")
         revoked = await text(rt)
-        assert rt.exposition.renders == 3
         assert sample(revoked, "neon_api_key_valid", {"key": "prod"}) == 0
+        assert not await poller.poll("prod")
+        failed = await text(rt)
+        assert sample(failed, "neon_exporter_poll_success", {"key": "prod"}) == 0
+        # Key health lives in the live part: no re-render of the projects for it.
+        assert rt.exposition.renders == 2
 
 
 async def test_live_counters_are_fresh_on_every_scrape(
@@ -92,3 +98,20 @@ async def test_concurrent_scrapes_share_one_render(
     )
     assert len(set(bodies)) == 1
     assert rt.exposition.renders == 1
+
+
+async def test_worker_process_render_equals_thread_render(
+    sim: Simulator, sim_url: str, runtime_for: Build
+) -> None:
+    """Large views are rendered in a worker process; the bytes are the same as in a thread."""
+    rt = runtime_for(sim_url)
+    async with rt.poller() as poller:
+        assert await poller.poll("prod")
+    in_thread = await rt.exposition.body(openmetrics=True, gzipped=False)
+    in_process = Exposition(rt.state, rt.metrics, process_min_projects=0)
+    try:
+        assert await in_process.body(openmetrics=True, gzipped=False) == in_thread
+        gz = await in_process.body(openmetrics=False, gzipped=True)
+        assert gzip.decompress(gz) == await rt.exposition.body(openmetrics=False, gzipped=False)
+    finally:
+        in_process.close()
