@@ -22,7 +22,7 @@ from .logs import setup_logging
 from .neon.errors import KeyRejected, NeonError
 from .runtime import Runtime
 from .simulator import Simulator
-from .web import POLLING, make_app
+from .web import POLLING, WebGuard, make_app
 
 log = structlog.get_logger("exporter")
 
@@ -64,7 +64,8 @@ def _parser() -> argparse.ArgumentParser:
     flag(
         "--web.config.file",
         dest="web_config_file",
-        help="TLS and basic auth (exporter-toolkit format); not supported yet",
+        help="TLS, basic auth and headers in the exporter-toolkit format "
+        "(docs/web-configuration.md)",
     )
     flag(
         "--neon.api-url",
@@ -135,10 +136,12 @@ async def _serve(config: Config, load_config: Callable[[], Config]) -> int:
         simulator: Simulator | None = None
         if config.demo:
             config, simulator = await stack.enter_async_context(demo_api(config))
+        guard = WebGuard(config.web)
         app = make_app(
             Runtime.create(config),
             simulator=simulator,
             load_config=None if config.demo else load_config,
+            guard=guard,
         )
         runner = web.AppRunner(
             app,
@@ -148,14 +151,15 @@ async def _serve(config: Config, load_config: Callable[[], Config]) -> int:
         await runner.setup()
         stack.push_async_callback(runner.cleanup)
         host, port = split_listen_address(config.listen_address)
-        site = web.TCPSite(runner, host, port, shutdown_timeout=2.0)
+        site = web.TCPSite(runner, host, port, shutdown_timeout=2.0, ssl_context=guard.ssl_context)
         try:
             await site.start()
         except OSError as exc:
             log.error("cannot listen", address=config.listen_address, error=exc.strerror)
             return EXIT_FAILED
+        scheme = "https" if guard.ssl_context is not None else "http"
         addresses = [
-            f"http://[{a[0]}]:{a[1]}" if ":" in a[0] else f"http://{a[0]}:{a[1]}"
+            f"{scheme}://[{a[0]}]:{a[1]}" if ":" in a[0] else f"{scheme}://{a[0]}:{a[1]}"
             for a in runner.addresses
         ]
         log.info(

@@ -12,10 +12,13 @@ import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
 import yaml
+
+if TYPE_CHECKING:
+    from .webconfig import WebConfig
 
 DEFAULT_API_URL = "https://console.neon.tech/api/v2"
 DEFAULT_LISTEN_ADDRESS = ":10049"
@@ -140,6 +143,7 @@ class Config:
     keys: tuple[KeyConfig, ...] = ()
     listen_address: str = DEFAULT_LISTEN_ADDRESS
     web_config_file: str | None = None
+    web: WebConfig | None = field(default=None, compare=False)  # the loaded web_config_file
     log_level: str = "info"
     log_format: LogFormat = "auto"
     demo: bool = False
@@ -323,9 +327,10 @@ def build_config(flags: Mapping[str, Any], env: Mapping[str, str], *, demo: bool
         values["listen_address"] = str(listen)
     web_config = pick("web_config_file")
     if web_config is not None:
-        # TLS and basic auth in the exporter-toolkit format are not built yet; refusing the
-        # setting is safer than serving plain HTTP to someone who asked for TLS.
-        raise ConfigError("web.config.file", "TLS/basic auth is not supported in this version")
+        from .webconfig import load_web_config  # webconfig raises this module's ConfigError
+
+        values["web_config_file"] = str(web_config)
+        values["web"] = load_web_config(str(web_config))
     level = pick("log_level")
     if level is not None:
         if str(level).lower() not in LOG_LEVELS:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from types import MappingProxyType
 from typing import TypeVar
@@ -48,7 +48,7 @@ async def fetch_snapshot(
                     eps[pid] = previous.endpoints[pid]
     if endpoints and client.version == "v2":
         fresh = [pid for pid in projects if pid not in eps]
-        results = await _all_or_nothing([client.endpoints(pid) for pid in fresh])
+        results = await _map_bounded(client.endpoints, fresh, client.max_concurrency)
         for pid, result in zip(fresh, results, strict=True):
             if result is None:  # deleted between the list and this request
                 del projects[pid]
@@ -62,17 +62,43 @@ async def fetch_snapshot(
     )
 
 
-async def _all_or_nothing(coros: list[Coroutine[object, object, T]]) -> list[T]:
-    """Like ``gather``, but the first failure cancels the rest, so a failed poll stops spending
-    the key's request budget at once."""
-    tasks = [asyncio.ensure_future(c) for c in coros]
+async def _map_bounded(
+    fn: Callable[[str], Awaitable[T]], items: Sequence[str], limit: int
+) -> list[T]:
+    """``fn`` over ``items``, at most ``limit`` at a time, results in order.
+
+    A few workers rather than one task per item: at 10,000 projects that is 10,000 fewer tasks
+    and coroutines alive at once. The first failure cancels the rest, so a failed poll stops
+    spending the key's request budget at once.
+    """
+    results: dict[int, T] = {}
+    pending = iter(enumerate(items))
+
+    async def worker() -> None:
+        for i, item in pending:
+            results[i] = await fn(item)
+
+    workers = [asyncio.ensure_future(worker()) for _ in range(min(limit, len(items)))]
     try:
-        return await asyncio.gather(*tasks)
+        await asyncio.gather(*workers)
     except BaseException:
-        for task in tasks:
+        for task in workers:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.gather(*workers, return_exceptions=True)
         raise
+    return [results[i] for i in range(len(items))]
+
+
+def poll_deadline(*, poll_interval: float, poll_max_age: float) -> float:
+    """How long one poll of one key may take in all, retries and ``Retry-After`` waits included.
+
+    Each request has its own timeout, but a poll is many requests, each retried, so a slow or
+    stalling upstream could keep a poll running for hours while ``poll_success`` still said 1.
+    The deadline makes such a poll fail while the last good data is still served (it ends
+    ``poll_interval`` before that data is ``poll_max_age`` old), yet leaves room for any poll the
+    configuration can serve: one slower than this would see its data expire between polls anyway.
+    """
+    return max(poll_interval, poll_max_age - poll_interval)
 
 
 class Poller:
@@ -85,11 +111,14 @@ class Poller:
         state: State,
         endpoints: bool,
         clock: Callable[[], float] = time.time,
+        deadline: float | None = None,
     ) -> None:
+        """``deadline``: seconds one poll may take (see :func:`poll_deadline`); None = none."""
         self.clients = clients
         self.state = state
         self.endpoints = endpoints
         self.clock = clock
+        self.deadline = deadline
 
     def _key_answer(self, key: str, *, valid: bool, route: str = "") -> None:
         if self.state.record_key_answer(key, valid=valid):
@@ -106,17 +135,27 @@ class Poller:
         started = time.monotonic()
         snapshot: KeySnapshot | None = None
         try:
-            snapshot = await fetch_snapshot(
-                client,
-                previous=self.state.snapshot(key),
-                endpoints=self.endpoints,
-                clock=self.clock,
-            )
+            # The client turns every request timeout into ApiTimeout, so a TimeoutError that
+            # gets here can only be this deadline.
+            async with asyncio.timeout(self.deadline):
+                snapshot = await fetch_snapshot(
+                    client,
+                    previous=self.state.snapshot(key),
+                    endpoints=self.endpoints,
+                    clock=self.clock,
+                )
         except KeyRejected as exc:
             self._key_answer(key, valid=False, route=exc.route)
             log.warning("poll failed", key=key, error=str(exc))
         except NeonError as exc:
             log.warning("poll failed", key=key, error=str(exc))
+        except TimeoutError:
+            log.warning(
+                "poll failed",
+                key=key,
+                error=f"poll deadline of {self.deadline:g}s exceeded (Neon is slow or stalling; "
+                "the deadline is poll.max-age minus poll.interval)",
+            )
         except Exception:
             # A bug, not Neon: keep serving, but say so loudly with the traceback.
             log.exception("poll failed unexpectedly", key=key)

@@ -33,9 +33,18 @@ RESTART_ONLY = (
 
 
 class Polling:
-    def __init__(self, runtime: Runtime, *, load: Callable[[], Config] | None = None) -> None:
+    def __init__(
+        self,
+        runtime: Runtime,
+        *,
+        load: Callable[[], Config] | None = None,
+        on_reload: Callable[[Config], None] | None = None,
+    ) -> None:
+        """``load`` re-reads the configuration (None refuses reloads); ``on_reload`` is told of
+        each configuration applied (the web side re-reads its TLS and auth settings)."""
         self.runtime = runtime
         self._load = load
+        self._on_reload = on_reload
         self._stack: AsyncExitStack | None = None
         self._lock = asyncio.Lock()
 
@@ -77,6 +86,8 @@ class Polling:
                     log.warning("setting changed but needs a restart", setting=name)
             await self.stop()
             self.runtime.reconfigure(new)
+            if self._on_reload is not None:
+                self._on_reload(new)
             await self.start()
             log.info(
                 "configuration reloaded",

@@ -15,7 +15,7 @@ from .collectors import Metrics, build_metrics
 from .config import Config
 from .neon.budget import TokenBucket
 from .neon.client import NeonClient, new_session
-from .poller import Poller
+from .poller import Poller, poll_deadline
 from .render import Exposition
 from .state import State
 
@@ -69,4 +69,8 @@ class Runtime:
                 state=self.state,
                 endpoints=self.config.collector("endpoints"),
                 clock=self.clock,
+                deadline=poll_deadline(
+                    poll_interval=self.config.poll_interval,
+                    poll_max_age=self.config.poll_max_age,
+                ),
             )

@@ -10,6 +10,7 @@ import html
 from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
+from aiohttp.typedefs import Handler, Middleware
 from prometheus_client.exposition import choose_encoder
 
 from . import __version__
@@ -18,6 +19,7 @@ from .demo import DEMO_KEY_NAME
 from .polling import Polling
 from .runtime import Runtime
 from .simulator import Simulator
+from .webconfig import WebConfig
 
 RUNTIME = web.AppKey("runtime", Runtime)
 SIMULATOR = web.AppKey("simulator", Simulator)
@@ -131,16 +133,46 @@ async def reload(request: web.Request) -> web.Response:
     return web.Response(status=500, text="reload failed: see the exporter's log\n")
 
 
+class WebGuard:
+    """The web configuration in force (TLS, basic auth, headers), renewed on reload.
+
+    aiohttp fixes an app's middlewares when it starts, so one stable middleware hands each
+    request to the current configuration's. A reload re-reads users and headers, and loads a
+    renewed certificate into the live TLS context (new connections use it); TLS versions,
+    ciphers and client-certificate settings need a restart.
+    """
+
+    def __init__(self, config: WebConfig | None) -> None:
+        self.ssl_context = config.ssl_context() if config is not None else None
+        self._current: Middleware | None = None
+        self.update(config)
+
+    def update(self, config: WebConfig | None) -> None:
+        self._current = config.middleware() if config is not None else None
+        if self.ssl_context is not None and config is not None and config.tls is not None:
+            self.ssl_context.load_cert_chain(config.tls.cert_file, config.tls.key_file)
+
+    @web.middleware
+    async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        if self._current is None:
+            return await handler(request)
+        return await self._current(request, handler)
+
+
 def make_app(
     runtime: Runtime,
     *,
     simulator: Simulator | None = None,
     load_config: Callable[[], Config] | None = None,
+    guard: WebGuard | None = None,
 ) -> web.Application:
     """``load_config`` re-reads the configuration for a reload; None refuses reloads."""
-    app = web.Application()
+    guard = guard or WebGuard(runtime.config.web)
+    app = web.Application(middlewares=[guard.middleware])
     app[RUNTIME] = runtime
-    app[POLLING] = Polling(runtime, load=load_config)
+    app[POLLING] = Polling(
+        runtime, load=load_config, on_reload=lambda config: guard.update(config.web)
+    )
     app.cleanup_ctx.append(_polling)
     if runtime.config.enable_lifecycle:
         app.router.add_post("/-/reload", reload)

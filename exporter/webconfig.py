@@ -199,8 +199,8 @@ class BasicAuth:
 
     def __init__(self, users: Mapping[str, bytes]) -> None:
         self._users = dict(users)
-        cost = max(int(_cost(h)) for h in users.values())
-        self._decoy = bcrypt.hashpw(secrets.token_bytes(16), bcrypt.gensalt(cost))
+        self._decoy_cost = max(int(_cost(h)) for h in users.values())
+        self._decoy: bytes | None = None  # made on first use, in a thread, like exporter-toolkit
         self._cache_key = secrets.token_bytes(32)
         self._ok: set[bytes] = set()
         self._lock = asyncio.Lock()
@@ -216,21 +216,30 @@ class BasicAuth:
         if credentials is None:
             return False
         user, password = credentials
-        known = user in self._users
-        hashed = self._users.get(user, self._decoy)
-        digest = hmac.new(
-            self._cache_key, b"\0".join((user.encode(), hashed, password)), hashlib.sha256
-        ).digest()
-        if digest in self._ok:
-            return True
+        known = self._users.get(user)
+        digest = b""
+        if known is not None:
+            digest = hmac.new(
+                self._cache_key, b"\0".join((user.encode(), known, password)), hashlib.sha256
+            ).digest()
+            if digest in self._ok:
+                return True
         async with self._lock:
+            if known is None and self._decoy is None:
+                self._decoy = await asyncio.to_thread(_make_decoy, self._decoy_cost)
+            hashed = known if known is not None else self._decoy
+            assert hashed is not None
             ok = await asyncio.to_thread(_bcrypt_check, password, hashed)
-        if not (ok and known):
+        if known is None or not ok:
             return False
         if len(self._ok) >= _CACHE_MAX:
             self._ok.clear()
         self._ok.add(digest)
         return True
+
+
+def _make_decoy(cost: int) -> bytes:
+    return bcrypt.hashpw(secrets.token_bytes(16), bcrypt.gensalt(cost))
 
 
 def _bcrypt_check(password: bytes, hashed: bytes) -> bool:

@@ -88,6 +88,7 @@ class NeonClient:
         self.version: Literal["v1", "v2"] = "v1" if self.base_url.endswith("/api/v1") else "v2"
         self._session = session
         self._bucket = bucket
+        self.max_concurrency = max_concurrency
         self._sem = asyncio.Semaphore(max_concurrency)
         self._on_request = on_request
         self._on_skipped = on_skipped
@@ -138,7 +139,9 @@ class NeonClient:
 
     async def _json(self, route: str, resp: aiohttp.ClientResponse) -> object:
         if resp.content_length is not None and resp.content_length > MAX_BODY_BYTES:
-            raise MalformedResponse(route, f"body of {resp.content_length} bytes is over the cap")
+            raise MalformedResponse(
+                route, f"body of {resp.content_length} bytes is over the {MAX_BODY_BYTES} byte cap"
+            )
         chunks, size = [], 0
         async for chunk in resp.content.iter_chunked(1 << 16):
             size += len(chunk)

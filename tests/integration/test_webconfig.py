@@ -5,7 +5,10 @@ from __future__ import annotations
 import base64
 import datetime
 import ipaddress
+import signal
 import ssl
+import urllib.error
+import urllib.request
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +24,8 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from exporter.config import ConfigError
 from exporter.webconfig import BasicAuth, WebConfig, load_web_config
+from tests.procs import exporter, simulator, wait_for
+from tests.support import KEYS
 
 PASSWORD = "correct horse battery staple"
 # Cost 4 (bcrypt's minimum) keeps the tests fast; the code path is the same at any cost.
@@ -428,3 +433,43 @@ def test_cipher_suites_and_curves_map_to_openssl(pki: Pki, tmp_path: Path) -> No
     assert ctx is not None
     tls12 = {c["name"] for c in ctx.get_ciphers() if c["protocol"] == "TLSv1.2"}
     assert tls12 == {"ECDHE-ECDSA-AES128-GCM-SHA256"}
+
+
+# -- the exporter process itself ----------------------------------------------------------------
+
+
+def test_exporter_serves_https_with_basic_auth_and_reloads_it(pki: Pki, tmp_path: Path) -> None:
+    """--web.config.file: HTTPS and basic auth on the real exporter; SIGHUP renews the users."""
+
+    def web_yml(password: str) -> str:
+        hashed = bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=4)).decode()
+        return tls_block(pki) + f"basic_auth_users:\n  prometheus: {hashed}\n"
+
+    web_config = write_config(tmp_path, web_yml("first-secret"))
+    ctx = client_ctx(pki)
+
+    def status(auth: str | None) -> int:
+        req = urllib.request.Request(f"https://127.0.0.1:{port}/metrics")
+        if auth:
+            req.add_header("Authorization", auth)
+        try:
+            with urllib.request.urlopen(req, context=ctx, timeout=5) as resp:
+                return int(resp.status)
+        except urllib.error.HTTPError as exc:
+            return exc.code
+
+    with simulator(tmp_path, keys={"prod": KEYS["prod"]}, projects=2) as sim:
+        env = {"NEON_API_KEY": KEYS["prod"], "NEON_API_URL": f"{sim.url}/api/v2"}
+        with exporter(tmp_path, ["--web.config.file", web_config], env=env) as exp:
+            port = int(exp.url.rsplit(":", 1)[1])
+            assert '"https://127.0.0.1:' in exp.proc.output()
+            assert status(None) == 401
+            assert status(basic("prometheus", "wrong")) == 401
+            assert status(basic("prometheus", "first-secret")) == 200
+            Path(web_config).write_text(web_yml("second-secret"))
+            exp.proc.popen.send_signal(signal.SIGHUP)
+            wait_for(lambda: status(basic("prometheus", "second-secret")) == 200, timeout=15)
+            assert status(basic("prometheus", "first-secret")) == 401
+            output = exp.proc.output()
+    assert "first-secret" not in output
+    assert "second-secret" not in output
