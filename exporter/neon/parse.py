@@ -7,6 +7,7 @@ is wrong raises :class:`ParseError`, never anything else.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypeVar
@@ -24,16 +25,18 @@ class _BadItem(Exception):
     pass
 
 
+# Strings are interned: ids, regions and types repeat across endpoints, projects and every
+# poll, and at 10,000 projects one shared object per distinct value is megabytes saved.
 def _str(item: dict[str, Any], name: str) -> str:
     value = item.get(name)
     if not isinstance(value, str) or not value:
         raise _BadItem(name)
-    return value
+    return sys.intern(value)
 
 
 def _opt_str(item: dict[str, Any], name: str) -> str:
     value = item.get(name)
-    return value if isinstance(value, str) else ""
+    return sys.intern(value) if isinstance(value, str) else ""
 
 
 def _int(item: dict[str, Any], name: str) -> int:
@@ -78,7 +81,7 @@ def _state(item: dict[str, Any], name: str) -> str:
     value = item.get(name)
     if value not in STATES:
         raise _BadItem(name)
-    return str(value)
+    return STATES[STATES.index(value)]  # the shared constant, not the decoded copy
 
 
 def _timestamp(item: dict[str, Any], name: str) -> float | None:
