@@ -166,7 +166,11 @@ def run_size(projects: int, tmp: Path, polls: int) -> dict[str, object]:
         per_format: dict[str, object] = {}
         for name, headers in FORMATS.items():
             body = asyncio.run(_fetch(f"{exp.url}/metrics", headers))
-            ex_seq, ex_conc = asyncio.run(scrape_many(f"{exp.url}/metrics", headers, pid))
+            try:
+                ex_seq, ex_conc = asyncio.run(scrape_many(f"{exp.url}/metrics", headers, pid))
+            except AssertionError:
+                print(exp.proc.output()[-5000:], file=sys.stderr)
+                raise
             body_file = tmp / f"body-{name}"
             body_file.write_bytes(body)
             port = free_port()

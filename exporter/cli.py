@@ -96,6 +96,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     flag("--log.level", dest="log_level", help="debug, info (default), warning, error")
     flag("--log.format", dest="log_format", help="auto (default), json, console")
+    flag(
+        "--collector.usage.interval",
+        dest="usage_interval",
+        help="how often usage is refreshed, default 15m (Neon updates it about that often)",
+    )
     p.add_argument(
         "--web.enable-lifecycle",
         dest="enable_lifecycle",

@@ -24,9 +24,6 @@ DEFAULT_API_URL = "https://console.neon.tech/api/v2"
 DEFAULT_LISTEN_ADDRESS = ":10049"
 NEON_RATE_LIMIT_PER_MINUTE = 700
 COLLECTOR_DEFAULTS: Mapping[str, bool] = {"endpoints": True, "branches": False, "usage": False}
-# Collectors that exist as names (so configs written for later versions do not break) but are
-# not implemented yet; enabling one is a configuration error rather than a silent no-op.
-UNIMPLEMENTED_COLLECTORS = frozenset({"branches", "usage"})
 
 _KEY_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 _ORG_ID = re.compile(r"^[a-z0-9-]{1,60}$")
@@ -138,6 +135,7 @@ class Config:
     key_check_interval: float = 30.0
     max_requests_per_minute: float = 300.0
     max_concurrency: int = 8
+    usage_interval: float = 900.0  # Neon updates usage about every 15 minutes
     request_timeout: float = 10.0
     collectors: Mapping[str, bool] = field(default_factory=lambda: dict(COLLECTOR_DEFAULTS))
     keys: tuple[KeyConfig, ...] = ()
@@ -175,6 +173,7 @@ _YAML_FIELDS = {
     "key_check_interval": "key_check_interval",
     "max_requests_per_minute": "max_requests_per_minute",
     "max_concurrency": "max_concurrency",
+    "usage_interval": "usage_interval",
     "request_timeout": "request_timeout",
     "collectors": "collectors",
     "keys": "keys",
@@ -280,6 +279,7 @@ def build_config(flags: Mapping[str, Any], env: Mapping[str, str], *, demo: bool
         ("poll_max_age", "poll.max-age"),
         ("key_check_interval", "key-check.interval"),
         ("request_timeout", "neon.timeout"),
+        ("usage_interval", "collector.usage.interval"),
     ):
         raw = pick(name)
         if raw is not None:
@@ -316,9 +316,6 @@ def build_config(flags: Mapping[str, Any], env: Mapping[str, str], *, demo: bool
     for name in COLLECTOR_DEFAULTS:
         if flags.get(f"collector.{name}") is not None:
             collectors[name] = bool(flags[f"collector.{name}"])
-    for name in sorted(UNIMPLEMENTED_COLLECTORS):
-        if collectors[name]:
-            raise ConfigError(f"collector.{name}", "not implemented in this version")
     values["collectors"] = collectors
 
     listen = pick("listen_address", "NEON_EXPORTER_LISTEN_ADDRESS")

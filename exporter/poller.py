@@ -5,66 +5,268 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 from typing import TypeVar
 
 import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from .neon.client import NeonClient
+from .neon.client import CONSUMPTION_BATCH, NeonClient
 from .neon.errors import KeyRejected, NeonError
-from .neon.models import Endpoint, Project
-from .state import KeySnapshot, State
+from .neon.models import Endpoint, Project, derive_state
+from .state import DETAIL_KINDS, KeySnapshot, State
 
 log = structlog.get_logger("exporter.poller")
 T = TypeVar("T")
+U = TypeVar("U")
+
+
+@dataclass(frozen=True, slots=True)
+class Details:
+    """Which per-project detail a poll fetches, and how often usage is due."""
+
+    endpoints: bool = True
+    branches: bool = False
+    usage: bool = False
+    usage_interval: float = 900.0
+
+
+@dataclass(slots=True)
+class _Work:
+    """What one poll refreshes, most urgent first: consumption batches (100 projects a
+    request), then per-project items (new projects, then changed, then oldest detail)."""
+
+    batches: list[list[str]]
+    items: list[tuple[str, tuple[str, ...]]]  # (project id, kinds)
+
+
+def _plan(
+    projects: Mapping[str, Project],
+    previous: KeySnapshot | None,
+    details: Details,
+    *,
+    now: float,
+    consumption: bool,
+    skip: set[str],
+) -> _Work:
+    fetched = previous.fetched if previous is not None else {}
+    stamps = previous.stamps if previous is not None else {}
+    old_eps = previous.endpoints if previous is not None else {}
+    rotating = tuple(k for k in ("endpoints", "branches") if getattr(details, k))
+    usage_at = fetched.get("usage", {})
+
+    def usage_due(pid: str) -> bool:
+        t = usage_at.get(pid)
+        return t is None or now - t >= details.usage_interval
+
+    batches: list[list[str]] = []
+    due_usage: set[str] = set()
+    if details.usage:
+        due = sorted(
+            (pid for pid in projects if pid not in skip and usage_due(pid)),
+            key=lambda pid: usage_at.get(pid, -1.0),
+        )
+        if consumption:
+            batches = [
+                due[i : i + CONSUMPTION_BATCH] for i in range(0, len(due), CONSUMPTION_BATCH)
+            ]
+        else:
+            due_usage = set(due)
+    ranked: list[tuple[int, float, str, tuple[str, ...]]] = []
+    for pid, p in projects.items():
+        if pid in skip:
+            continue
+        kinds = rotating + (("usage",) if pid in due_usage else ())
+        if not kinds:
+            continue
+        times = [fetched.get(k, {}).get(pid) for k in rotating] or [usage_at.get(pid)]
+        if any(t is None for t in times):
+            rank = 0  # new: nothing known yet
+        elif _changed(p, stamps.get(pid), old_eps.get(pid)):
+            rank = 1
+        else:
+            rank = 2
+        oldest = min((t for t in times if t is not None), default=-1.0)
+        ranked.append((rank, oldest, pid, kinds))
+    ranked.sort()
+    return _Work(batches, [(pid, kinds) for _, _, pid, kinds in ranked])
+
+
+def _changed(
+    p: Project, stamp: tuple[str, str] | None, endpoints: tuple[Endpoint, ...] | None
+) -> bool:
+    """Whether the list entry moved since the project's detail was fetched.
+
+    ``compute_last_active_at`` moves all the time while a compute runs; for a project already
+    known to be active that is no news, so it only counts for projects not known active.
+    """
+    if stamp is None:
+        return True
+    if stamp[0] != p.updated_at:
+        return True
+    known_active = endpoints is not None and derive_state(endpoints) == "active"
+    return stamp[1] != p.compute_last_active_at and not known_active
 
 
 async def fetch_snapshot(
     client: NeonClient,
     *,
     previous: KeySnapshot | None,
-    endpoints: bool,
+    endpoints: bool = True,
+    details: Details | None = None,
     clock: Callable[[], float] = time.time,
+    until: float | None = None,
 ) -> KeySnapshot:
     """Poll one key once. Raises :class:`NeonError` when the poll as a whole failed.
+
+    The project list is fetched whole. Per-project detail is refreshed most urgent first
+    (see :class:`_Work`) and, with ``until`` (a ``time.monotonic()`` deadline), only as much
+    of it as the key's request budget allows by then; the rest is carried over from
+    ``previous``. Without ``until`` every detail is fetched (the ``once`` command).
 
     Projects listed in ``unavailable_project_ids`` (Neon could not load them in time) keep their
     previous data: a partial page never makes a project vanish.
     """
+    if details is None:
+        details = Details(endpoints=endpoints)
     projects: dict[str, Project] = {}
     unavailable: set[str] = set()
     async for page in client.project_pages():
         for project in page.projects:
             projects[project.id] = project
         unavailable.update(page.unavailable_project_ids)
-    eps: dict[str, tuple[Endpoint, ...]] = {}
+    kept: set[str] = set()
     if previous is not None:
         for pid in unavailable - projects.keys():
             if pid in previous.projects:
                 projects[pid] = previous.projects[pid]
-                if pid in previous.endpoints:
-                    eps[pid] = previous.endpoints[pid]
-    if endpoints and client.version == "v2":
-        fresh = [pid for pid in projects if pid not in eps]
-        results = await _map_bounded(client.endpoints, fresh, client.max_concurrency)
-        for pid, result in zip(fresh, results, strict=True):
-            if result is None:  # deleted between the list and this request
-                del projects[pid]
+                kept.add(pid)
+    if client.version != "v2":
+        return KeySnapshot(
+            key=client.key.name,
+            taken_at=clock(),
+            projects=MappingProxyType(projects),
+            endpoints=MappingProxyType({}),
+        )
+
+    # Start from what the previous poll knew about the projects still listed.
+    def carried(source: Mapping[str, T]) -> dict[str, T]:
+        return {pid: v for pid, v in source.items() if pid in projects}
+
+    prev = previous
+    eps = carried(prev.endpoints) if prev and details.endpoints else {}
+    brs = carried(prev.branches) if prev and details.branches else {}
+    usg = carried(prev.usage) if prev and details.usage else {}
+    fetched: dict[str, dict[str, float]] = {
+        k: carried(prev.fetched.get(k, {})) if prev else {}
+        for k in DETAIL_KINDS
+        if getattr(details, k)
+    }
+    stamps = carried(prev.stamps) if prev else {}
+    denied_at = prev.consumption_denied_at if prev else None
+    now = clock()
+    consumption = details.usage and (denied_at is None or now - denied_at >= details.usage_interval)
+    work = _plan(projects, prev, details, now=now, consumption=consumption, skip=kept)
+    gone: set[str] = set()
+    rate = client.budget_per_minute / 60.0
+    pending = 0  # requests of items started and not finished: they queue on the budget first
+
+    def affordable(cost: int) -> bool:
+        """Whether ``cost`` more requests, behind those already queued, end by ``until``."""
+        if until is None:
+            return True
+        return time.monotonic() + (pending + cost - client.tokens()) / rate <= until
+
+    async def batch(ids: list[str]) -> str:
+        """One consumption request: "ok", "denied" (403: not on this plan) or "late"."""
+        nonlocal pending
+        if not affordable(1):
+            return "late"
+        pending += 1
+        try:
+            # The billing period is a matter of real time, not of the (injectable) snapshot clock.
+            answer = await client.consumption(ids, now=datetime.now(UTC))
+        finally:
+            pending -= 1
+        if answer is None:
+            return "denied"
+        at = clock()
+        for pid in ids:
+            usage = answer.get(pid)
+            if usage is None:
+                usg.pop(pid, None)  # not reported: absent, never 0
             else:
-                eps[pid] = result
+                usg[pid] = usage
+            fetched["usage"][pid] = at
+        return "ok"
+
+    if work.batches:
+        # The first batch finds out whether the plan includes consumption history at all.
+        first = await batch(work.batches[0])
+        if first == "ok":
+            denied_at = None
+            await _map_bounded(batch, work.batches[1:], client.max_concurrency)
+        elif first == "denied":
+            log.info(
+                "consumption history not on this plan: usage from GET /projects/{id}",
+                key=client.key.name,
+            )
+            denied_at = clock()
+            work = _plan(projects, prev, details, now=now, consumption=False, skip=kept)
+
+    async def item(entry: tuple[str, tuple[str, ...]]) -> None:
+        nonlocal pending
+        pid, kinds = entry
+        if pid in gone or not affordable(len(kinds)):
+            return
+        pending += len(kinds)
+        done = 0
+        try:
+            for kind in kinds:
+                result: object
+                if kind == "endpoints":
+                    result = got_eps = await client.endpoints(pid)
+                    if got_eps is not None:
+                        eps[pid] = got_eps
+                elif kind == "branches":
+                    result = got_brs = await client.branches(pid)
+                    if got_brs is not None:
+                        brs[pid] = got_brs
+                else:
+                    result = got_usage = await client.project_usage(pid)
+                    if got_usage is not None:
+                        usg[pid] = got_usage
+                done += 1
+                if result is None:  # deleted between the list and this request
+                    gone.add(pid)
+                    return
+                fetched[kind][pid] = clock()
+        finally:
+            pending -= len(kinds)
+        p = projects[pid]
+        stamps[pid] = (p.updated_at, p.compute_last_active_at)
+
+    await _map_bounded(item, work.items, client.max_concurrency)
+    for pid in gone:
+        projects.pop(pid, None)
+        for m in (eps, brs, usg, stamps, *fetched.values()):
+            m.pop(pid, None)  # type: ignore[attr-defined]
     return KeySnapshot(
         key=client.key.name,
         taken_at=clock(),
         projects=MappingProxyType(projects),
         endpoints=MappingProxyType(eps),
+        branches=MappingProxyType(brs),
+        usage=MappingProxyType(usg),
+        fetched=MappingProxyType({k: MappingProxyType(v) for k, v in fetched.items()}),
+        stamps=MappingProxyType(stamps),
+        consumption_denied_at=denied_at,
     )
 
 
-async def _map_bounded(
-    fn: Callable[[str], Awaitable[T]], items: Sequence[str], limit: int
-) -> list[T]:
+async def _map_bounded(fn: Callable[[U], Awaitable[T]], items: Sequence[U], limit: int) -> list[T]:
     """``fn`` over ``items``, at most ``limit`` at a time, results in order.
 
     A few workers rather than one task per item: at 10,000 projects that is 10,000 fewer tasks
@@ -109,16 +311,26 @@ class Poller:
         *,
         clients: Mapping[str, NeonClient],
         state: State,
-        endpoints: bool,
+        endpoints: bool = True,
+        details: Details | None = None,
         clock: Callable[[], float] = time.time,
         deadline: float | None = None,
+        slice_seconds: float | None = None,
     ) -> None:
-        """``deadline``: seconds one poll may take (see :func:`poll_deadline`); None = none."""
+        """``deadline``: seconds one poll may take (see :func:`poll_deadline`); None = none.
+
+        ``slice_seconds``: how long a poll spends refreshing per-project detail before it
+        carries the rest over; None refreshes all of it every poll (``once``). ``schedule``
+        sets it from the poll interval, so each poll ends before the next one is due.
+        """
         self.clients = clients
         self.state = state
-        self.endpoints = endpoints
+        self.details = details if details is not None else Details(endpoints=endpoints)
         self.clock = clock
         self.deadline = deadline
+        self.slice_seconds = slice_seconds
+        for key, client in clients.items():
+            state.set_budget(key, client.budget_per_minute)
 
     def _key_answer(self, key: str, *, valid: bool, route: str = "") -> None:
         if self.state.record_key_answer(key, valid=valid):
@@ -141,8 +353,9 @@ class Poller:
                 snapshot = await fetch_snapshot(
                     client,
                     previous=self.state.snapshot(key),
-                    endpoints=self.endpoints,
+                    details=self.details,
                     clock=self.clock,
+                    until=None if self.slice_seconds is None else started + self.slice_seconds,
                 )
         except KeyRejected as exc:
             self._key_answer(key, valid=False, route=exc.route)
@@ -191,13 +404,22 @@ class Poller:
     def schedule(
         self, scheduler: AsyncIOScheduler, *, poll_interval: float, key_check_interval: float
     ) -> None:
-        """One poll job and one key-check job per key, both first run at start-up."""
+        """One poll job and one key-check job per key, both first run at start-up.
+
+        A poll refreshes detail for at most ``poll_interval`` less the poll job's jitter and a
+        margin, so it is done before its next run is due: a run still going then would make
+        APScheduler skip that run and leave the budget idle for a whole interval.
+        """
+        poll_jitter = min(1.0, poll_interval / 20)
+        self.slice_seconds = max(
+            poll_interval / 2, poll_interval - poll_jitter - max(0.5, poll_interval / 50)
+        )
         now = datetime.now().astimezone()
         for i, key in enumerate(self.clients):
             # Stagger keys a little so several keys do not hit Neon in the same instant.
             first = now + timedelta(seconds=0.2 * i)
             for job, interval, jitter in (
-                (self.poll, poll_interval, min(5.0, poll_interval / 10)),
+                (self.poll, poll_interval, poll_jitter),
                 (self.check_key, key_check_interval, min(2.0, key_check_interval / 10)),
             ):
                 scheduler.add_job(

@@ -20,14 +20,12 @@ import asyncio
 import gzip
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
-from types import MappingProxyType
 
 from prometheus_client import CollectorRegistry
 from prometheus_client import exposition as text_format
 from prometheus_client.openmetrics import exposition as om_format
 
 from .collectors import Metrics, frozen_registry
-from .neon.models import Endpoint, Project
 from .state import State, View
 
 _EOF = b"# EOF\n"
@@ -49,19 +47,8 @@ def render_snapshot(view: View, *, endpoints: bool, openmetrics: bool, gzipped: 
     return gzip.compress(text, GZIP_LEVEL) if gzipped else text
 
 
-def _render_in_worker(
-    projects: dict[str, Project],
-    endpoint_map: dict[str, tuple[Endpoint, ...]],
-    per_key: dict[str, int],
-    endpoints: bool,
-    openmetrics: bool,
-    gzipped: bool,
-) -> bytes:
-    # Runs in the worker process: plain dicts cross the process boundary (mappingproxy does
-    # not pickle), and the view is rebuilt here.
-    view = View(
-        MappingProxyType(projects), MappingProxyType(endpoint_map), MappingProxyType(per_key)
-    )
+def _render_in_worker(view: View, endpoints: bool, openmetrics: bool, gzipped: bool) -> bytes:
+    # Runs in the worker process: the view pickles as plain dicts and is rebuilt here.
     return render_snapshot(view, endpoints=endpoints, openmetrics=openmetrics, gzipped=gzipped)
 
 
@@ -133,9 +120,7 @@ class Exposition:
         return await asyncio.get_running_loop().run_in_executor(
             self._pool,
             _render_in_worker,
-            dict(view.projects),
-            dict(view.endpoints),
-            dict(view.projects_per_key),
+            view,
             endpoints,
             openmetrics,
             gzipped,

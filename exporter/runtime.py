@@ -15,7 +15,7 @@ from .collectors import Metrics, build_metrics
 from .config import Config
 from .neon.budget import TokenBucket
 from .neon.client import NeonClient, new_session
-from .poller import Poller, poll_deadline
+from .poller import Details, Poller, poll_deadline
 from .render import Exposition
 from .state import State
 
@@ -67,7 +67,12 @@ class Runtime:
             yield Poller(
                 clients=clients,
                 state=self.state,
-                endpoints=self.config.collector("endpoints"),
+                details=Details(
+                    endpoints=self.config.collector("endpoints"),
+                    branches=self.config.collector("branches"),
+                    usage=self.config.collector("usage"),
+                    usage_interval=self.config.usage_interval,
+                ),
                 clock=self.clock,
                 deadline=poll_deadline(
                     poll_interval=self.config.poll_interval,

@@ -10,18 +10,50 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import Any
 
-from .neon.models import Endpoint, Project
+from .neon.models import Branch, Endpoint, Project, Usage
+
+_NOTHING: Mapping[str, Any] = MappingProxyType({})  # an empty default of any value type
+
+
+def _nothing() -> Mapping[str, Any]:
+    return _NOTHING
+
+
+DETAIL_KINDS = ("endpoints", "branches", "usage")
+"""Per-project detail refreshed in rotation within the request budget (poller.py)."""
 
 
 @dataclass(frozen=True, slots=True)
 class KeySnapshot:
-    """One successful poll of one key."""
+    """One successful poll of one key.
+
+    The project list is whole and fresh; per-project detail may be carried over from earlier
+    polls, and ``fetched`` says when each piece was last fetched.
+    """
 
     key: str
     taken_at: float  # wall-clock time the poll finished
     projects: Mapping[str, Project]
     endpoints: Mapping[str, tuple[Endpoint, ...]]  # by project id; absent = not fetched
+    branches: Mapping[str, tuple[Branch, ...]] = field(default_factory=_nothing)
+    usage: Mapping[str, Usage] = field(default_factory=_nothing)
+    # kind -> project id -> wall-clock time that detail was last fetched
+    fetched: Mapping[str, Mapping[str, float]] = field(default_factory=_nothing)
+    # project id -> (updated_at, compute_last_active_at) of its list entry when its endpoints
+    # and branches were last fetched: a list entry that differs marks the project changed.
+    stamps: Mapping[str, tuple[str, str]] = field(default_factory=_nothing)
+    # When consumption history last answered 403 (not on this plan); None = allowed/unknown.
+    consumption_denied_at: float | None = None
+
+    def detail_status(self) -> dict[str, tuple[float | None, int]]:
+        """Per kind fetched: (time of the oldest detail, projects with none yet)."""
+        out: dict[str, tuple[float | None, int]] = {}
+        for kind, times in self.fetched.items():
+            have = [t for pid in self.projects if (t := times.get(pid)) is not None]
+            out[kind] = (min(have) if have else None, len(self.projects) - len(have))
+        return out
 
 
 @dataclass(slots=True)
@@ -32,6 +64,9 @@ class KeyHealth:
     poll_success: bool | None = None
     last_success: float | None = None
     poll_duration: float | None = None
+    budget_per_minute: float | None = None
+    # kind -> (oldest detail fetched at, projects with no detail of that kind yet)
+    details: Mapping[str, tuple[float | None, int]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +76,19 @@ class View:
     projects: Mapping[str, Project]
     endpoints: Mapping[str, tuple[Endpoint, ...]]
     projects_per_key: Mapping[str, int]
+    branches: Mapping[str, tuple[Branch, ...]] = field(default_factory=_nothing)
+    usage: Mapping[str, Usage] = field(default_factory=_nothing)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # Plain dicts cross a process boundary (mappingproxy does not pickle).
+        return (_view_of_dicts, tuple(dict(getattr(self, f)) for f in _VIEW_FIELDS))
+
+
+_VIEW_FIELDS = ("projects", "endpoints", "projects_per_key", "branches", "usage")
+
+
+def _view_of_dicts(*maps: dict[str, object]) -> View:
+    return View(*(MappingProxyType(m) for m in maps))  # type: ignore[arg-type]
 
 
 _EMPTY: Mapping[str, tuple[Endpoint, ...]] = MappingProxyType({})
@@ -93,12 +141,14 @@ class State:
             old = self._snapshots.get(key)
             self._snapshots[key] = snapshot
             h.last_success = snapshot.taken_at
+            h.details = snapshot.detail_status()
             # An unchanged answer need not re-render thousands of series.
-            if old is None or (old.projects, old.endpoints) != (
-                snapshot.projects,
-                snapshot.endpoints,
-            ):
+            if old is None or _data(old) != _data(snapshot):
                 self.generation += 1
+        self.health_generation += 1
+
+    def set_budget(self, key: str, per_minute: float) -> None:
+        self._health[key].budget_per_minute = per_minute
         self.health_generation += 1
 
     def record_key_answer(self, key: str, *, valid: bool) -> bool:
@@ -128,21 +178,40 @@ class State:
             return self._view[1]
         projects: dict[str, Project] = {}
         endpoints: dict[str, tuple[Endpoint, ...]] = {}
+        branches: dict[str, tuple[Branch, ...]] = {}
+        usage: dict[str, Usage] = {}
         # Oldest first, so where two keys see one project the freshest answer wins.
         for snap in sorted(self._snapshots.values(), key=lambda s: s.taken_at):
             projects.update(snap.projects)
-            for pid in snap.projects:
-                eps = snap.endpoints.get(pid)
-                if eps is not None:
-                    endpoints[pid] = eps
-                else:
-                    endpoints.pop(pid, None)
+            for target, source in (
+                (endpoints, snap.endpoints),
+                (branches, snap.branches),
+                (usage, snap.usage),
+            ):
+                _merge(target, source, snap.projects)  # type: ignore[arg-type]
         view = View(
             projects=MappingProxyType(projects),
             endpoints=MappingProxyType(endpoints) if endpoints else _EMPTY,
             projects_per_key=MappingProxyType(
                 {k: len(s.projects) for k, s in self._snapshots.items()}
             ),
+            branches=MappingProxyType(branches),
+            usage=MappingProxyType(usage),
         )
         self._view = (self.generation, view)
         return view
+
+
+def _data(s: KeySnapshot) -> tuple[object, ...]:
+    return (s.projects, s.endpoints, s.branches, s.usage)
+
+
+def _merge(
+    target: dict[str, object], source: Mapping[str, object], projects: Mapping[str, Project]
+) -> None:
+    for pid in projects:
+        value = source.get(pid)
+        if value is not None:
+            target[pid] = value
+        else:
+            target.pop(pid, None)

@@ -15,17 +15,25 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, disable_created
 from .. import __version__
 from ..state import State, View
 from .base import ViewSource
+from .branches import BranchCollector
 from .endpoints import EndpointCollector
 from .health import HealthCollector
 from .projects import ProjectCollector
+from .usage import UsageCollector
 
 
 def snapshot_registry(view: ViewSource, *, endpoints: bool) -> CollectorRegistry:
-    """Every series derived from polled data, rendered from ``view()``."""
+    """Every series derived from polled data, rendered from ``view()``.
+
+    Branches and usage render only what the view holds, and the poller fetches them only when
+    their collector is on, so they need no switch here.
+    """
     registry = CollectorRegistry(auto_describe=False)
     registry.register(ProjectCollector(view))
     if endpoints:
         registry.register(EndpointCollector(view))
+    registry.register(BranchCollector(view))
+    registry.register(UsageCollector(view))
     return registry
 
 

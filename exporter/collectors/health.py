@@ -10,6 +10,9 @@ Sample::
     neon_exporter_poll_success{key="prod"} 1.0
     neon_exporter_poll_last_success_timestamp_seconds{key="prod"} 1.7e+09
     neon_exporter_poll_duration_seconds{key="prod"} 0.42
+    neon_exporter_api_budget_requests_per_minute{key="prod"} 300.0
+    neon_exporter_detail_oldest_timestamp_seconds{key="prod",kind="endpoints"} 1.7e+09
+    neon_exporter_detail_unfetched_projects{key="prod",kind="endpoints"} 0.0
 """
 
 from __future__ import annotations
@@ -47,7 +50,30 @@ class HealthCollector(SnapshotCollector):
         duration = gauge(
             "neon_exporter_poll_duration_seconds", "Wall time of the last poll of the key."
         )
+        budget = gauge(
+            "neon_exporter_api_budget_requests_per_minute",
+            "Requests per minute the key may spend on Neon (--neon.max-requests-per-minute); "
+            "compare with rate(neon_exporter_api_requests_total[5m]) * 60.",
+        )
+        oldest = GaugeMetricFamily(
+            "neon_exporter_detail_oldest_timestamp_seconds",
+            "Unix time the oldest per-project detail of this kind was fetched (detail is "
+            "refreshed in rotation within the request budget); time() minus this is its age.",
+            labels=["key", "kind"],
+        )
+        unfetched = GaugeMetricFamily(
+            "neon_exporter_detail_unfetched_projects",
+            "Projects of the key with no detail of this kind fetched yet (new projects, or "
+            "the first polls of a large account).",
+            labels=["key", "kind"],
+        )
         for key, h in self.health().items():
+            if h.budget_per_minute is not None:
+                budget.add_metric([key], h.budget_per_minute)
+            for kind, (at, missing) in h.details.items():
+                if at is not None:
+                    oldest.add_metric([key, kind], at)
+                unfetched.add_metric([key, kind], missing)
             if h.valid is not None:
                 valid.add_metric([key], 1.0 if h.valid else 0.0)
             if h.last_rejected is not None:
@@ -58,4 +84,4 @@ class HealthCollector(SnapshotCollector):
                 last.add_metric([key], h.last_success)
             if h.poll_duration is not None:
                 duration.add_metric([key], h.poll_duration)
-        yield from (valid, rejected, success, last, duration)
+        yield from (valid, rejected, success, last, duration, budget, oldest, unfetched)

@@ -33,6 +33,12 @@ class TokenBucket:
         self._tokens = min(self.capacity, self._tokens + (now - self._updated) * self.rate)
         self._updated = now
 
+    def available(self) -> float:
+        """Tokens that could be spent right now (0 while paused by a ``Retry-After``)."""
+        now = self._clock()
+        self._refill(now)
+        return 0.0 if now < self._paused_until else self._tokens
+
     async def acquire(self) -> None:
         async with self._lock:
             while True:

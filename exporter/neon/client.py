@@ -10,7 +10,8 @@ import asyncio
 import json
 import random
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Literal, TypeVar
 
@@ -28,13 +29,23 @@ from .errors import (
     NeonError,
     TransportError,
 )
-from .models import Endpoint, Project, ProjectPage
-from .parse import ParseError, parse_v1_projects, parse_v2_endpoints, parse_v2_projects_page
+from .models import Branch, Endpoint, Project, ProjectPage, Usage
+from .parse import (
+    ParseError,
+    parse_consumption_projects,
+    parse_v1_projects,
+    parse_v2_branches_page,
+    parse_v2_endpoints,
+    parse_v2_project_usage,
+    parse_v2_projects_page,
+)
 
 USER_AGENT = f"neon-exporter/{__version__}"
 PAGE_LIMIT = 400  # the largest page GET /projects allows
 MAX_PAGES = 1000  # 400,000 projects: past this the cursor is not ending, not a real account
 MAX_BODY_BYTES = 32 * 1024 * 1024  # a full page is well under 1 MiB
+BRANCH_PAGE_LIMIT = 1000
+CONSUMPTION_BATCH = 100  # project_ids per consumption history request (the API's maximum)
 RETRY_STATUSES = frozenset({423, 429, 503})
 MAX_RETRY_WAIT = 120.0  # a Retry-After longer than this fails the request instead of stalling
 
@@ -209,6 +220,91 @@ class NeonClient:
         endpoints, skipped = self._parse(route, parse_v2_endpoints, data)
         self._count_skipped(route, skipped)
         return endpoints
+
+    async def branches(self, project_id: str) -> tuple[Branch, ...] | None:
+        """Every branch of a project, following ``pagination.next``; None when the project is
+        gone (404)."""
+        route = "/projects/{project_id}/branches"
+        params = {"limit": str(BRANCH_PAGE_LIMIT), "sort_by": "created_at", "sort_order": "asc"}
+        out: list[Branch] = []
+        seen: set[str] = set()
+        for _ in range(MAX_PAGES):
+            try:
+                data = await self._get(route, f"/projects/{project_id}/branches", params)
+            except ApiStatusError as exc:
+                if exc.status == 404:
+                    return None
+                raise
+            page = self._parse(route, parse_v2_branches_page, data)
+            self._count_skipped(route, page.skipped)
+            out.extend(page.branches)
+            # Whether Neon sends ``next`` on the last page is not documented: an empty page
+            # ends the list as well as a missing cursor.
+            if page.next is None or not page.branches:
+                return tuple(out)
+            if page.next in seen:
+                raise MalformedResponse(route, "pagination cursor repeats")
+            seen.add(page.next)
+            params["cursor"] = page.next
+        raise MalformedResponse(route, f"more than {MAX_PAGES} pages")
+
+    async def project_usage(self, project_id: str) -> Usage | None:
+        """Billing-period usage from ``GET /projects/{id}``; None when the project is gone."""
+        route = "/projects/{project_id}"
+        try:
+            data = await self._get(route, f"/projects/{project_id}")
+        except ApiStatusError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return self._parse(route, parse_v2_project_usage, data)
+
+    async def consumption(
+        self, project_ids: Sequence[str], *, now: datetime
+    ) -> dict[str, Usage] | None:
+        """Current-period usage of up to 100 projects in one request; None on 403 (the plan
+        does not include consumption history: the caller falls back, the key is fine).
+
+        ``from``/``to`` are rounded down to the month by Neon, so ``to`` is the start of next
+        month: a query ending now would stop at the start of this month and miss it.
+        """
+        route = "/consumption_history/projects"
+        if len(project_ids) > CONSUMPTION_BATCH:
+            raise ValueError(f"at most {CONSUMPTION_BATCH} projects per request")
+        start = now.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+        end = (
+            start.replace(year=start.year + 1, month=1)
+            if start.month == 12
+            else start.replace(month=start.month + 1)
+        )
+        params = {
+            "project_ids": ",".join(project_ids),
+            "limit": str(CONSUMPTION_BATCH),
+            "granularity": "monthly",
+            "from": start.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "to": end.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "metrics": "active_time_seconds,compute_time_seconds,written_data_bytes,"
+            "data_storage_bytes_hour",
+        }
+        if self.key.org_id:
+            params["org_id"] = self.key.org_id
+        try:
+            data = await self._get(route, "/consumption_history/projects", params)
+        except ApiStatusError as exc:
+            if exc.status == 403:
+                return None
+            raise
+        usage, skipped = self._parse(route, parse_consumption_projects, data)
+        self._count_skipped(route, skipped)
+        return usage
+
+    @property
+    def budget_per_minute(self) -> float:
+        return self._bucket.rate * 60.0
+
+    def tokens(self) -> float:
+        """Requests the budget would let through right now without waiting."""
+        return self._bucket.available()
 
     def _count_skipped(self, route: str, skipped: int) -> None:
         if skipped:

@@ -20,7 +20,9 @@ class Project:
     # Only v1 reports these on the project; v2 derives them from endpoints.
     state: str | None = None
     pooler_enabled: bool | None = None
+    # Kept as Neon wrote them: only compared, to spend the request budget on changed projects.
     updated_at: str = ""
+    compute_last_active_at: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +37,44 @@ class Endpoint:
     autoscaling_limit_max_cu: float
     suspend_timeout_seconds: float | None
     last_active_timestamp: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class Branch:
+    id: str
+    project_id: str
+    name: str
+    state: str  # Neon's current_state: init, resetting, ready, archived (open-ended)
+    default: bool
+    protected: bool
+    logical_size_bytes: int | None  # absent until Neon has computed it
+
+
+USAGE_FIELDS = (
+    "active_time_seconds",
+    "compute_time_seconds",
+    "written_data_bytes",
+    "data_transfer_bytes",
+    "data_storage_byte_seconds",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """Billing-period usage of one project; None where Neon did not report a value."""
+
+    active_time_seconds: float | None = None
+    compute_time_seconds: float | None = None
+    written_data_bytes: float | None = None
+    data_transfer_bytes: float | None = None
+    data_storage_byte_seconds: float | None = None  # Neon's data_storage_bytes_hour x 3600
+
+
+@dataclass(frozen=True, slots=True)
+class BranchPage:
+    branches: tuple[Branch, ...]
+    next: str | None
+    skipped: int
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypeVar
 
-from .models import STATES, Endpoint, Project, ProjectPage
+from .models import STATES, Branch, BranchPage, Endpoint, Project, ProjectPage, Usage
 
 T = TypeVar("T")
 
@@ -129,6 +129,7 @@ def _v2_project(item: dict[str, Any]) -> Project:
         pg_version=_int(item, "pg_version"),
         size_bytes=_opt_int(item, "synthetic_storage_size"),
         updated_at=_opt_str(item, "updated_at"),
+        compute_last_active_at=_opt_str(item, "compute_last_active_at"),
     )
 
 
@@ -189,3 +190,86 @@ def parse_v2_endpoints(data: object) -> tuple[tuple[Endpoint, ...], int]:
 def parse_v1_projects(data: object) -> tuple[tuple[Project, ...], int]:
     """``GET /api/v1/projects``: the bare array of the original API-key document."""
     return _items(data, "", _v1_project)
+
+
+def _branch(item: dict[str, Any]) -> Branch:
+    return Branch(
+        id=_str(item, "id"),
+        project_id=_str(item, "project_id"),
+        name=_opt_str(item, "name"),
+        state=_str(item, "current_state"),
+        default=_bool(item, "default"),
+        protected=_bool(item, "protected"),
+        logical_size_bytes=_opt_int(item, "logical_size"),
+    )
+
+
+def parse_v2_branches_page(data: object) -> BranchPage:
+    """``GET /api/v2/projects/{id}/branches``: branches and ``pagination.next`` (None = last)."""
+    branches, skipped = _items(data, "branches", _branch)
+    assert isinstance(data, dict)
+    pagination = data.get("pagination")
+    cursor = pagination.get("next") if isinstance(pagination, dict) else None
+    return BranchPage(branches, cursor if isinstance(cursor, str) and cursor else None, skipped)
+
+
+def _storage_byte_seconds(byte_hours: float | None) -> float | None:
+    return None if byte_hours is None else byte_hours * 3600.0
+
+
+def parse_v2_project_usage(data: object) -> Usage:
+    """``GET /api/v2/projects/{id}``: the billing-period usage fields of the project."""
+    if not isinstance(data, dict) or not isinstance(data.get("project"), dict):
+        raise ParseError("missing object 'project'")
+    p: dict[str, Any] = data["project"]
+    return Usage(
+        active_time_seconds=_opt_num(p, "active_time_seconds"),
+        compute_time_seconds=_opt_num(p, "compute_time_seconds"),
+        written_data_bytes=_opt_num(p, "written_data_bytes"),
+        data_transfer_bytes=_opt_num(p, "data_transfer_bytes"),
+        data_storage_byte_seconds=_storage_byte_seconds(_opt_num(p, "data_storage_bytes_hour")),
+    )
+
+
+def _period_usage(periods: object) -> Usage:
+    """The usage of the latest billing period: its timeframes summed, per metric."""
+    if not isinstance(periods, list):
+        raise _BadItem("periods")
+    current = [p for p in periods if isinstance(p, dict) and isinstance(p.get("period_start"), str)]
+    if not current:
+        return Usage()
+    latest = max(current, key=lambda p: _timestamp(p, "period_start") or 0.0)
+    frames = latest.get("consumption")
+    if not isinstance(frames, list):
+        raise _BadItem("consumption")
+    sums: dict[str, float] = {}
+    for frame in frames:
+        if not isinstance(frame, dict):
+            continue
+        for name in (
+            "active_time_seconds",
+            "compute_time_seconds",
+            "written_data_bytes",
+            "data_storage_bytes_hour",
+        ):
+            value = _opt_num(frame, name)
+            if value is not None:
+                sums[name] = sums.get(name, 0.0) + value
+    return Usage(
+        active_time_seconds=sums.get("active_time_seconds"),
+        compute_time_seconds=sums.get("compute_time_seconds"),
+        written_data_bytes=sums.get("written_data_bytes"),
+        # Consumption history has no data transfer: that gauge stays absent, never 0.
+        data_transfer_bytes=None,
+        data_storage_byte_seconds=_storage_byte_seconds(sums.get("data_storage_bytes_hour")),
+    )
+
+
+def parse_consumption_projects(data: object) -> tuple[dict[str, Usage], int]:
+    """``GET /api/v2/consumption_history/projects`` -> (usage by project id, items skipped)."""
+    items, skipped = _items(
+        data,
+        "projects",
+        lambda item: (_str(item, "project_id"), _period_usage(item.get("periods"))),
+    )
+    return dict(items), skipped

@@ -14,6 +14,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping
+from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
 from typing import Any
 
@@ -24,6 +25,8 @@ from exporter.simulator.model import (
     RequestRecord,
     SimEndpoint,
     World,
+    branch_json,
+    consumption_json,
     endpoint_json,
     project_detail,
     project_list_item,
@@ -38,6 +41,17 @@ ROUTE_PROJECTS = "/projects"
 ROUTE_PROJECT = "/projects/{project_id}"
 ROUTE_ENDPOINTS = "/projects/{project_id}/endpoints"
 ROUTE_AUTH = "/auth"
+ROUTE_BRANCHES = "/projects/{project_id}/branches"
+ROUTE_CONSUMPTION = "/consumption_history/projects"
+MAX_BRANCH_LIMIT = 10000
+MAX_CONSUMPTION_LIMIT = 100
+DEFAULT_CONSUMPTION_METRICS = (
+    "active_time_seconds",
+    "compute_time_seconds",
+    "written_data_bytes",
+    "synthetic_storage_size_bytes",
+)
+GRANULARITIES = ("hourly", "daily", "monthly")
 
 _ApiHandler = Callable[[web.Request, str], Awaitable[web.StreamResponse]]
 _Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -65,7 +79,14 @@ class Simulator:
         seed: int = 0,
         churn_seconds: float = 0.0,
         org_id: str | None = None,
+        consumption_history: bool = True,
+        branch_page_size: int = MAX_BRANCH_LIMIT,
     ) -> None:
+        """``consumption_history``: whether the account's plan includes the consumption
+        history API (False answers it 403, as Neon does below Scale); ``branch_page_size``
+        caps branch pages below what the client asks for, to exercise paging."""
+        self.consumption_history = consumption_history
+        self.branch_page_size = branch_page_size
         tokens: dict[str, str] = {}
         for name, token in keys.items():
             if not token:
@@ -136,6 +157,10 @@ class Simulator:
     ) -> None:
         self.world.set_project(project_id, size_bytes=size_bytes, name=name)
 
+    def add_branches(self, project_id: str, count: int) -> list[str]:
+        """Add ``count`` non-default branches to a project; returns their ids."""
+        return self.world.add_branches(project_id, count)
+
     def project_ids(self) -> list[str]:
         return list(self.world.sorted_ids)
 
@@ -174,6 +199,14 @@ class Simulator:
         r.add_get(
             "/api/v2/projects/{project_id}/endpoints",
             self._api("v2", ROUTE_ENDPOINTS, self._v2_endpoints),
+        )
+        r.add_get(
+            "/api/v2/projects/{project_id}/branches",
+            self._api("v2", ROUTE_BRANCHES, self._v2_branches),
+        )
+        r.add_get(
+            "/api/v2/consumption_history/projects",
+            self._api("v2", ROUTE_CONSUMPTION, self._v2_consumption),
         )
         r.add_get("/api/v2/auth", self._api("v2", ROUTE_AUTH, self._v2_auth))
         r.add_get("/api/v1/projects", self._api("v1", ROUTE_PROJECTS, self._v1_projects))
@@ -321,6 +354,76 @@ class Simulator:
         now = utcnow()
         return web.json_response({"endpoints": [endpoint_json(e, now) for e in project.endpoints]})
 
+    async def _v2_branches(self, request: web.Request, key_name: str) -> web.StreamResponse:
+        project = self.world.visible_project(request.match_info["project_id"], key_name)
+        if project is None:
+            return error_response(404, "project not found")
+        try:
+            limit = int(request.query.get("limit") or MAX_BRANCH_LIMIT)
+            start = int(request.query.get("cursor") or "0")
+        except ValueError:
+            return error_response(400, "limit and cursor must be integers")
+        if not 1 <= limit <= MAX_BRANCH_LIMIT or start < 0:
+            return error_response(400, f"limit: must be between 1 and {MAX_BRANCH_LIMIT}")
+        branches = sorted(project.branches, key=lambda b: b.created_at)
+        if request.query.get("sort_order", "desc") == "desc":
+            branches.reverse()
+        end = start + min(limit, self.branch_page_size)
+        body: dict[str, Any] = {
+            "branches": [branch_json(b) for b in branches[start:end]],
+            "annotations": {},
+        }
+        if end < len(branches):  # the cursor is opaque to clients; here it is an offset
+            body["pagination"] = {"next": str(end), "sort_by": "created_at"}
+        return web.json_response(body)
+
+    async def _v2_consumption(self, request: web.Request, key_name: str) -> web.StreamResponse:
+        if not self.consumption_history:
+            return error_response(
+                403,
+                "This endpoint is not available. It is only supported with Scale, Business, "
+                "and Enterprise plan accounts.",
+            )
+        q = request.query
+        granularity = q.get("granularity")
+        if granularity not in GRANULARITIES:
+            return error_response(400, "granularity: one of hourly, daily, monthly")
+        try:
+            since = _round(_parse_time(q["from"]), granularity)
+            until = _round(_parse_time(q["to"]), granularity)
+            limit = int(q.get("limit") or 10)
+        except (KeyError, ValueError):
+            return error_response(400, "from, to: RFC 3339 date-times; limit: an integer")
+        if not 1 <= limit <= MAX_CONSUMPTION_LIMIT:
+            return error_response(400, f"limit: must be between 1 and {MAX_CONSUMPTION_LIMIT}")
+        ids = [i for v in q.getall("project_ids", []) for i in v.split(",") if i]
+        if len(ids) > MAX_CONSUMPTION_LIMIT:
+            return error_response(400, f"project_ids: at most {MAX_CONSUMPTION_LIMIT}")
+        metrics = [m for v in q.getall("metrics", []) for m in v.split(",") if m]
+        now = utcnow()
+        # The timeframe that holds "now", included only if the rounded [from, to) covers its
+        # start: a query ending now rounds down past it and misses the current period.
+        frame_start = _round(now, granularity)
+        frame_end = _next(frame_start, granularity)
+        frame = (frame_start, frame_end) if since <= frame_start < until else None
+        world = self.world
+        candidates = ids if ids else world.sorted_ids
+        cursor = q.get("cursor") or ""
+        out = []
+        for pid in candidates:
+            project = world.visible_project(pid, key_name)
+            if project is None or (pid <= cursor and not ids):
+                continue
+            out.append(
+                consumption_json(project, metrics or DEFAULT_CONSUMPTION_METRICS, frame, now)
+            )
+            if len(out) >= limit:
+                break
+        body: dict[str, Any] = {"projects": out}
+        if out:
+            body["pagination"] = {"cursor": out[-1]["project_id"]}
+        return web.json_response(body)
+
     async def _v2_auth(self, request: web.Request, key_name: str) -> web.StreamResponse:
         return web.json_response({"account_id": self.account_id, "auth_method": "api_key_user"})
 
@@ -454,6 +557,33 @@ class Simulator:
             return error_response(400, str(exc))
         self.mark_unavailable([str(i) for i in ids])
         return web.Response(status=204)
+
+
+def _parse_time(text: str) -> datetime:
+    when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if when.tzinfo is None:
+        raise ValueError("date-time without a time zone")
+    return when.astimezone(UTC)
+
+
+def _round(when: datetime, granularity: str) -> datetime:
+    """Round down to the granularity, as Neon does with ``from`` and ``to``."""
+    when = when.replace(minute=0, second=0, microsecond=0)
+    if granularity in ("daily", "monthly"):
+        when = when.replace(hour=0)
+    if granularity == "monthly":
+        when = when.replace(day=1)
+    return when
+
+
+def _next(start: datetime, granularity: str) -> datetime:
+    if granularity == "hourly":
+        return start + timedelta(hours=1)
+    if granularity == "daily":
+        return start + timedelta(days=1)
+    if start.month == 12:
+        return start.replace(year=start.year + 1, month=1)
+    return start.replace(month=start.month + 1)
 
 
 async def _json_object(request: web.Request) -> dict[str, Any]:

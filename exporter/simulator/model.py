@@ -106,8 +106,23 @@ class SimEndpoint:
 
 
 @dataclass
+class SimBranch:
+    """One branch of a simulated project."""
+
+    id: str
+    project_id: str
+    name: str
+    default: bool
+    created_at: datetime
+    updated_at: datetime
+    logical_size: int | None
+    protected: bool = False
+    state: str = "ready"
+
+
+@dataclass
 class SimProject:
-    """One simulated project with its endpoints."""
+    """One simulated project with its endpoints and branches."""
 
     id: str
     name: str
@@ -119,6 +134,7 @@ class SimProject:
     updated_at: datetime
     owner_id: str
     endpoints: list[SimEndpoint] = field(default_factory=list)
+    branches: list[SimBranch] = field(default_factory=list)
     visible_to: frozenset[str] | None = None  # None: every key sees it
     active_time_seconds: int = 0
     compute_time_seconds: int = 0
@@ -269,12 +285,45 @@ class World:
         return endpoint
 
     def _insert(self, project: SimProject) -> None:
+        # One branch per endpoint (the first is the default ``main``), derived without the
+        # random generator so the rest of the generated data does not shift.
+        branch_ids = list(dict.fromkeys(ep.branch_id for ep in project.endpoints))
+        if not branch_ids:
+            branch_ids = [f"br-{project.id}"[:60]]
+        for i, branch_id in enumerate(branch_ids):
+            self._add_branch(project, branch_id, "main" if i == 0 else f"dev-{i}", i == 0)
         project.role_id = self._next_role_id
         self._next_role_id += 2
         self.projects[project.id] = project
         insort(self.sorted_ids, project.id)
 
+    @staticmethod
+    def _add_branch(project: SimProject, branch_id: str, name: str, default: bool) -> SimBranch:
+        index = len(project.branches)
+        created = project.created_at + timedelta(seconds=index * 60)
+        branch = SimBranch(
+            id=branch_id,
+            project_id=project.id,
+            name=name,
+            default=default,
+            created_at=created,
+            updated_at=max(created, project.updated_at),
+            logical_size=project.size_bytes // (index + 1) if project.size_bytes else None,
+        )
+        project.branches.append(branch)
+        return branch
+
     # -- mutation ------------------------------------------------------------------------------
+
+    def add_branches(self, project_id: str, count: int) -> list[str]:
+        project = self.projects[project_id]
+        start = len(project.branches)
+        return [
+            self._add_branch(
+                project, f"br-{project_id}-{start + i:04d}"[-60:], f"b{start + i}", False
+            ).id
+            for i in range(count)
+        ]
 
     def add_project(
         self,
@@ -482,6 +531,71 @@ def project_detail(project: SimProject, now: datetime) -> dict[str, Any]:
         }
     )
     return detail
+
+
+def branch_json(branch: SimBranch) -> dict[str, Any]:
+    """A v2 ``Branch``."""
+    item: dict[str, Any] = {
+        "id": branch.id,
+        "project_id": branch.project_id,
+        "name": branch.name,
+        "current_state": branch.state,
+        "state_changed_at": rfc3339(branch.updated_at),
+        "creation_source": "console",
+        "created_at": rfc3339(branch.created_at),
+        "updated_at": rfc3339(branch.updated_at),
+        "default": branch.default,
+        "primary": branch.default,
+        "protected": branch.protected,
+        "cpu_used_sec": 0,
+        "active_time_seconds": 0,
+        "compute_time_seconds": 0,
+        "written_data_bytes": 0,
+        "data_transfer_bytes": 0,
+        "init_source": "parent-data",
+    }
+    if branch.logical_size is not None:
+        item["logical_size"] = branch.logical_size
+    return item
+
+
+def consumption_json(
+    project: SimProject,
+    metrics: Collection[str],
+    frame: tuple[datetime, datetime] | None,
+    now: datetime,
+) -> dict[str, Any]:
+    """A ``ConsumptionHistoryPerProject``: the current period, one timeframe if in range."""
+    start, _ = _consumption_period(now)
+    values = {
+        "active_time_seconds": project.active_time_seconds,
+        "compute_time_seconds": project.compute_time_seconds,
+        "written_data_bytes": project.written_data_bytes,
+        "synthetic_storage_size_bytes": project.size_bytes,
+        "data_storage_bytes_hour": project.data_storage_bytes_hour,
+        "logical_size_bytes": project.size_bytes,
+        "logical_size_bytes_hour": project.data_storage_bytes_hour,
+    }
+    consumption = []
+    if frame is not None:
+        consumption.append(
+            {
+                "timeframe_start": rfc3339(frame[0]),
+                "timeframe_end": rfc3339(frame[1]),
+                **{m: v for m, v in values.items() if m in metrics},
+            }
+        )
+    return {
+        "project_id": project.id,
+        "periods": [
+            {
+                "period_id": "79ec829f-1828-4006-ac82-9f1828a0067d",
+                "period_plan": "scale",
+                "period_start": rfc3339(start),
+                "consumption": consumption,
+            }
+        ],
+    }
 
 
 def endpoint_json(endpoint: SimEndpoint, now: datetime) -> dict[str, Any]:

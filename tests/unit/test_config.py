@@ -85,7 +85,6 @@ BAD = [
     (["--web.listen-address", "nowhere"], {}, "web.listen-address"),
     (["--log.level", "loud"], {}, "log.level"),
     (["--log.format", "xml"], {}, "log.format"),
-    (["--collector.usage"], {}, "collector.usage"),
     (["--web.config.file", "/x.yml"], {}, "web.config.file"),
     (["check"], {}, "keys"),
     (["check"], {"NEON_API_KEY_FILE": "/nonexistent/key"}, "NEON_API_KEY"),

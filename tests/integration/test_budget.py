@@ -1,0 +1,116 @@
+"""The budgeted refresh: a poll spends only what the key's budget allows before the next is due,
+covers every project over successive polls, and spends the budget on new and changed projects
+first."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from aiohttp.test_utils import TestServer
+
+from exporter.runtime import Runtime
+from exporter.simulator import Simulator
+from tests.support import KEYS
+
+Build = Callable[..., Runtime]
+ENDPOINTS = "/projects/{project_id}/endpoints"
+RATE = 10.0  # 600 requests a minute: 10 a second, burst 10
+SLICE = 1.5  # seconds of detail refresh per poll: about 14 projects back to back
+
+
+def value(rt: Runtime, name: str, **labels: str) -> float | None:
+    return rt.metrics.registry.get_sample_value(name, labels)
+
+
+async def start(projects: int) -> tuple[Simulator, TestServer, str]:
+    sim = Simulator(keys=KEYS, projects=projects, endpoints_per_project=1, seed=9)
+    server = TestServer(sim.make_app(), host="127.0.0.1")
+    await server.start_server()
+    return sim, server, str(server.make_url("/api/v2"))
+
+
+async def test_rotation_covers_every_project_within_the_budget(runtime_for: Build) -> None:
+    """60 projects, ~14 a poll: each poll succeeds and in six polls every project is fetched."""
+    sim, server, url = await start(60)
+    try:
+        rt = runtime_for(url, max_requests_per_minute=RATE * 60)
+        unfetched: list[float] = []
+        async with rt.poller() as poller:
+            poller.slice_seconds = SLICE
+            for _ in range(6):
+                assert await poller.poll("prod")
+                left = value(
+                    rt, "neon_exporter_detail_unfetched_projects", key="prod", kind="endpoints"
+                )
+                assert left is not None
+                unfetched.append(left)
+                duration = value(rt, "neon_exporter_poll_duration_seconds", key="prod")
+                assert duration is not None
+                assert duration < SLICE + 1.5
+    finally:
+        await server.close()
+    assert 0 < unfetched[0] < 60  # the first poll is partial
+    assert unfetched == sorted(unfetched, reverse=True)
+    assert unfetched[-1] == 0
+    assert set(rt.state.view().endpoints) == set(sim.project_ids())
+    assert sim.count("/projects") == 6
+    assert value(rt, "neon_exporter_api_budget_requests_per_minute", key="prod") == RATE * 60
+    assert value(rt, "neon_exporter_detail_oldest_timestamp_seconds", key="prod", kind="endpoints")
+
+
+async def test_budget_is_never_exceeded_in_any_window_across_polls(runtime_for: Build) -> None:
+    """Over back-to-back rotating polls no window sees more than its share of the budget + burst."""
+    sim, server, url = await start(150)
+    try:
+        rt = runtime_for(url, max_requests_per_minute=RATE * 60)
+        async with rt.poller() as poller:
+            poller.slice_seconds = SLICE
+            for _ in range(4):
+                assert await poller.poll("prod")
+    finally:
+        await server.close()
+    times = sorted(r.time for r in sim.requests)
+    assert len(times) > 40
+    for i, first in enumerate(times):
+        for j in range(i, len(times)):
+            window = times[j] - first
+            assert j - i + 1 <= 10 + RATE * (window + 0.05), (i, j, window)
+
+
+async def test_changed_and_new_projects_are_refreshed_first(runtime_for: Build) -> None:
+    """A project whose list entry changed, and a new project, are fetched in the next poll even
+    when that poll refreshes only a fraction of the projects."""
+    sim, server, url = await start(60)
+    try:
+        rt = runtime_for(url, max_requests_per_minute=RATE * 60)
+        async with rt.poller() as poller:
+            poller.slice_seconds = SLICE
+            for _ in range(6):
+                assert await poller.poll("prod")
+            assert (
+                value(rt, "neon_exporter_detail_unfetched_projects", key="prod", kind="endpoints")
+                == 0
+            )
+            fetched = rt.state.snapshot("prod").fetched["endpoints"]  # type: ignore[union-attr]
+            # The most recently fetched project is the last one rotation would come back to.
+            latest = max(fetched, key=lambda pid: fetched[pid])
+            endpoint = sim.endpoints_of(latest)[0]
+            new_state = "init"
+            assert endpoint.state != new_state
+            sim.set_endpoint(endpoint.id, state=new_state)
+            added = sim.add_project(project_id="brand-new-000001", endpoints=1)
+            before = sim.count(ENDPOINTS)
+            assert await poller.poll("prod")
+            spent = sim.count(ENDPOINTS) - before
+    finally:
+        await server.close()
+    assert spent < 30  # only a slice of the 61 projects was refreshed
+    assert (
+        value(
+            rt, "neon_endpoint_state", project_id=latest, endpoint_id=endpoint.id, state=new_state
+        )
+        == 1
+    )
+    assert value(rt, "neon_project_state", project_id=latest, state="init") == 1
+    assert added in rt.state.view().endpoints
+    assert value(rt, "neon_exporter_detail_unfetched_projects", key="prod", kind="endpoints") == 0
