@@ -7,6 +7,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from types import MappingProxyType
 from typing import TypeVar
 
@@ -40,6 +41,7 @@ class _Work:
 
     batches: list[list[str]]
     items: list[tuple[str, tuple[str, ...]]]  # (project id, kinds)
+    urgent: int = 0  # the first ``urgent`` items are new or changed projects
 
 
 def _plan(
@@ -91,7 +93,8 @@ def _plan(
         oldest = min((t for t in times if t is not None), default=-1.0)
         ranked.append((rank, oldest, pid, kinds))
     ranked.sort()
-    return _Work(batches, [(pid, kinds) for _, _, pid, kinds in ranked])
+    urgent = sum(1 for rank, *_ in ranked if rank < 2)
+    return _Work(batches, [(pid, kinds) for _, _, pid, kinds in ranked], urgent)
 
 
 def _changed(
@@ -118,8 +121,13 @@ async def fetch_snapshot(
     details: Details | None = None,
     clock: Callable[[], float] = time.time,
     until: float | None = None,
+    publish: Callable[[KeySnapshot], None] | None = None,
 ) -> KeySnapshot:
     """Poll one key once. Raises :class:`NeonError` when the poll as a whole failed.
+
+    ``publish`` is handed a snapshot as soon as new and changed projects have been fetched, when
+    the poll still has others to rotate through: a change is served a budget slot after the
+    list showed it, not at the end of a poll that may last the whole interval.
 
     The project list is fetched whole. Per-project detail is refreshed most urgent first
     (see :class:`_Work`) and, with ``until`` (a ``time.monotonic()`` deadline), only as much
@@ -248,22 +256,30 @@ async def fetch_snapshot(
         p = projects[pid]
         stamps[pid] = (p.updated_at, p.compute_last_active_at)
 
-    await _map_bounded(item, work.items, client.max_concurrency)
-    for pid in gone:
-        projects.pop(pid, None)
-        for m in (eps, brs, usg, stamps, *fetched.values()):
-            m.pop(pid, None)  # type: ignore[attr-defined]
-    return KeySnapshot(
-        key=client.key.name,
-        taken_at=clock(),
-        projects=MappingProxyType(projects),
-        endpoints=MappingProxyType(eps),
-        branches=MappingProxyType(brs),
-        usage=MappingProxyType(usg),
-        fetched=MappingProxyType({k: MappingProxyType(v) for k, v in fetched.items()}),
-        stamps=MappingProxyType(stamps),
-        consumption_denied_at=denied_at,
-    )
+    def snapshot() -> KeySnapshot:
+        # Copies: the poll goes on filling these dicts after an early publish.
+        for pid in gone:
+            projects.pop(pid, None)
+            for m in (eps, brs, usg, stamps, *fetched.values()):
+                m.pop(pid, None)  # type: ignore[attr-defined]
+        return KeySnapshot(
+            key=client.key.name,
+            taken_at=clock(),
+            projects=MappingProxyType(dict(projects)),
+            endpoints=MappingProxyType(dict(eps)),
+            branches=MappingProxyType(dict(brs)),
+            usage=MappingProxyType(dict(usg)),
+            fetched=MappingProxyType({k: MappingProxyType(dict(v)) for k, v in fetched.items()}),
+            stamps=MappingProxyType(dict(stamps)),
+            consumption_denied_at=denied_at,
+        )
+
+    urgent, rest = work.items[: work.urgent], work.items[work.urgent :]
+    await _map_bounded(item, urgent, client.max_concurrency)
+    if publish is not None and urgent and rest:
+        publish(snapshot())
+    await _map_bounded(item, rest, client.max_concurrency)
+    return snapshot()
 
 
 async def _map_bounded(fn: Callable[[U], Awaitable[T]], items: Sequence[U], limit: int) -> list[T]:
@@ -356,6 +372,7 @@ class Poller:
                     details=self.details,
                     clock=self.clock,
                     until=None if self.slice_seconds is None else started + self.slice_seconds,
+                    publish=partial(self.state.publish, key),
                 )
         except KeyRejected as exc:
             self._key_answer(key, valid=False, route=exc.route)

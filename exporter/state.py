@@ -138,14 +138,19 @@ class State:
         h.poll_attempted, h.poll_duration = True, duration
         h.poll_success = snapshot is not None
         if snapshot is not None:
-            old = self._snapshots.get(key)
-            self._snapshots[key] = snapshot
+            self.publish(key, snapshot)
             h.last_success = snapshot.taken_at
-            h.details = snapshot.detail_status()
-            # An unchanged answer need not re-render thousands of series.
-            if old is None or _data(old) != _data(snapshot):
-                self.generation += 1
         self.health_generation += 1
+
+    def publish(self, key: str, snapshot: KeySnapshot) -> None:
+        """Serve ``snapshot`` for ``key`` from now on: at the end of a poll, or in its middle
+        once the projects that changed have been fetched (see ``fetch_snapshot``)."""
+        old = self._snapshots.get(key)
+        self._snapshots[key] = snapshot
+        self._health[key].details = snapshot.detail_status()
+        # An unchanged answer need not re-render thousands of series.
+        if old is None or _data(old) != _data(snapshot):
+            self.generation += 1
 
     def set_budget(self, key: str, per_minute: float) -> None:
         self._health[key].budget_per_minute = per_minute

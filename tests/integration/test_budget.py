@@ -8,8 +8,10 @@ from collections.abc import Callable
 
 from aiohttp.test_utils import TestServer
 
+from exporter.poller import Details, fetch_snapshot
 from exporter.runtime import Runtime
 from exporter.simulator import Simulator
+from exporter.state import KeySnapshot
 from tests.support import KEYS
 
 Build = Callable[..., Runtime]
@@ -114,3 +116,38 @@ async def test_changed_and_new_projects_are_refreshed_first(runtime_for: Build) 
     assert value(rt, "neon_project_state", project_id=latest, state="init") == 1
     assert added in rt.state.view().endpoints
     assert value(rt, "neon_exporter_detail_unfetched_projects", key="prod", kind="endpoints") == 0
+
+
+async def test_changed_projects_are_served_before_the_poll_ends(runtime_for: Build) -> None:
+    """Once new and changed projects are fetched, a snapshot with them is served while the poll
+    goes on rotating through the rest."""
+    sim, server, url = await start(30)
+    try:
+        rt = runtime_for(url)
+        async with rt.poller() as poller:
+            assert await poller.poll("prod")  # everything fetched once
+            changed = sim.project_ids()[7]
+            endpoint = sim.endpoints_of(changed)[0]
+            sim.set_endpoint(endpoint.id, state="init" if endpoint.state != "init" else "idle")
+            published: list[KeySnapshot] = []
+            client = poller.clients["prod"]
+            previous = rt.state.snapshot("prod")
+            # Rotation is due for every project (nothing is fresher than the poll interval).
+            final = await fetch_snapshot(
+                client,
+                previous=previous,
+                details=Details(),
+                publish=published.append,
+                clock=lambda: 4e9,
+            )
+    finally:
+        await server.close()
+    (early,) = published
+    assert early.endpoints[changed][0].state == sim.endpoints_of(changed)[0].state
+    early_fetched = early.fetched["endpoints"]
+    assert early_fetched[changed] == 4e9
+    # At the early publish only the changed project had been refreshed, the rest not yet.
+    assert sum(1 for t in early_fetched.values() if t == 4e9) == 1
+    assert all(t == 4e9 for t in final.fetched["endpoints"].values())
+    endpoint_calls = [r for r in sim.requests if r.route == ENDPOINTS]
+    assert len(endpoint_calls) == 60
