@@ -303,7 +303,8 @@ def build_config(flags: Mapping[str, Any], env: Mapping[str, str], *, demo: bool
             raise ConfigError("neon.max-concurrency", f"must be a positive integer: {conc!r}")
         values["max_concurrency"] = int(conc)
 
-    collectors = dict(COLLECTOR_DEFAULTS)
+    # The demo shows every collector (its simulated API answers them all) unless told otherwise.
+    collectors = dict.fromkeys(COLLECTOR_DEFAULTS, True) if demo else dict(COLLECTOR_DEFAULTS)
     file_collectors = file_values.get("collectors") or {}
     if not isinstance(file_collectors, dict):
         raise ConfigError("collectors", "must be a mapping of collector name to true/false")
