@@ -160,12 +160,13 @@ def bargauge(
     *,
     unit: str = "none",
     thr: Json | None = None,
+    mappings: list[Json] | None = None,
     w: int = 12,
     h: int = 8,
 ) -> Json:
     return _panel("bargauge", title, description, tgts, w, h) | {
         "fieldConfig": {
-            "defaults": _field_defaults(unit, thr, None, color={"mode": "thresholds"}, min=0),
+            "defaults": _field_defaults(unit, thr, mappings, color={"mode": "thresholds"}, min=0),
             "overrides": [],
         },
         "options": {
@@ -220,6 +221,10 @@ def piechart(title: str, description: str, tgts: list[Json], *, w: int = 6, h: i
 
 def value_text(value: str, text: str, color: str) -> Json:
     return {"type": "value", "options": {value: {"text": text, "color": color, "index": 0}}}
+
+
+def nan_text(text: str) -> Json:
+    return {"type": "special", "options": {"match": "nan", "result": {"text": text, "index": 0}}}
 
 
 def row(title: str) -> Json:
@@ -341,14 +346,24 @@ def health_panels() -> list[Json]:
             w=8,
         ),
         timeseries(
-            "Neon API request rate per key vs the 700/min limit",
-            "How close is each key to Neon's rate limit? Requests per minute per key. Neon allows "
-            "700 per minute per account, shared with the Neon Console and your own automation; "
-            "the exporter paces itself to --neon.max-requests-per-minute (300 by default). If "
-            "the line nears the red limit, lengthen --poll.interval or lower the budget.",
-            targets((f"{rps} * 60", "{{key}}")),
+            "Neon API requests per key: spent vs budget",
+            "Is each key spending within its request budget, and how close is it to Neon's rate "
+            "limit? Requests per minute each key spent (solid) against its budget "
+            "(--neon.max-requests-per-minute, 300 by default); the red dashed line is Neon's "
+            "700 per minute per account, shared with the Neon Console and your own automation. "
+            "With HA replicas both lines add up the replicas: each spends its own budget on the "
+            "same account. Spending sits at the budget while a large account's details are "
+            "refreshed (see Detail freshness); if the budget nears 700, or 429s appear, lower "
+            "the budget or lengthen --poll.interval.",
+            targets(
+                (f"{rps} * 60", "{{key}} spent"),
+                (
+                    f"sum by (key) (neon_exporter_api_budget_requests_per_minute{{{K}}})",
+                    "{{key}} budget",
+                ),
+            ),
             unit="suffix: req/min",
-            thr=thresholds((None, GREEN), (300, YELLOW), (700, RED)),
+            thr=thresholds((None, GREEN), (700, RED)),
             thr_style="dashed",
             soft_max=700,
             w=8,
@@ -373,12 +388,49 @@ def health_panels() -> list[Json]:
         ),
         timeseries(
             "Poll duration",
-            "How long does one poll of each key take? A poll lists projects and then asks for "
-            "each project's endpoints, paced by the request budget, so it grows with the number "
-            "of projects. If it nears --poll.interval, lengthen the interval or raise the budget.",
+            "How long does one poll of each key take? A poll lists projects, then refreshes "
+            "per-project details (endpoints, branches, usage) as far as the request budget "
+            "allows before the next poll is due and carries the rest over, so on a large "
+            "account it fills most of --poll.interval by design (see Detail freshness). On a "
+            "small account a long poll means Neon answers slowly: check Neon's status page.",
             targets((f"max by (key) (neon_exporter_poll_duration_seconds{{{K}}})", "{{key}}")),
             unit="s",
-            w=16,
+            w=8,
+        ),
+        timeseries(
+            "Detail freshness",
+            "How stale is the stalest per-project detail? Time since the oldest detail of each "
+            "kind (endpoints, branches, usage) was fetched, per key. Details are refreshed "
+            "within the request budget, most urgent first, so on a large account this grows "
+            "to about projects x kinds / budget minutes; usage is refreshed every "
+            "usage_interval (15m). If it keeps growing, raise --neon.max-requests-per-minute "
+            "(within Neon's 700/min) or turn off collectors you do not need.",
+            targets(
+                (
+                    "time() - max by (key, kind) "
+                    f"(neon_exporter_detail_oldest_timestamp_seconds{{{K}}})",
+                    "{{key}} {{kind}}",
+                )
+            ),
+            unit="s",
+            w=8,
+        ),
+        stat(
+            "Projects without detail",
+            "How many projects have no detail of each kind yet? New projects and, on a large "
+            "account, the first polls after start. Their endpoint, branch or usage series are "
+            "missing until it reaches 0; if it stays above 0, see Detail freshness.",
+            targets(
+                (
+                    f"max by (key, kind) (neon_exporter_detail_unfetched_projects{{{K}}})",
+                    "{{key}} {{kind}}",
+                ),
+                instant=True,
+            ),
+            thr=thresholds((None, GREEN), (1, YELLOW)),
+            text_mode="value_and_name",
+            w=4,
+            h=8,
         ),
         stat(
             "Exporter version",
@@ -392,7 +444,7 @@ def health_panels() -> list[Json]:
                 instant=True,
             ),
             text_mode="name",
-            w=8,
+            w=4,
             h=8,
         ),
     ]
@@ -621,6 +673,159 @@ def compute_panels() -> list[Json]:
     ]
 
 
+def usage_panels() -> list[Json]:
+    def per_project(metric: str, scale: str = "") -> str:
+        return f"max by (project_id) ({metric}{{{P}}}){scale}"
+
+    names = f"max by (project_id, project_name) (neon_project_info{{{P}}})"
+    needs = (
+        " Billing-period values from Neon (refreshed every usage_interval, 15m by default); "
+        "needs --collector.usage."
+    )
+    compute = per_project("neon_project_compute_time_seconds")
+    active = per_project("neon_project_active_time_seconds")
+    written = per_project("neon_project_written_data_bytes")
+    # Neon reports storage in byte-hours (data_storage_bytes_hour); the exporter in byte-seconds.
+    storage = per_project("neon_project_data_storage_byte_seconds", " / 3600")
+
+    def top(metric: str) -> list[Json]:
+        return targets(
+            (
+                f"topk(10, {metric} * on (project_id) group_left (project_name) {names})",
+                "{{project_name}} ({{project_id}})",
+            ),
+            instant=True,
+        )
+
+    return [
+        stat(
+            "Compute time this period",
+            "How much compute have the selected projects used this billing period? Sum of "
+            "compute time (CPU seconds, roughly compute units x seconds active). It resets when a "
+            "period starts; a faster climb than last period means bigger or longer-running "
+            "computes: see Top 10 projects by compute time." + needs,
+            targets((f"sum({compute})", "compute time"), instant=True),
+            unit="s",
+            w=6,
+        ),
+        stat(
+            "Active time this period",
+            "How long were the selected projects' computes awake this billing period? Sum of "
+            "active time over projects. If it grows by about the elapsed time per project, "
+            "computes hardly ever suspend: check suspend timeouts (Computes that never "
+            "suspend) and what keeps connections open." + needs,
+            targets((f"sum({active})", "active time"), instant=True),
+            unit="s",
+            w=6,
+        ),
+        stat(
+            "Written data this period",
+            "How much data (WAL) have the selected projects written this billing period? "
+            "Written data is billed on some plans and grows history storage; a jump points at "
+            "a bulk load or a write-heavy job: see Top 10 projects by written data." + needs,
+            targets((f"sum({written})", "written"), instant=True),
+            unit="bytes",
+            w=6,
+        ),
+        stat(
+            "Storage consumed this period",
+            "How much storage have the selected projects consumed this billing period? Storage "
+            "size integrated over time, in byte-hours (1 GB kept for 10 hours = 10 GB·h), as "
+            "Neon bills it. Prune branches and history of the largest consumers (Top 10 "
+            "projects by storage consumed). Data transfer is not shown: Neon's consumption "
+            "history does not report it." + needs,
+            targets((f"sum({storage})", "storage"), instant=True),
+            unit="si:B·h",
+            w=6,
+        ),
+        bargauge(
+            "Top 10 projects by compute time",
+            "Which projects used the most compute this billing period? Compute time (CPU "
+            "seconds) per project. For the top ones check autoscaling limits and suspend "
+            "timeouts, and whether the load is expected." + needs,
+            top(compute),
+            unit="s",
+            w=8,
+        ),
+        bargauge(
+            "Top 10 projects by written data",
+            "Which projects wrote the most data this billing period? Written data (WAL) per "
+            "project. An unexpected leader may run a runaway job or rewrite whole tables; "
+            "written data also grows history storage." + needs,
+            top(written),
+            unit="bytes",
+            w=8,
+        ),
+        bargauge(
+            "Top 10 projects by storage consumed",
+            "Which projects consumed the most storage this billing period? Byte-hours per "
+            "project (size kept over time). Prune branches, shorten the history retention or "
+            "delete unused projects at the top." + needs,
+            top(storage),
+            unit="si:B·h",
+            w=8,
+        ),
+    ]
+
+
+def branch_panels() -> list[Json]:
+    needs = " Needs --collector.branches."
+    branches = f"max by (project_id, branch_id, branch_name) (neon_branch_info{{{P}}})"
+    names = f"max by (project_id, project_name) (neon_project_info{{{P}}})"
+    size = f"max by (project_id, branch_id) (neon_branch_logical_size_bytes{{{P}}})"
+    return [
+        bargauge(
+            "Branches per project",
+            "Which projects have the most branches? Branch count per project (top 10). Many "
+            "branches usually mean preview or CI branches that are never deleted; each keeps "
+            "its own history and may count against the plan's branch limit." + needs,
+            targets(
+                (
+                    f"topk(10, count by (project_id) ({branches}) * on (project_id) "
+                    f"group_left (project_name) {names})",
+                    "{{project_name}} ({{project_id}})",
+                ),
+                instant=True,
+            ),
+            w=8,
+        ),
+        bargauge(
+            "Largest branches by logical size",
+            "Which branches hold the most data? Logical size per branch (top 10). A branch "
+            "whose size Neon has not computed yet (a new or empty one) reads 'not reported' and "
+            "is listed only when fewer than 10 have a size. Large non-default branches are "
+            "candidates for reset or deletion; a branch near the plan's logical size limit "
+            "will refuse writes." + needs,
+            targets(
+                (
+                    # NaN, not 0, for a size Neon does not report; topk ranks NaN last.
+                    f"topk(10, {size} * on (project_id, branch_id) group_left (branch_name) "
+                    f"{branches} or {branches} * NaN unless on (project_id, branch_id) {size})",
+                    "{{branch_name}} ({{project_id}})",
+                ),
+                instant=True,
+            ),
+            unit="bytes",
+            mappings=[nan_text("not reported")],
+            w=10,
+        ),
+        piechart(
+            "Branches by state",
+            "What state are the selected branches in? ready is normal; archived branches are "
+            "stored more cheaply and wake on first use; init or resetting for more than a few "
+            "minutes means a stuck operation: check the branch in the Neon Console." + needs,
+            targets(
+                (
+                    "count by (state) (max by (project_id, branch_id, state) "
+                    f"(neon_branch_info{{{P}}}))",
+                    "{{state}}",
+                ),
+                instant=True,
+            ),
+        ),
+    ]
+
+
 def variables() -> list[Json]:
     def query_var(name: str, label: str, query: str, description: str, regex: str = "") -> Json:
         return {
@@ -660,7 +865,7 @@ def variables() -> list[Json]:
             "project",
             "Project",
             "query_result(max by (project_id, project_name) (neon_project_info))",
-            "Neon projects, shown by name: filters the project and compute panels.",
+            "Neon projects, shown by name: filters the project, usage, compute and branch panels.",
             # query_result prints labels sorted: project_id comes before project_name.
             regex='/project_id="(?<value>[^"]*)",project_name="(?<text>[^"]*)"/',
         ),
@@ -671,11 +876,14 @@ def dashboard() -> Json:
     layout = Layout()
     layout.add(row("API keys and exporter health"), *health_panels())
     layout.add(row("Projects"), *project_panels())
+    layout.add(row("Usage (billing period)"), *usage_panels())
     layout.add(row("Computes (endpoints)"), *compute_panels())
+    layout.add(row("Branches"), *branch_panels())
     return {
         "uid": "neon-exporter",
         "title": "Neon (neon-exporter)",
-        "description": "Neon projects, computes and API-key health from neon-exporter.",
+        "description": "Neon projects, usage, computes, branches and API-key health from "
+        "neon-exporter.",
         "tags": ["neon", "postgres", "neon-exporter"],
         "timezone": "browser",
         "editable": True,

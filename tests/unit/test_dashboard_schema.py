@@ -29,6 +29,9 @@ KEY_METRICS = {
     "neon_exporter_poll_duration_seconds",
     "neon_exporter_api_requests_total",
     "neon_projects",
+    "neon_exporter_api_budget_requests_per_minute",
+    "neon_exporter_detail_oldest_timestamp_seconds",
+    "neon_exporter_detail_unfetched_projects",
 }
 SELECTOR = re.compile(r"\b(neon_[a-z_]+)(\{[^}]*\})?")
 
