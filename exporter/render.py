@@ -63,7 +63,7 @@ class Exposition:
         self._state = state
         self._metrics = metrics
         self._process_min_projects = process_min_projects
-        self._pool: ProcessPoolExecutor | None = None
+        self._pools: set[ProcessPoolExecutor] = set()  # renders in flight
         self._generation = -1
         self._parts: dict[tuple[bool, bool], asyncio.Future[bytes]] = {}
         # The live part per format, with the (counter changes, health generation) it is of.
@@ -109,27 +109,28 @@ class Exposition:
                 openmetrics=openmetrics,
                 gzipped=gzipped,
             )
-        if self._pool is None:
-            # spawn, not fork: forking a process with an event loop and threads is unsafe.
-            # One task per child: the worker's memory peak goes back to the system each time.
-            self._pool = ProcessPoolExecutor(
-                max_workers=1,
-                mp_context=multiprocessing.get_context("spawn"),
-                max_tasks_per_child=1,
+        # A fresh worker per render, spawned, not forked (forking a process that runs an event
+        # loop and threads is unsafe): its memory peak goes back to the system when it exits,
+        # and no idle worker waits between renders.
+        pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+        self._pools.add(pool)
+        try:
+            return await asyncio.get_running_loop().run_in_executor(
+                pool,
+                _render_in_worker,
+                view,
+                endpoints,
+                openmetrics,
+                gzipped,
             )
-        return await asyncio.get_running_loop().run_in_executor(
-            self._pool,
-            _render_in_worker,
-            view,
-            endpoints,
-            openmetrics,
-            gzipped,
-        )
+        finally:
+            self._pools.discard(pool)
+            pool.shutdown(wait=False, cancel_futures=True)
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = None
+        for pool in self._pools:
+            pool.shutdown(wait=False, cancel_futures=True)
+        self._pools.clear()
 
 
 __all__ = ["Exposition", "render_snapshot"]
