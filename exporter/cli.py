@@ -19,6 +19,7 @@ from . import __version__
 from .config import COLLECTOR_DEFAULTS, Config, ConfigError, build_config, split_listen_address
 from .demo import demo_api
 from .logs import setup_logging
+from .memory import pin_mmap_threshold
 from .neon.errors import KeyRejected, NeonError
 from .runtime import Runtime
 from .simulator import Simulator
@@ -137,6 +138,7 @@ def parse(argv: Sequence[str], env: Mapping[str, str]) -> tuple[str, Config]:
 
 
 async def _serve(config: Config, load_config: Callable[[], Config]) -> int:
+    pin_mmap_threshold()
     async with AsyncExitStack() as stack:
         simulator: Simulator | None = None
         if config.demo:

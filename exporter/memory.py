@@ -1,0 +1,29 @@
+"""Keep the process's memory close to what it uses, under glibc.
+
+glibc serves allocations above its mmap threshold with mmap and returns them to the system when
+freed, but it raises that threshold to the size of each large block freed (up to 32 MiB). This
+exporter allocates and frees large blocks on every data change (JSON bodies, a rendered
+exposition of tens of MB coming back from the render worker), so after the first one they come
+from the heap instead, where fragmentation keeps them resident. Fixing the threshold at 1 MiB
+keeps them mmapped. Measured at 10,000 projects (bench/README.md): RSS after polls 169 -> 101 MB.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+
+M_MMAP_THRESHOLD = -3  # from glibc's malloc.h
+THRESHOLD = 1 << 20
+
+
+def pin_mmap_threshold() -> bool:
+    """Fix glibc's mmap threshold; False where the C library is not glibc (nothing to tune)."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        mallopt = libc.mallopt
+        gnu_get_libc_version = libc.gnu_get_libc_version  # glibc only: musl has a no-op mallopt
+    except (OSError, AttributeError):
+        return False
+    del gnu_get_libc_version
+    return bool(mallopt(M_MMAP_THRESHOLD, THRESHOLD))
