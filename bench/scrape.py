@@ -30,7 +30,17 @@ import aiohttp
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.procs import Exporter, Proc, exporter, free_port, process, sample, simulator, wait_for  # noqa: E402
+from tests.procs import (  # noqa: E402
+    Exporter,
+    Proc,
+    exporter,
+    free_port,
+    http_get,
+    process,
+    sample,
+    simulator,
+    wait_for,
+)
 
 TOKEN = "bench-" + "k" * 40
 # aiohttp's client asks for gzip unless told otherwise, so the plain formats say "identity".
