@@ -165,23 +165,35 @@ def split_listen_address(address: str) -> tuple[str | None, int]:
     return (host or None), int(port)
 
 
-# Settings that may come from the YAML file, with the flag name used in error messages.
-_YAML_FIELDS = {
-    "api_url": "api_url",
-    "poll_interval": "poll_interval",
-    "poll_max_age": "poll_max_age",
-    "key_check_interval": "key_check_interval",
-    "max_requests_per_minute": "max_requests_per_minute",
-    "max_concurrency": "max_concurrency",
-    "usage_interval": "usage_interval",
-    "request_timeout": "request_timeout",
-    "collectors": "collectors",
-    "keys": "keys",
-    "listen_address": "listen_address",
-    "web_config_file": "web_config_file",
-    "log_level": "log_level",
-    "log_format": "log_format",
-}
+# Settings the YAML file may hold (each also has a flag).
+_YAML_FIELDS = frozenset(
+    {
+        "api_url",
+        "poll_interval",
+        "poll_max_age",
+        "key_check_interval",
+        "max_requests_per_minute",
+        "max_concurrency",
+        "usage_interval",
+        "request_timeout",
+        "collectors",
+        "keys",
+        "listen_address",
+        "web_config_file",
+        "log_level",
+        "log_format",
+    }
+)
+# Settings a reload cannot change in a running process.
+RESTART_ONLY = (
+    "listen_address",
+    "web_config_file",
+    "log_level",
+    "log_format",
+    "collectors",
+    "enable_lifecycle",
+    "demo",
+)
 _KEY_FIELDS = frozenset({"name", "key_env", "key_file", "org_id"})
 
 
@@ -200,7 +212,7 @@ def _load_yaml(path: str) -> dict[str, Any]:
         return {}
     if not isinstance(data, dict):
         raise ConfigError("config.file", f"{path} must be a YAML mapping")
-    unknown = sorted(set(data) - set(_YAML_FIELDS))
+    unknown = sorted(set(data) - _YAML_FIELDS)
     if unknown:
         raise ConfigError(unknown[0], f"unknown setting in {path}")
     return data

@@ -15,21 +15,10 @@ from contextlib import AsyncExitStack
 import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from .config import Config, ConfigError
+from .config import RESTART_ONLY, Config, ConfigError
 from .runtime import Runtime
 
 log = structlog.get_logger("exporter.polling")
-
-# Settings a reload cannot change in a running process.
-RESTART_ONLY = (
-    "listen_address",
-    "web_config_file",
-    "log_level",
-    "log_format",
-    "collectors",
-    "enable_lifecycle",
-    "demo",
-)
 
 
 class Polling:

@@ -12,7 +12,7 @@ from functools import partial
 import structlog
 
 from .collectors import Metrics, build_metrics
-from .config import Config
+from .config import RESTART_ONLY, Config
 from .neon.budget import TokenBucket
 from .neon.client import NeonClient, new_session
 from .poller import Details, Poller, poll_deadline
@@ -40,9 +40,7 @@ class Runtime:
         return cls(config, state, metrics, Exposition(state, metrics), clock)
 
     def reconfigure(self, config: Config) -> None:
-        """Adopt a reloaded config; settings in polling.RESTART_ONLY keep their old values."""
-        from .polling import RESTART_ONLY
-
+        """Adopt a reloaded config; settings in RESTART_ONLY keep their old values."""
         kept = {name: getattr(self.config, name) for name in RESTART_ONLY}
         self.config = dataclasses.replace(config, **kept)
         self.state.set_keys(tuple(k.name for k in config.keys))
