@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ from typing import TypeVar
 import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from .neon.client import CONSUMPTION_BATCH, NeonClient
+from .neon.client import CONSUMPTION_BATCH, PAGE_LIMIT, NeonClient
 from .neon.errors import KeyRejected, NeonError
 from .neon.models import Endpoint, Project, derive_state
 from .state import DETAIL_KINDS, KeySnapshot, State
@@ -122,8 +123,12 @@ async def fetch_snapshot(
     clock: Callable[[], float] = time.time,
     until: float | None = None,
     publish: Callable[[KeySnapshot], None] | None = None,
+    list_projects: bool = True,
 ) -> KeySnapshot:
     """Poll one key once. Raises :class:`NeonError` when the poll as a whole failed.
+
+    ``list_projects=False`` skips the project list and rotates detail over the previous poll's
+    projects (see :func:`list_interval`).
 
     ``publish`` is handed a snapshot as soon as new and changed projects have been fetched, when
     the poll still has others to rotate through: a change is served a budget slot after the
@@ -141,10 +146,13 @@ async def fetch_snapshot(
         details = Details(endpoints=endpoints)
     projects: dict[str, Project] = {}
     unavailable: set[str] = set()
-    async for page in client.project_pages():
-        for project in page.projects:
-            projects[project.id] = project
-        unavailable.update(page.unavailable_project_ids)
+    if list_projects or previous is None or client.version != "v2":
+        async for page in client.project_pages():
+            for project in page.projects:
+                projects[project.id] = project
+            unavailable.update(page.unavailable_project_ids)
+    else:
+        projects = dict(previous.projects)  # a rotation-only poll (see list_interval)
     kept: set[str] = set()
     if previous is not None:
         for pid in unavailable - projects.keys():
@@ -307,6 +315,21 @@ async def _map_bounded(fn: Callable[[U], Awaitable[T]], items: Sequence[U], limi
     return [results[i] for i in range(len(items))]
 
 
+LIST_SHARE = 0.1  # of a key's budget the project list may take before it is fetched less often
+
+
+def list_interval(projects: int, budget_per_minute: float) -> float:
+    """Seconds between fetches of the project list, so its pages take at most LIST_SHARE.
+
+    The list is what shows new and changed projects, so it is fetched every poll while it is
+    cheap: at 1,000 projects and 300 requests a minute every 6 s, so every poll. At 10,000
+    projects and 120 a minute its 25 pages a poll would be a fifth of the budget and hold full
+    freshness well above the floor; then polls in between rotate detail only.
+    """
+    pages = max(1, math.ceil(projects / PAGE_LIMIT))
+    return pages * 60.0 / (LIST_SHARE * budget_per_minute)
+
+
 def poll_deadline(*, poll_interval: float, poll_max_age: float) -> float:
     """How long one poll of one key may take in all, retries and ``Retry-After`` waits included.
 
@@ -345,6 +368,7 @@ class Poller:
         self.clock = clock
         self.deadline = deadline
         self.slice_seconds = slice_seconds
+        self._listed_at: dict[str, float] = {}  # time.monotonic() of each key's last list
         for key, client in clients.items():
             state.set_budget(key, client.budget_per_minute)
 
@@ -361,6 +385,15 @@ class Poller:
         """Poll ``key`` once; True on success. Never raises for anything Neon does."""
         client = self.clients[key]
         started = time.monotonic()
+        previous = self.state.snapshot(key)
+        last_listed = self._listed_at.get(key)
+        list_due = (
+            previous is None
+            or last_listed is None
+            or self.slice_seconds is None
+            or started - last_listed
+            >= list_interval(len(previous.projects), client.budget_per_minute) - 1.0
+        )
         snapshot: KeySnapshot | None = None
         try:
             # The client turns every request timeout into ApiTimeout, so a TimeoutError that
@@ -368,11 +401,12 @@ class Poller:
             async with asyncio.timeout(self.deadline):
                 snapshot = await fetch_snapshot(
                     client,
-                    previous=self.state.snapshot(key),
+                    previous=previous,
                     details=self.details,
                     clock=self.clock,
                     until=None if self.slice_seconds is None else started + self.slice_seconds,
                     publish=partial(self.state.publish, key),
+                    list_projects=list_due,
                 )
         except KeyRejected as exc:
             self._key_answer(key, valid=False, route=exc.route)
@@ -391,6 +425,8 @@ class Poller:
             log.exception("poll failed unexpectedly", key=key)
         duration = time.monotonic() - started
         if snapshot is not None:
+            if list_due:
+                self._listed_at[key] = started
             self._key_answer(key, valid=True)
             log.info(
                 "poll done", key=key, projects=len(snapshot.projects), seconds=round(duration, 3)

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from aiohttp.test_utils import TestServer
 
-from exporter.poller import Details, fetch_snapshot
+from exporter.poller import Details, fetch_snapshot, list_interval
 from exporter.runtime import Runtime
 from exporter.simulator import Simulator
 from exporter.state import KeySnapshot
@@ -151,3 +151,28 @@ async def test_changed_projects_are_served_before_the_poll_ends(runtime_for: Bui
     assert all(t == 4e9 for t in final.fetched["endpoints"].values())
     endpoint_calls = [r for r in sim.requests if r.route == ENDPOINTS]
     assert len(endpoint_calls) == 60
+
+
+def test_list_interval_keeps_the_list_to_a_tenth_of_the_budget() -> None:
+    """Cheap lists are fetched every poll; a list of 25 pages at 120/min every 125 s."""
+    assert list_interval(1000, 300) == 6.0  # 3 pages: well under any poll interval
+    assert list_interval(10_000, 120) == 125.0  # 25 pages = 10% of 125 s of budget
+    assert list_interval(0, 600) == 1.0  # an empty account still costs one page
+
+
+async def test_polls_between_lists_rotate_detail_only(runtime_for: Build) -> None:
+    """When the list is costly for the budget, the next poll skips it and still refreshes."""
+    sim, server, url = await start(2000)  # 5 pages: list_interval at 600/min = 5 s
+    try:
+        rt = runtime_for(url, max_requests_per_minute=RATE * 60)
+        async with rt.poller() as poller:
+            poller.slice_seconds = SLICE
+            assert await poller.poll("prod")
+            lists, details = sim.count("/projects"), sim.count(ENDPOINTS)
+            assert await poller.poll("prod")  # at once: well inside the 5 s list interval
+            assert sim.count("/projects") == lists
+            assert sim.count(ENDPOINTS) > details
+            assert value(rt, "neon_exporter_poll_success", key="prod") == 1
+            assert value(rt, "neon_projects", key="prod") == 2000
+    finally:
+        await server.close()
