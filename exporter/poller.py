@@ -118,8 +118,7 @@ async def fetch_snapshot(
     client: NeonClient,
     *,
     previous: KeySnapshot | None,
-    endpoints: bool = True,
-    details: Details | None = None,
+    details: Details,
     clock: Callable[[], float] = time.time,
     until: float | None = None,
     publish: Callable[[KeySnapshot], None] | None = None,
@@ -142,8 +141,6 @@ async def fetch_snapshot(
     Projects listed in ``unavailable_project_ids`` (Neon could not load them in time) keep their
     previous data: a partial page never makes a project vanish.
     """
-    if details is None:
-        details = Details(endpoints=endpoints)
     projects: dict[str, Project] = {}
     unavailable: set[str] = set()
     if list_projects or previous is None or client.version != "v2":
@@ -350,8 +347,7 @@ class Poller:
         *,
         clients: Mapping[str, NeonClient],
         state: State,
-        endpoints: bool = True,
-        details: Details | None = None,
+        details: Details,
         clock: Callable[[], float] = time.time,
         deadline: float | None = None,
         slice_seconds: float | None = None,
@@ -364,7 +360,7 @@ class Poller:
         """
         self.clients = clients
         self.state = state
-        self.details = details if details is not None else Details(endpoints=endpoints)
+        self.details = details
         self.clock = clock
         self.deadline = deadline
         self.slice_seconds = slice_seconds

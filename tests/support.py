@@ -28,3 +28,13 @@ def make_config(url: str, keys: tuple[KeyConfig, ...], **changes: object) -> Con
         request_timeout=2.0,
     )
     return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
+
+
+def assert_within_budget(times: list[float], *, per_second: float, burst: float) -> None:
+    """No window [times[i], times[j]] holds more requests than the burst plus its share of the
+    budget (a small slack for the clock read on the other side of the socket)."""
+    times = sorted(times)
+    for i, first in enumerate(times):
+        for j in range(i, len(times)):
+            window = times[j] - first
+            assert j - i + 1 <= burst + per_second * (window + 0.05), (i, j, window)

@@ -16,6 +16,14 @@ from tests.procs import sample
 Build = Callable[..., Runtime]
 
 
+async def polled(runtime_for: Build, url: str) -> Runtime:
+    """A runtime that has polled key "prod" once."""
+    rt: Runtime = runtime_for(url)
+    async with rt.poller() as poller:
+        assert await poller.poll("prod")
+    return rt
+
+
 async def text(rt: Runtime) -> str:
     return (await rt.exposition.body(openmetrics=False, gzipped=False)).decode()
 
@@ -73,9 +81,7 @@ async def test_formats_match_the_uncached_registry(
     sim: Simulator, sim_url: str, runtime_for: Build
 ) -> None:
     """Cached text equals a direct render; gzip decodes to it; OpenMetrics has one # EOF."""
-    rt = runtime_for(sim_url)
-    async with rt.poller() as poller:
-        assert await poller.poll("prod")
+    rt = await polled(runtime_for, sim_url)
     plain = await rt.exposition.body(openmetrics=False, gzipped=False)
     assert plain == generate_latest(rt.metrics.registry)
     assert gzip.decompress(await rt.exposition.body(openmetrics=False, gzipped=True)) == plain
@@ -90,9 +96,7 @@ async def test_concurrent_scrapes_share_one_render(
     sim: Simulator, sim_url: str, runtime_for: Build
 ) -> None:
     """Twenty scrapes arriving together cause a single render."""
-    rt = runtime_for(sim_url)
-    async with rt.poller() as poller:
-        assert await poller.poll("prod")
+    rt = await polled(runtime_for, sim_url)
     bodies = await asyncio.gather(
         *(rt.exposition.body(openmetrics=False, gzipped=False) for _ in range(20))
     )
@@ -104,9 +108,7 @@ async def test_worker_process_render_equals_thread_render(
     sim: Simulator, sim_url: str, runtime_for: Build
 ) -> None:
     """Large views are rendered in a worker process; the bytes are the same as in a thread."""
-    rt = runtime_for(sim_url)
-    async with rt.poller() as poller:
-        assert await poller.poll("prod")
+    rt = await polled(runtime_for, sim_url)
     in_thread = await rt.exposition.body(openmetrics=True, gzipped=False)
     in_process = Exposition(rt.state, rt.metrics, process_min_projects=0)
     try:
