@@ -145,20 +145,29 @@ def prometheus(
     tmp: Path, config: Mapping[str, Any], *, name: str = "prometheus"
 ) -> Iterator[Prometheus]:
     """Prometheus with ``config`` on a free loopback port, TSDB under ``tmp/NAME-data``."""
+    args = [f"--storage.tsdb.path={tmp / f'{name}-data'}", "--log.level=info"]
+    with _serve(tmp, name, PROMETHEUS_BINARY, config, args) as (proc, url):
+        yield Prometheus(proc, url)
+
+
+@contextmanager
+def _serve(
+    tmp: Path, name: str, program: str, config: Mapping[str, Any], args: Sequence[str]
+) -> Iterator[tuple[Proc, str]]:
+    """``program --config.file=... ARGS`` on a free loopback port, until ``/-/ready``."""
     port = free_port()
     config_path = tmp / f"{name}.yml"
     config_path.write_text(yaml.safe_dump(dict(config), sort_keys=False))
     argv = [
-        binary(PROMETHEUS_BINARY),
+        binary(program),
         f"--config.file={config_path}",
-        f"--storage.tsdb.path={tmp / f'{name}-data'}",
         f"--web.listen-address=127.0.0.1:{port}",
-        "--log.level=info",
+        *args,
     ]
     with process(argv, tmp / f"{name}.log") as proc:
         url = f"http://127.0.0.1:{port}"
         _wait_ready(proc, f"{url}/-/ready", timeout=30)
-        yield Prometheus(proc, url)
+        yield proc, url
 
 
 # --- Alertmanager -----------------------------------------------------------------------------
@@ -199,20 +208,12 @@ def alertmanager(
     tmp: Path, config: Mapping[str, Any], *, name: str = "alertmanager"
 ) -> Iterator[Alertmanager]:
     """Alertmanager with ``config`` on a free loopback port, clustering off, storage in ``tmp``."""
-    port = free_port()
-    config_path = tmp / f"{name}.yml"
-    config_path.write_text(yaml.safe_dump(dict(config), sort_keys=False))
-    argv = [
-        binary(ALERTMANAGER_BINARY),
-        f"--config.file={config_path}",
+    args = [
         f"--storage.path={tmp / f'{name}-data'}",
-        f"--web.listen-address=127.0.0.1:{port}",
         "--cluster.listen-address=",  # no gossip port: a single instance
         "--log.level=debug",  # the log then shows each flush, useful when a drill fails
     ]
-    with process(argv, tmp / f"{name}.log") as proc:
-        url = f"http://127.0.0.1:{port}"
-        _wait_ready(proc, f"{url}/-/ready", timeout=30)
+    with _serve(tmp, name, ALERTMANAGER_BINARY, config, args) as (proc, url):
         yield Alertmanager(proc, url)
 
 
