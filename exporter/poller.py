@@ -177,6 +177,11 @@ async def fetch_snapshot(
         for k in DETAIL_KINDS
         if getattr(details, k)
     }
+    # kind -> project id -> when its fetches started failing (cleared by the next good fetch)
+    failed: dict[str, dict[str, float]] = {
+        k: carried(prev.failed.get(k, {})) if prev else {} for k in fetched
+    }
+    errors: dict[str, str] = {}  # area -> its first error in this poll
     stamps = carried(prev.stamps) if prev else {}
     denied_at = prev.consumption_denied_at if prev else None
     now = clock()
@@ -192,8 +197,16 @@ async def fetch_snapshot(
             return True
         return time.monotonic() + (pending + cost - client.tokens()) / rate <= until
 
+    def area_failed(kind: str, pids: Sequence[str], error: str) -> None:
+        """One area's request failed: that area keeps its last data, the poll goes on."""
+        errors.setdefault(kind, error)
+        at = clock()
+        for pid in pids:
+            failed[kind].setdefault(pid, at)
+
     async def batch(ids: list[str]) -> str:
-        """One consumption request: "ok", "denied" (403: not on this plan) or "late"."""
+        """One consumption request: "ok", "denied" (403: not on this plan), "late" or
+        "failed" (any other error: the usage area failed for these projects)."""
         nonlocal pending
         if not affordable(1):
             return "late"
@@ -201,6 +214,11 @@ async def fetch_snapshot(
         try:
             # The billing period is a matter of real time, not of the (injectable) snapshot clock.
             answer = await client.consumption(ids, now=datetime.now(UTC))
+        except KeyRejected:
+            raise
+        except NeonError as exc:
+            area_failed("usage", ids, str(exc))
+            return "failed"
         finally:
             pending -= 1
         if answer is None:
@@ -213,6 +231,7 @@ async def fetch_snapshot(
             else:
                 usg[pid] = usage
             fetched["usage"][pid] = at
+            failed["usage"].pop(pid, None)
         return "ok"
 
     if work.batches:
@@ -228,6 +247,12 @@ async def fetch_snapshot(
             )
             denied_at = clock()
             work = _plan(projects, prev, details, now=now, consumption=False, skip=kept)
+        elif first == "failed":
+            # Consumption history is broken for this key (e.g. 404 "not a member of org_id",
+            # 406 "range not valid"): the other batches would fail alike, so they are not sent,
+            # but their projects' usage counts as failing too, so it ages out like the rest.
+            for ids in work.batches[1:]:
+                area_failed("usage", ids, errors["usage"])
 
     async def item(entry: tuple[str, tuple[str, ...]]) -> None:
         nonlocal pending
@@ -235,27 +260,32 @@ async def fetch_snapshot(
         if pid in gone or not affordable(len(kinds)):
             return
         pending += len(kinds)
-        done = 0
         try:
             for kind in kinds:
                 result: object
-                if kind == "endpoints":
-                    result = got_eps = await client.endpoints(pid)
-                    if got_eps is not None:
-                        eps[pid] = got_eps
-                elif kind == "branches":
-                    result = got_brs = await client.branches(pid)
-                    if got_brs is not None:
-                        brs[pid] = got_brs
-                else:
-                    result = got_usage = await client.project_usage(pid)
-                    if got_usage is not None:
-                        usg[pid] = got_usage
-                done += 1
+                try:
+                    if kind == "endpoints":
+                        result = got_eps = await client.endpoints(pid)
+                        if got_eps is not None:
+                            eps[pid] = got_eps
+                    elif kind == "branches":
+                        result = got_brs = await client.branches(pid)
+                        if got_brs is not None:
+                            brs[pid] = got_brs
+                    else:
+                        result = got_usage = await client.project_usage(pid)
+                        if got_usage is not None:
+                            usg[pid] = got_usage
+                except KeyRejected:
+                    raise  # the key, not the area: the poll fails
+                except NeonError as exc:
+                    area_failed(kind, (pid,), str(exc))
+                    continue
                 if result is None:  # deleted between the list and this request
                     gone.add(pid)
                     return
                 fetched[kind][pid] = clock()
+                failed[kind].pop(pid, None)
         finally:
             pending -= len(kinds)
         p = projects[pid]
@@ -265,7 +295,7 @@ async def fetch_snapshot(
         # Copies: the poll goes on filling these dicts after an early publish.
         for pid in gone:
             projects.pop(pid, None)
-            for m in (eps, brs, usg, stamps, *fetched.values()):
+            for m in (eps, brs, usg, stamps, *fetched.values(), *failed.values()):
                 m.pop(pid, None)  # type: ignore[attr-defined]
         return KeySnapshot(
             key=client.key.name,
@@ -275,6 +305,8 @@ async def fetch_snapshot(
             branches=MappingProxyType(dict(brs)),
             usage=MappingProxyType(dict(usg)),
             fetched=MappingProxyType({k: MappingProxyType(dict(v)) for k, v in fetched.items()}),
+            failed=MappingProxyType({k: MappingProxyType(dict(v)) for k, v in failed.items()}),
+            errors=MappingProxyType(dict(errors)),
             stamps=MappingProxyType(dict(stamps)),
             consumption_denied_at=denied_at,
         )
@@ -391,6 +423,7 @@ class Poller:
             >= list_interval(len(previous.projects), client.budget_per_minute) - 1.0
         )
         snapshot: KeySnapshot | None = None
+        error: str | None = None
         try:
             # The client turns every request timeout into ApiTimeout, so a TimeoutError that
             # gets here can only be this deadline.
@@ -406,19 +439,28 @@ class Poller:
                 )
         except KeyRejected as exc:
             self._key_answer(key, valid=False, route=exc.route)
-            log.warning("poll failed", key=key, error=str(exc))
+            error = str(exc)
         except NeonError as exc:
-            log.warning("poll failed", key=key, error=str(exc))
+            error = str(exc)
         except TimeoutError:
-            log.warning(
-                "poll failed",
-                key=key,
-                error=f"poll deadline of {self.deadline:g}s exceeded (Neon is slow or stalling; "
-                "the deadline is poll.max-age minus poll.interval)",
+            error = (
+                f"poll deadline of {self.deadline:g}s exceeded (Neon is slow or stalling; "
+                "the deadline is poll.max-age minus poll.interval)"
             )
-        except Exception:
+        except Exception as exc:
             # A bug, not Neon: keep serving, but say so loudly with the traceback.
             log.exception("poll failed unexpectedly", key=key)
+            error = f"unexpected {type(exc).__name__} (see the log)"
+        else:
+            for area, area_error in snapshot.errors.items():
+                log.warning(
+                    "collector failed, keeping its last data",
+                    key=key,
+                    collector=area,
+                    error=area_error,
+                )
+        if error is not None:
+            log.warning("poll failed", key=key, error=error)
         duration = time.monotonic() - started
         if snapshot is not None:
             if list_due:
@@ -427,7 +469,7 @@ class Poller:
             log.info(
                 "poll done", key=key, projects=len(snapshot.projects), seconds=round(duration, 3)
             )
-        self.state.record_poll(key, snapshot, duration)
+        self.state.record_poll(key, snapshot, duration, error=error)
         for dropped in self.state.expire():
             log.warning("data older than poll.max-age dropped", key=dropped)
         return snapshot is not None

@@ -61,6 +61,7 @@ class Runtime:
                     max_concurrency=self.config.max_concurrency,
                     on_request=partial(self.metrics.count_request, key.name),
                     on_skipped=partial(self.metrics.count_skipped, key.name),
+                    on_cursor_repeat=partial(self.metrics.count_cursor_repeat, key.name),
                 )
             yield Poller(
                 clients=clients,

@@ -6,6 +6,7 @@ Snapshots are immutable and replaced whole, so a scrape never sees half a poll. 
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -46,6 +47,11 @@ class KeySnapshot:
     stamps: Mapping[str, tuple[str, str]] = field(default_factory=_nothing)
     # When consumption history last answered 403 (not on this plan); None = allowed/unknown.
     consumption_denied_at: float | None = None
+    # kind -> project id -> when fetching that detail started failing; a good fetch clears it.
+    # Such detail is still served (the last good fetch) until it is ``max_age`` old.
+    failed: Mapping[str, Mapping[str, float]] = field(default_factory=_nothing)
+    # area -> the first error it met in this poll (for the log and the landing page)
+    errors: Mapping[str, str] = field(default_factory=_nothing)
 
     def detail_status(self) -> dict[str, tuple[float | None, int]]:
         """Per kind fetched: (time of the oldest detail, projects with none yet)."""
@@ -67,6 +73,13 @@ class KeyHealth:
     budget_per_minute: float | None = None
     # kind -> (oldest detail fetched at, projects with no detail of that kind yet)
     details: Mapping[str, tuple[float | None, int]] = field(default_factory=dict)
+    # area ("projects", "endpoints", ...) -> True while none of its requests is failing
+    areas: Mapping[str, bool] = field(default_factory=dict)
+    last_error: str | None = None  # why the last poll failed; None after a good poll
+    # ``poll_max_age`` counts from here: the end of the last successful poll, or, before the
+    # first one, the first early publish. An early publish in a poll that then fails does not
+    # move it, so expiry and NeonExporterDataStale agree.
+    data_since: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +119,7 @@ class State:
     _snapshots: dict[str, KeySnapshot] = field(default_factory=dict)
     _health: dict[str, KeyHealth] = field(default_factory=dict)
     _view: tuple[int, View] | None = None
+    _next_detail_expiry: float = math.inf  # when failing detail in the view next turns too old
 
     def __post_init__(self) -> None:
         self._health = {k: KeyHealth() for k in self.keys}
@@ -132,14 +146,18 @@ class State:
     def ready(self) -> bool:
         return all(h.poll_attempted for h in self._health.values())
 
-    def record_poll(self, key: str, snapshot: KeySnapshot | None, duration: float) -> None:
+    def record_poll(
+        self, key: str, snapshot: KeySnapshot | None, duration: float, *, error: str | None = None
+    ) -> None:
         """A poll finished: with a snapshot it succeeded and replaces the old one whole."""
         h = self._health[key]
         h.poll_attempted, h.poll_duration = True, duration
         h.poll_success = snapshot is not None
+        h.last_error = error
         if snapshot is not None:
             self.publish(key, snapshot)
-            h.last_success = snapshot.taken_at
+            h.last_success = h.data_since = snapshot.taken_at
+        h.areas = {**h.areas, "projects": snapshot is not None}
         self.health_generation += 1
 
     def publish(self, key: str, snapshot: KeySnapshot) -> None:
@@ -147,7 +165,11 @@ class State:
         once the projects that changed have been fetched (see ``fetch_snapshot``)."""
         old = self._snapshots.get(key)
         self._snapshots[key] = snapshot
-        self._health[key].details = snapshot.detail_status()
+        h = self._health[key]
+        h.details = snapshot.detail_status()
+        h.areas = {**h.areas, **{kind: not snapshot.failed.get(kind) for kind in snapshot.fetched}}
+        if h.data_since is None:
+            h.data_since = snapshot.taken_at
         # An unchanged answer need not re-render thousands of series.
         if old is None or _data(old) != _data(snapshot):
             self.generation += 1
@@ -168,55 +190,76 @@ class State:
         return changed
 
     def expire(self) -> list[str]:
-        """Drop snapshots older than ``max_age``; returns the keys whose data was dropped."""
+        """Drop the data of keys whose last good poll is older than ``max_age``; returns those
+        keys. Failing detail ages out in :meth:`view`; this notices when the next piece does."""
         now = self.clock()
-        stale = [k for k, s in self._snapshots.items() if now - s.taken_at > self.max_age]
+        stale = [k for k in self._snapshots if now - self._data_since(k) > self.max_age]
         for key in stale:
             del self._snapshots[key]
-        if stale:
+        if stale or now >= self._next_detail_expiry:
+            self._next_detail_expiry = math.inf
             self.generation += 1
         return stale
+
+    def _data_since(self, key: str) -> float:
+        since = self._health[key].data_since
+        return self._snapshots[key].taken_at if since is None else since
 
     def view(self) -> View:
         self.expire()
         if self._view is not None and self._view[0] == self.generation:
             return self._view[1]
+        now = self.clock()
         projects: dict[str, Project] = {}
-        endpoints: dict[str, tuple[Endpoint, ...]] = {}
-        branches: dict[str, tuple[Branch, ...]] = {}
-        usage: dict[str, Usage] = {}
-        # Oldest first, so where two keys see one project the freshest answer wins.
-        for snap in sorted(self._snapshots.values(), key=lambda s: s.taken_at):
+        # Oldest first, so where two keys see one project the freshest list entry wins.
+        snapshots = sorted(self._snapshots.values(), key=lambda s: s.taken_at)
+        for snap in snapshots:
             projects.update(snap.projects)
-            for target, source in (
-                (endpoints, snap.endpoints),
-                (branches, snap.branches),
-                (usage, snap.usage),
-            ):
-                _merge(target, source, snap.projects)  # type: ignore[arg-type]
+        detail = {kind: self._merge_detail(snapshots, kind, now) for kind in DETAIL_KINDS}
         view = View(
             projects=MappingProxyType(projects),
-            endpoints=MappingProxyType(endpoints) if endpoints else _EMPTY,
+            endpoints=MappingProxyType(detail["endpoints"]) if detail["endpoints"] else _EMPTY,
             projects_per_key=MappingProxyType(
                 {k: len(s.projects) for k, s in self._snapshots.items()}
             ),
-            branches=MappingProxyType(branches),
-            usage=MappingProxyType(usage),
+            branches=MappingProxyType(detail["branches"]),
+            usage=MappingProxyType(detail["usage"]),
         )
         self._view = (self.generation, view)
         return view
 
+    def _merge_detail(self, snapshots: list[KeySnapshot], kind: str, now: float) -> dict[str, Any]:
+        """One kind of detail over keys: per project, the freshest fetch of any key that
+        lists it (by fetch time: a key that has not fetched it yet never hides another's).
+
+        Detail whose fetches keep failing is served until its last good fetch is ``max_age``
+        old; the earliest such deadline still ahead is kept for :meth:`expire`.
+        """
+        out: dict[str, Any] = {}
+        best: dict[str, float] = {}
+        for snap in snapshots:
+            times = snap.fetched.get(kind, _NOTHING)
+            failing = snap.failed.get(kind, _NOTHING)
+            source: Mapping[str, object] = getattr(snap, kind)
+            for pid in snap.projects:
+                # Detail without a fetch time (a snapshot built by hand) counts as fetched
+                # when its snapshot was taken.
+                at = times.get(pid, snap.taken_at if pid in source else None)
+                if at is None or at < best.get(pid, -math.inf):
+                    continue
+                if pid in failing:
+                    if now - at > self.max_age:
+                        continue
+                    self._next_detail_expiry = min(self._next_detail_expiry, at + self.max_age)
+                best[pid] = at
+                value = source.get(pid)
+                if value is None:
+                    out.pop(pid, None)  # the freshest answer: not reported
+                else:
+                    out[pid] = value
+        return out
+
 
 def _data(s: KeySnapshot) -> tuple[object, ...]:
-    return (s.projects, s.endpoints, s.branches, s.usage)
-
-
-def _merge(
-    target: dict[str, object], source: Mapping[str, object], projects: Mapping[str, Project]
-) -> None:
-    for pid in projects:
-        value = source.get(pid)
-        if value is not None:
-            target[pid] = value
-        else:
-            target.pop(pid, None)
+    # ``failed`` too: which detail is failing decides when it ages out of the view.
+    return (s.projects, s.endpoints, s.branches, s.usage, s.failed)

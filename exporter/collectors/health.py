@@ -13,6 +13,7 @@ Sample::
     neon_exporter_api_budget_requests_per_minute{key="prod"} 300.0
     neon_exporter_detail_oldest_timestamp_seconds{key="prod",kind="endpoints"} 1.7e+09
     neon_exporter_detail_unfetched_projects{key="prod",kind="endpoints"} 0.0
+    neon_exporter_collector_success{collector="endpoints",key="prod"} 1.0
 """
 
 from __future__ import annotations
@@ -67,7 +68,16 @@ class HealthCollector(SnapshotCollector):
             "the first polls of a large account).",
             labels=["key", "kind"],
         )
+        areas = GaugeMetricFamily(
+            "neon_exporter_collector_success",
+            "1 while every request of this area (collector) of the key succeeds; 0 while any "
+            "is failing: its last good data is kept until poll.max-age. projects is the "
+            "project list, whose failure fails the poll.",
+            labels=["key", "collector"],
+        )
         for key, h in self.health().items():
+            for area, ok in h.areas.items():
+                areas.add_metric([key, area], 1.0 if ok else 0.0)
             if h.budget_per_minute is not None:
                 budget.add_metric([key], h.budget_per_minute)
             for kind, (at, missing) in h.details.items():
@@ -84,4 +94,4 @@ class HealthCollector(SnapshotCollector):
                 last.add_metric([key], h.last_success)
             if h.poll_duration is not None:
                 duration.add_metric([key], h.poll_duration)
-        yield from (valid, rejected, success, last, duration, budget, oldest, unfetched)
+        yield from (valid, rejected, success, last, duration, budget, oldest, unfetched, areas)

@@ -16,6 +16,7 @@ from email.utils import parsedate_to_datetime
 from typing import Literal, TypeVar
 
 import aiohttp
+import structlog
 
 from .. import __version__
 from ..config import KeyConfig
@@ -40,6 +41,7 @@ from .parse import (
     parse_v2_projects_page,
 )
 
+log = structlog.get_logger("exporter.neon")
 USER_AGENT = f"neon-exporter/{__version__}"
 PAGE_LIMIT = 400  # the largest page GET /projects allows
 MAX_PAGES = 1000  # 400,000 projects: past this the cursor is not ending, not a real account
@@ -91,6 +93,7 @@ class NeonClient:
         max_concurrency: int,
         on_request: RequestHook,
         on_skipped: SkipHook,
+        on_cursor_repeat: Callable[[str], None] | None = None,
         retries: int = 4,
         backoff_base: float = 0.5,
     ) -> None:
@@ -103,6 +106,7 @@ class NeonClient:
         self._sem = asyncio.Semaphore(max_concurrency)
         self._on_request = on_request
         self._on_skipped = on_skipped
+        self._on_cursor_repeat = on_cursor_repeat
         self._retries = retries
         self._backoff_base = backoff_base
 
@@ -243,7 +247,19 @@ class NeonClient:
             if page.next is None or not page.branches:
                 return tuple(out)
             if page.next in seen:
-                raise MalformedResponse(route, "pagination cursor repeats")
+                # One project's broken paging must not cost it (or anything else) its
+                # branches: keep what the pages so far held, and say so.
+                log.warning(
+                    "pagination cursor repeats: keeping the branches read so far",
+                    key=self.key.name,
+                    project_id=project_id,
+                    branches=len(out),
+                )
+                if self._on_cursor_repeat is not None:
+                    self._on_cursor_repeat(route)
+                # A repeated page may repeat its branches too: each once, or the exposition
+                # would hold duplicate series.
+                return tuple({b.id: b for b in out}.values())
             seen.add(page.next)
             params["cursor"] = page.next
         raise MalformedResponse(route, f"more than {MAX_PAGES} pages")

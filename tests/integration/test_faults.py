@@ -224,11 +224,6 @@ HTML = b"<html><body><h1>502 Bad Gateway</h1><hr>nginx</body></html>"
 SIM_FAULTS: list[tuple[str, Fault, str]] = [
     ("truncated-json", Fault(body=b'{"projects": [{"id": "a"', times=None), "body is not JSON"),
     (
-        "truncated-endpoints",
-        Fault(body=b'{"endpoints": [', route="/projects/{project_id}/endpoints", times=None),
-        "/projects/{project_id}/endpoints: body is not JSON",
-    ),
-    (
         "declared-body-over-cap",
         Fault(body=b'{"projects": [' + b" " * MAX_BODY_BYTES + b"]}", times=None),
         f"over the {MAX_BODY_BYTES} byte cap",
@@ -274,6 +269,36 @@ async def test_body_faults(
         assert await poller.poll("prod")
         sim.inject(fault)
         await fails_keeping_last_data(rt, poller, capsys, expect)
+
+
+async def test_truncated_endpoints_fail_their_area_not_the_poll(
+    sim: Simulator,
+    sim_url: str,
+    runtime_for: Callable[..., Runtime],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Truncated endpoint bodies: the poll succeeds with every project, the endpoints keep their
+    last data, and the area says it is failing (in the log and in collector_success)."""
+    setup_logging("info", "json")
+    rt = runtime_for(sim_url)
+    async with rt.poller() as poller:
+        assert await poller.poll("prod")
+        endpoints = dict(rt.state.view().endpoints)
+        sim.inject(
+            Fault(body=b'{"endpoints": [', route="/projects/{project_id}/endpoints", times=None)
+        )
+        capsys.readouterr()
+        assert await poller.poll("prod")
+    err = capsys.readouterr().err
+    assert dict(rt.state.view().endpoints) == endpoints
+    assert value(rt, "neon_exporter_poll_success", key="prod") == 1
+    assert value(rt, "neon_exporter_collector_success", key="prod", collector="endpoints") == 0
+    failed = [json.loads(line) for line in err.splitlines() if "collector failed" in line]
+    assert len(failed) == 1, err
+    assert failed[0]["collector"] == "endpoints"
+    assert "/projects/{project_id}/endpoints: body is not JSON" in failed[0]["error"]
+    assert KEYS["prod"] not in err
+    assert "Traceback" not in err
 
 
 async def test_json_with_a_wrong_content_type_is_accepted(
@@ -472,7 +497,8 @@ def client_tasks() -> list[asyncio.Task[object]]:
 async def test_many_faulty_polls_in_a_row_leave_no_tasks(
     sim: Simulator, sim_url: str, runtime_for: Callable[..., Runtime]
 ) -> None:
-    """Twenty failed polls (mixed faults) leave no stray tasks behind and the next poll works."""
+    """Twenty faulty polls (mixed faults; the endpoint fault fails only its area) leave no
+    stray tasks behind and the next poll works."""
     rt = runtime_for(sim_url)
     faults: list[Callable[[], Fault]] = [
         lambda: Fault(body=b"{"),
@@ -485,6 +511,6 @@ async def test_many_faulty_polls_in_a_row_leave_no_tasks(
         baseline = len(client_tasks())
         for i in range(20):
             sim.inject(faults[i % len(faults)]())
-            assert not await poller.poll("prod")
+            assert await poller.poll("prod") is (i % len(faults) == 3)
         assert len(client_tasks()) == baseline
         assert await poller.poll("prod")
