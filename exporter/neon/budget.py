@@ -39,13 +39,25 @@ class TokenBucket:
         self._refill(now)
         return 0.0 if now < self._paused_until else self._tokens
 
+    async def wait_unpaused(self) -> None:
+        """Return once no ``Retry-After`` pause holds the key (at once if none does).
+
+        For a request that took its token before a pause began and then waited for something
+        else (a concurrency slot): the token was no promise that Neon would take it now.
+        """
+        while True:  # a deadline, not an event: a later Retry-After may move it on
+            left = self._paused_until - self._clock()
+            if left <= 0:
+                return
+            await asyncio.sleep(left)
+
     async def acquire(self) -> None:
         async with self._lock:
             while True:
                 now = self._clock()
                 self._refill(now)
                 if now < self._paused_until:
-                    await asyncio.sleep(self._paused_until - now)
+                    await self.wait_unpaused()
                     continue
                 if self._tokens >= 1.0:
                     self._tokens -= 1.0

@@ -113,44 +113,72 @@ class NeonClient:
     async def _get(self, route: str, path: str, params: dict[str, str] | None = None) -> object:
         """GET with pacing and retries; returns decoded JSON or raises a :class:`NeonError`."""
         for attempt in range(self._retries + 1):
-            await self._bucket.acquire()
             try:
-                secret = self.key.source.get()
-            except (OSError, ValueError) as exc:
-                raise TransportError(route, f"cannot read key: {type(exc).__name__}") from None
-            register_secret(secret)  # again on every read: a rotated key is a new secret
-            headers = {"Authorization": f"Bearer {secret}"}
-            async with self._sem:
-                try:
-                    async with self._session.get(
-                        self.base_url + path, params=params, headers=headers
-                    ) as resp:
-                        status = resp.status
-                        self._on_request(route, str(status))
-                        if status == 200:
-                            return await self._json(route, resp)
-                        if status == 401:
-                            raise KeyRejected(route, "HTTP 401: key invalid or revoked")
-                        detail = await self._error_detail(resp)
-                        wait = retry_after_seconds(resp.headers.get("Retry-After"))
-                except TimeoutError:
-                    self._on_request(route, "timeout")
-                    raise ApiTimeout(route, "timed out") from None
-                except aiohttp.ClientError as exc:
-                    self._on_request(route, "error")
-                    # str() of aiohttp's errors names host and cause; repr() would carry the
-                    # request headers, and with them the key.
-                    raise TransportError(route, f"{type(exc).__name__}: {exc}") from None
-            if status not in RETRY_STATUSES or attempt == self._retries:
-                raise ApiStatusError(route, status, detail)
-            if wait is not None:
-                if wait > MAX_RETRY_WAIT:
-                    raise ApiStatusError(route, status, f"Retry-After {wait:.0f}s is too long")
-                self._bucket.pause(wait)
-            else:
+                return await self._attempt(route, path, params)
+            except ApiStatusError as exc:
+                if exc.status not in RETRY_STATUSES or attempt == self._retries:
+                    raise
+                status, wait = exc.status, exc.retry_after
+            # The key is paused already (see _send); this request just waits it out too.
+            if wait is None:
                 wait = random.uniform(0, self._backoff_base * 2**attempt)
+            elif wait > MAX_RETRY_WAIT:
+                raise ApiStatusError(route, status, f"Retry-After {wait:.0f}s is too long")
             await asyncio.sleep(wait)
         raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _attempt(self, route: str, path: str, params: dict[str, str] | None) -> object:
+        """One paced attempt: a token, then a concurrency slot, then the request."""
+        await self._bucket.acquire()
+        try:
+            secret = self.key.source.get()
+        except (OSError, ValueError) as exc:
+            raise TransportError(route, f"cannot read key: {type(exc).__name__}") from None
+        register_secret(secret)  # again on every read: a rotated key is a new secret
+        headers = {"Authorization": f"Bearer {secret}"}
+        async with self._sem:
+            # A Retry-After may have come while this request queued for its slot, its token
+            # taken before: the token is no leave to send during the pause.
+            await self._bucket.wait_unpaused()
+            return await self._send(route, path, params, headers)
+
+    async def _send(
+        self, route: str, path: str, params: dict[str, str] | None, headers: dict[str, str]
+    ) -> object:
+        """One HTTP request, counted once in ``on_request``: by its status when the answer was
+        read, as ``timeout`` or ``error`` when it was not (a body that stalls after a 200 status
+        line is a timeout, not a 200). Cancelled before any answer, it is not counted."""
+        code: str | None = None
+        try:
+            async with self._session.get(
+                self.base_url + path, params=params, headers=headers
+            ) as resp:
+                status = resp.status
+                code = str(status)
+                if status == 200:
+                    return await self._json(route, resp)
+                if status == 401:
+                    raise KeyRejected(route, "HTTP 401: key invalid or revoked")
+                wait = None
+                if status in RETRY_STATUSES:
+                    wait = retry_after_seconds(resp.headers.get("Retry-After"))
+                    if wait is not None:
+                        # Every request of the key waits, whether or not this one is retried
+                        # (last attempt, or a wait over the cap), the key probe included.
+                        self._bucket.pause(wait)
+                detail = await self._error_detail(resp)
+                raise ApiStatusError(route, status, detail, retry_after=wait)
+        except TimeoutError:
+            code = "timeout"
+            raise ApiTimeout(route, "timed out") from None
+        except aiohttp.ClientError as exc:
+            code = "error"
+            # str() of aiohttp's errors names host and cause; repr() would carry the
+            # request headers, and with them the key.
+            raise TransportError(route, f"{type(exc).__name__}: {exc}") from None
+        finally:
+            if code is not None:
+                self._on_request(route, code)
 
     async def _json(self, route: str, resp: aiohttp.ClientResponse) -> object:
         if resp.content_length is not None and resp.content_length > MAX_BODY_BYTES:

@@ -16,9 +16,13 @@ class KeyRejected(NeonError):
 
 
 class ApiStatusError(NeonError):
-    def __init__(self, route: str, status: int, detail: str = "") -> None:
+    def __init__(
+        self, route: str, status: int, detail: str = "", *, retry_after: float | None = None
+    ) -> None:
+        """``retry_after``: seconds Neon's ``Retry-After`` asked for (423/429/503), if any."""
         super().__init__(route, f"HTTP {status}{': ' + detail if detail else ''}")
         self.status = status
+        self.retry_after = retry_after
 
 
 class ApiTimeout(NeonError):

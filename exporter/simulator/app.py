@@ -303,6 +303,8 @@ class Simulator:
             response = await handler(request, key_name)
         if fault.retry_after is not None:
             response.headers["Retry-After"] = fault.retry_after
+        if fault.stall > 0 and isinstance(response, web.Response):
+            return await _stalled(request, response, fault.stall)
         return response
 
     # -- API handlers ----------------------------------------------------------------------------
@@ -464,6 +466,7 @@ class Simulator:
                 times=_opt_int(times),
                 retry_after=_opt_str(data.get("retry_after")),
                 delay=float(data.get("delay") or 0.0),
+                stall=float(data.get("stall") or 0.0),
                 body=None if body is None else str(body).encode(),
                 content_type=str(data.get("content_type") or "application/json"),
             )
@@ -557,6 +560,20 @@ class Simulator:
             return error_response(400, str(exc))
         self.mark_unavailable([str(i) for i in ids])
         return web.Response(status=204)
+
+
+async def _stalled(request: web.Request, answer: web.Response, stall: float) -> web.StreamResponse:
+    """``answer`` sent as headers and half its body, then nothing for ``stall`` seconds: a read
+    timeout after the status line has been seen."""
+    body = answer.body if isinstance(answer.body, bytes) else b""
+    out = web.StreamResponse(status=answer.status, headers=answer.headers)
+    out.content_length = len(body)
+    await out.prepare(request)
+    await out.write(body[: len(body) // 2])
+    await asyncio.sleep(stall)
+    await out.write(body[len(body) // 2 :])
+    await out.write_eof()
+    return out
 
 
 def _parse_time(text: str) -> datetime:

@@ -174,6 +174,7 @@ class Fault:
     delay: float = 0.0
     body: bytes | None = None
     content_type: str = "application/json"
+    stall: float = 0.0  # seconds to stop for after the headers and half the body
 
     def matches(self, route: str, key_name: str | None) -> bool:
         if self.times is not None and self.times <= 0:

@@ -313,6 +313,24 @@ async def test_json_with_a_wrong_content_type_is_accepted(
     assert value(rt, "neon_projects", key="prod") == 0
 
 
+async def test_a_body_that_stalls_is_counted_once_as_a_timeout(
+    sim: Simulator, sim_url: str, runtime_for: Callable[..., Runtime]
+) -> None:
+    """A 200 whose body stops coming past the request timeout is one request, counted as
+    ``timeout`` only: the status line alone is not an answer."""
+    rt = runtime_for(sim_url, request_timeout=1.0)
+    sim.inject(Fault(route="/projects", stall=30.0))
+    async with rt.poller() as poller:
+        assert not await poller.poll("prod")
+    counted = [
+        (s.labels["code"], s.value)
+        for m in rt.metrics.registry.collect()
+        for s in m.samples
+        if s.name == "neon_exporter_api_requests_total" and s.labels["route"] == "/projects"
+    ]
+    assert counted == [("timeout", 1.0)]
+
+
 # -- pages that repeat or lose projects -----------------------------------------------------------
 
 
