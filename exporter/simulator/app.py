@@ -52,6 +52,20 @@ DEFAULT_CONSUMPTION_METRICS = (
     "synthetic_storage_size_bytes",
 )
 GRANULARITIES = ("hourly", "daily", "monthly")
+CONSUMPTION_METRICS = (
+    *DEFAULT_CONSUMPTION_METRICS,
+    "data_storage_bytes_hour",
+    "logical_size_bytes",
+    "logical_size_bytes_hour",
+)
+# How far back each granularity reaches, and where the history starts (the document's 406).
+HISTORY_REACH = {
+    "hourly": timedelta(hours=168),
+    "daily": timedelta(days=60),
+    "monthly": timedelta(days=366),
+}
+HISTORY_START = datetime(2024, 3, 1, tzinfo=UTC)
+BRANCH_SORT_FIELDS = ("name", "created_at", "updated_at")
 
 _ApiHandler = Callable[[web.Request, str], Awaitable[web.StreamResponse]]
 _Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -365,16 +379,24 @@ class Simulator:
             return error_response(400, "limit and cursor must be integers")
         if not 1 <= limit <= MAX_BRANCH_LIMIT or start < 0:
             return error_response(400, f"limit: must be between 1 and {MAX_BRANCH_LIMIT}")
-        branches = sorted(project.branches, key=lambda b: b.created_at)
-        if request.query.get("sort_order", "desc") == "desc":
+        # The document: sorted by updated_at, descending, unless told otherwise.
+        sort_by = request.query.get("sort_by") or "updated_at"
+        sort_order = request.query.get("sort_order") or "desc"
+        if sort_by not in BRANCH_SORT_FIELDS or sort_order not in ("asc", "desc"):
+            return error_response(
+                400, "sort_by: name, created_at or updated_at; sort_order: asc or desc"
+            )
+        branches = sorted(project.branches, key=lambda b: (getattr(b, sort_by), b.id))
+        if sort_order == "desc":
             branches.reverse()
         end = start + min(limit, self.branch_page_size)
         body: dict[str, Any] = {
             "branches": [branch_json(b) for b in branches[start:end]],
             "annotations": {},
+            "pagination": {"sort_by": sort_by, "sort_order": sort_order},
         }
         if end < len(branches):  # the cursor is opaque to clients; here it is an offset
-            body["pagination"] = {"next": str(end), "sort_by": "created_at"}
+            body["pagination"]["next"] = str(end)
         return web.json_response(body)
 
     async def _v2_consumption(self, request: web.Request, key_name: str) -> web.StreamResponse:
@@ -400,7 +422,17 @@ class Simulator:
         if len(ids) > MAX_CONSUMPTION_LIMIT:
             return error_response(400, f"project_ids: at most {MAX_CONSUMPTION_LIMIT}")
         metrics = [m for v in q.getall("metrics", []) for m in v.split(",") if m]
+        unknown = sorted(set(metrics) - set(CONSUMPTION_METRICS))
+        if unknown:
+            return error_response(400, f"metrics: unknown {', '.join(unknown)}")
+        org_id = q.get("org_id") or None
+        if org_id is not None and org_id not in self.world.org_ids():
+            return error_response(404, "account is not a member of the organization")
         now = utcnow()
+        if since < max(HISTORY_START, now - HISTORY_REACH[granularity]):
+            return error_response(
+                406, f"from: outside the {granularity} history (see the granularity's limits)"
+            )
         # The timeframe that holds "now", included only if the rounded [from, to) covers its
         # start: a query ending now rounds down past it and misses the current period.
         frame_start = _round(now, granularity)

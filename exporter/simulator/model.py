@@ -458,6 +458,10 @@ class World:
             if (p := self.projects.get(pid)) is not None and self._listed(p, key_name, org_id)
         )
 
+    def org_ids(self) -> set[str]:
+        """The organizations the account belongs to: those of its projects."""
+        return {p.org_id for p in self.projects.values() if p.org_id is not None}
+
     def visible_project(self, project_id: str, key_name: str) -> SimProject | None:
         project = self.projects.get(project_id)
         if project is None or not project.visible(key_name):
