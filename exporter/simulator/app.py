@@ -12,7 +12,7 @@ import json
 import random
 import time
 import uuid
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping
 from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
@@ -44,6 +44,7 @@ ROUTE_AUTH = "/auth"
 ROUTE_BRANCHES = "/projects/{project_id}/branches"
 ROUTE_CONSUMPTION = "/consumption_history/projects"
 MAX_BRANCH_LIMIT = 10000
+DEFAULT_REQUEST_LOG = 100_000  # a bench run at 10,000 projects fits; about 15 MB at most
 MAX_CONSUMPTION_LIMIT = 100
 DEFAULT_CONSUMPTION_METRICS = (
     "active_time_seconds",
@@ -95,10 +96,15 @@ class Simulator:
         org_id: str | None = None,
         consumption_history: bool = True,
         branch_page_size: int = MAX_BRANCH_LIMIT,
+        request_log: int = DEFAULT_REQUEST_LOG,
     ) -> None:
         """``consumption_history``: whether the account's plan includes the consumption
         history API (False answers it 403, as Neon does below Scale); ``branch_page_size``
-        caps branch pages below what the client asks for, to exercise paging."""
+        caps branch pages below what the client asks for, to exercise paging;
+        ``request_log``: how many recent requests ``requests`` keeps (a ring, so a simulator
+        that runs for days, as the demo does, stays the same size)."""
+        if request_log < 1:
+            raise ValueError("request_log must be at least 1")
         self.consumption_history = consumption_history
         self.branch_page_size = branch_page_size
         tokens: dict[str, str] = {}
@@ -119,7 +125,8 @@ class Simulator:
         self.account_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
         self.world = World(seed, owner_id=self.account_id)
         self.world.generate(projects, endpoints_per_project, org_id)
-        self.requests: list[RequestRecord] = []
+        self.requests: deque[RequestRecord] = deque(maxlen=request_log)
+        self.requests_total = 0  # every request served, including those the ring let go
 
     # -- control ---------------------------------------------------------------------------------
 
@@ -194,7 +201,7 @@ class Simulator:
     def count(
         self, route: str | None = None, key_name: str | None = None, status: int | None = None
     ) -> int:
-        """How many API requests were served, optionally for one route / key / status."""
+        """How many of the recorded requests (see ``request_log``) match a route / key / status."""
         return sum(
             1
             for r in self.requests
@@ -290,6 +297,7 @@ class Simulator:
                 status = 499  # the client went away (e.g. timed out during a fault's delay)
                 raise
             finally:
+                self.requests_total += 1
                 self.requests.append(
                     RequestRecord(arrived, key_name, request.method, route, status, version)
                 )
@@ -514,7 +522,8 @@ class Simulator:
         by_key = Counter(r.key_name or "" for r in self.requests)
         return web.json_response(
             {
-                "total": len(self.requests),
+                "total": self.requests_total,
+                "recorded": len(self.requests),  # the by_ counts are over these, the newest
                 "by_route": dict(by_route),
                 "by_status": dict(by_status),
                 "by_key": dict(by_key),
