@@ -45,6 +45,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--churn-seconds", type=float, default=0.0)
     parser.add_argument("--org-id", default=None)
     parser.add_argument(
+        "--omit-pooler-fields",
+        type=float,
+        default=0.0,
+        metavar="SHARE",
+        help="share of projects whose endpoints omit the deprecated pooler fields (0 to 1)",
+    )
+    parser.add_argument(
         "--request-log",
         type=int,
         default=10_000,
@@ -68,6 +75,7 @@ async def serve(args: argparse.Namespace) -> None:
         churn_seconds=args.churn_seconds,
         org_id=args.org_id,
         request_log=args.request_log,
+        omit_pooler_fields=args.omit_pooler_fields,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

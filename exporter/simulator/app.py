@@ -97,12 +97,16 @@ class Simulator:
         consumption_history: bool = True,
         branch_page_size: int = MAX_BRANCH_LIMIT,
         request_log: int = DEFAULT_REQUEST_LOG,
+        omit_pooler_fields: float = 0.0,
     ) -> None:
         """``consumption_history``: whether the account's plan includes the consumption
         history API (False answers it 403, as Neon does below Scale); ``branch_page_size``
         caps branch pages below what the client asks for, to exercise paging;
         ``request_log``: how many recent requests ``requests`` keeps (a ring, so a simulator
-        that runs for days, as the demo does, stays the same size)."""
+        that runs for days, as the demo does, stays the same size); ``omit_pooler_fields``:
+        the share of projects whose endpoints answer without the deprecated
+        ``pooler_enabled``/``pooler_mode`` (Neon's document still lists them as required;
+        they are due to vanish)."""
         if request_log < 1:
             raise ValueError("request_log must be at least 1")
         self.consumption_history = consumption_history
@@ -125,6 +129,8 @@ class Simulator:
         self.account_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
         self.world = World(seed, owner_id=self.account_id)
         self.world.generate(projects, endpoints_per_project, org_id)
+        if omit_pooler_fields > 0:
+            self.world.omit_pooler_fields(omit_pooler_fields, random.Random(seed + 2))
         self.requests: deque[RequestRecord] = deque(maxlen=request_log)
         self.requests_total = 0  # every request served, including those the ring let go
 
@@ -152,8 +158,10 @@ class Simulator:
         size_bytes: int = 0,
         endpoints: int = 1,
         visible_to: Collection[str] | None = None,
+        pooler_fields: bool = True,
     ) -> str:
-        """Add a project (idle endpoints, pooler off); returns its id."""
+        """Add a project (idle endpoints, pooler off); returns its id. ``pooler_fields=False``:
+        its endpoints answer without the deprecated pooler fields."""
         return self.world.add_project(
             project_id=project_id,
             name=name,
@@ -163,6 +171,7 @@ class Simulator:
             size_bytes=size_bytes,
             endpoints=endpoints,
             visible_to=visible_to,
+            pooler_fields=pooler_fields,
         )
 
     def remove_project(self, project_id: str) -> None:
@@ -545,6 +554,7 @@ class Simulator:
                 size_bytes=int(data.get("size_bytes", 0)),
                 endpoints=int(data.get("endpoints", 1)),
                 visible_to=None if visible is None else [str(v) for v in visible],
+                pooler_fields=_bool(data.get("pooler_fields", True), "pooler_fields"),
             )
         except (TypeError, ValueError) as exc:
             return error_response(400, str(exc))
@@ -635,6 +645,12 @@ async def _json_object(request: web.Request) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise TypeError("body must be a JSON object")
     return data
+
+
+def _bool(value: Any, name: str) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"{name}: must be a boolean")
+    return value
 
 
 def _opt_int(value: Any) -> int | None:

@@ -513,3 +513,37 @@ async def test_branch_sort_by_and_order_are_honoured(sim_client: tuple[Simulator
     assert stamps == sorted(stamps, reverse=True)
     resp = await client.get(f"{base}?sort_by=size", headers=auth())
     assert resp.status == 400
+
+
+async def test_omitted_pooler_fields_are_the_only_departure_from_the_document(
+    aiohttp_client: AiohttpClient,
+) -> None:
+    """Endpoints may answer without the deprecated pooler fields, as Neon will once they are
+    gone; the document still lists them as required, and that is all it has against them."""
+    sim = Simulator(keys=KEYS, projects=20, endpoints_per_project=2, seed=7, omit_pooler_fields=0.5)
+    client = await aiohttp_client(sim.make_app())
+    bare = [
+        pid for pid in sim.project_ids() if not any(e.pooler_fields for e in sim.endpoints_of(pid))
+    ]
+    assert 0 < len(bare) < 20
+    same_world = Simulator(keys=KEYS, projects=20, endpoints_per_project=2, seed=7)
+    assert same_world.project_ids() == sim.project_ids()  # omitting shifts nothing else
+    body = await get_json(client, f"/api/v2/projects/{bare[0]}/endpoints")
+    pointer = response_pointer("/projects/{project_id}/endpoints")
+    for ep in body["endpoints"]:
+        assert "pooler_enabled" not in ep
+        assert "pooler_mode" not in ep
+    doc = openapi_doc()
+    registry: Registry[Any] = Registry().with_resource(
+        DOC_URI, Resource.from_contents(doc, default_specification=DRAFT4)
+    )
+    validator = OAS30Validator({"$ref": f"{DOC_URI}#{pointer}"}, registry=registry)
+    errors = [e.message for e in validator.iter_errors(body)]
+    assert sorted(errors) == sorted(
+        f"'{field}' is a required property"
+        for _ in body["endpoints"]
+        for field in ("pooler_enabled", "pooler_mode")
+    )
+    pid = (await (await client.post("/_sim/projects", json={"pooler_fields": False})).json())["id"]
+    assert not any(e.pooler_fields for e in sim.endpoints_of(pid))
+    assert (await client.post("/_sim/projects", json={"pooler_fields": "no"})).status == 400
