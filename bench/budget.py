@@ -64,7 +64,7 @@ async def run(projects: int, budget: float, interval: float, polls: int) -> dict
     async with rt.poller() as poller:
         assert await poller.poll("prod")  # warm-up: everything fetched once
     rt.config = dataclasses.replace(config, max_requests_per_minute=budget)
-    first = len(sim.requests)
+    since = time.monotonic()  # the log is a ring: select by time, not by position
     changed_pid = sim.project_ids()[projects // 2]
     endpoint = sim.endpoints_of(changed_pid)[0]
     new_state = "init" if endpoint.state != "init" else "idle"
@@ -101,7 +101,7 @@ async def run(projects: int, budget: float, interval: float, polls: int) -> dict
         watcher.cancel()
         elapsed = time.monotonic() - t0
     await server.close()
-    reqs = sim.requests[first:]
+    reqs = [r for r in sim.requests if r.time >= since]
     times = sorted(r.time for r in reqs)
     window = min(60.0, elapsed)
     detail = sum(1 for r in reqs if r.route == ENDPOINTS)

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 DEFAULT_API_URL = "https://console.neon.tech/api/v2"
 DEFAULT_LISTEN_ADDRESS = ":10049"
 NEON_RATE_LIMIT_PER_MINUTE = 700
+DEMO_REQUESTS_PER_MINUTE = 6000.0  # the demo's local simulator: 100 a second
 COLLECTOR_DEFAULTS: Mapping[str, bool] = {"endpoints": True, "branches": False, "usage": False}
 
 _KEY_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
@@ -377,6 +378,9 @@ def build_config(flags: Mapping[str, Any], env: Mapping[str, str], *, demo: bool
         # The demo is for watching things change: poll and probe faster unless told otherwise.
         values.setdefault("poll_interval", 15.0)
         values.setdefault("key_check_interval", 5.0)
+        # Its API is a local simulator, not Neon: a budget paced for Neon's 700 a minute made
+        # the first poll of 24 projects take 9 s, showing a newcomer "pending" at first.
+        values.setdefault("max_requests_per_minute", DEMO_REQUESTS_PER_MINUTE)
     if "poll_max_age" not in values:
         # An unset max age must not reject a long poll interval: keep three polls' worth.
         values["poll_max_age"] = max(600.0, 3 * values.get("poll_interval", 60.0))

@@ -60,7 +60,8 @@ class EndpointCollector(SnapshotCollector):
                 info.add_metric([pid, e.branch_id, e.id, e.type], {})
                 for s in STATES:
                     state.add_metric([*labels, s], 1.0 if s == e.state else 0.0)
-                pooler.add_metric(labels, 1.0 if e.pooler_enabled else 0.0)
+                if e.pooler_enabled is not None:  # deprecated by Neon: absent once gone
+                    pooler.add_metric(labels, 1.0 if e.pooler_enabled else 0.0)
                 min_cu.add_metric(labels, e.autoscaling_limit_min_cu)
                 max_cu.add_metric(labels, e.autoscaling_limit_max_cu)
                 if e.suspend_timeout_seconds is not None:

@@ -18,7 +18,7 @@ from collections.abc import Iterable
 
 from prometheus_client.core import GaugeMetricFamily, InfoMetricFamily, Metric
 
-from ..neon.models import STATES, derive_state
+from ..neon.models import STATES, derive_pooler, derive_state
 from .base import SnapshotCollector, ViewSource
 
 
@@ -70,7 +70,7 @@ class ProjectCollector(SnapshotCollector):
             current, pooled = p.state, p.pooler_enabled
             eps = view.endpoints.get(pid)
             if eps is not None:
-                current, pooled = derive_state(eps), any(e.pooler_enabled for e in eps)
+                current, pooled = derive_state(eps), derive_pooler(eps)
             if current is not None:
                 for s in STATES:
                     state.add_metric([pid, s], 1.0 if s == current else 0.0)

@@ -32,7 +32,9 @@ class Endpoint:
     branch_id: str
     type: str
     state: str
-    pooler_enabled: bool
+    # Deprecated by Neon (pooling is reached through the -pooler host name): None when the
+    # answer no longer carries it, and then its series is absent.
+    pooler_enabled: bool | None
     autoscaling_limit_min_cu: float
     autoscaling_limit_max_cu: float
     suspend_timeout_seconds: float | None
@@ -93,3 +95,10 @@ def derive_state(endpoints: tuple[Endpoint, ...]) -> str:
     if "init" in states:
         return "init"
     return "idle"
+
+
+def derive_pooler(endpoints: tuple[Endpoint, ...]) -> bool | None:
+    """v2 project pooler flag: whether any endpoint reports its pooler enabled; None when no
+    endpoint reports the (deprecated) field at all."""
+    reported = [e.pooler_enabled for e in endpoints if e.pooler_enabled is not None]
+    return any(reported) if reported else None

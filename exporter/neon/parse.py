@@ -77,6 +77,11 @@ def _bool(item: dict[str, Any], name: str) -> bool:
     return value
 
 
+def _opt_bool(item: dict[str, Any], name: str) -> bool | None:
+    value = item.get(name)
+    return value if isinstance(value, bool) else None
+
+
 def _state(item: dict[str, Any], name: str) -> str:
     value = item.get(name)
     if value not in STATES:
@@ -155,7 +160,8 @@ def _endpoint(item: dict[str, Any]) -> Endpoint:
         branch_id=_str(item, "branch_id"),
         type=_str(item, "type"),
         state=_state(item, "current_state"),
-        pooler_enabled=_bool(item, "pooler_enabled"),
+        # Deprecated by Neon and due to vanish from answers: absent, never a reason to skip.
+        pooler_enabled=_opt_bool(item, "pooler_enabled"),
         autoscaling_limit_min_cu=_num(item, "autoscaling_limit_min_cu"),
         autoscaling_limit_max_cu=_num(item, "autoscaling_limit_max_cu"),
         suspend_timeout_seconds=_opt_num(item, "suspend_timeout_seconds"),

@@ -44,6 +44,19 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--churn-seconds", type=float, default=0.0)
     parser.add_argument("--org-id", default=None)
+    parser.add_argument(
+        "--omit-pooler-fields",
+        type=float,
+        default=0.0,
+        metavar="SHARE",
+        help="share of projects whose endpoints omit the deprecated pooler fields (0 to 1)",
+    )
+    parser.add_argument(
+        "--request-log",
+        type=int,
+        default=10_000,
+        help="recent requests kept for /_sim/requests (a ring; older ones are only counted)",
+    )
     args = parser.parse_args(argv)
     if not args.key:
         parser.error("at least one --key NAME=TOKEN is required")
@@ -61,6 +74,8 @@ async def serve(args: argparse.Namespace) -> None:
         seed=args.seed,
         churn_seconds=args.churn_seconds,
         org_id=args.org_id,
+        request_log=args.request_log,
+        omit_pooler_fields=args.omit_pooler_fields,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -12,7 +12,7 @@ import json
 import random
 import time
 import uuid
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping
 from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
@@ -44,6 +44,7 @@ ROUTE_AUTH = "/auth"
 ROUTE_BRANCHES = "/projects/{project_id}/branches"
 ROUTE_CONSUMPTION = "/consumption_history/projects"
 MAX_BRANCH_LIMIT = 10000
+DEFAULT_REQUEST_LOG = 100_000  # a bench run at 10,000 projects fits; about 15 MB at most
 MAX_CONSUMPTION_LIMIT = 100
 DEFAULT_CONSUMPTION_METRICS = (
     "active_time_seconds",
@@ -52,6 +53,20 @@ DEFAULT_CONSUMPTION_METRICS = (
     "synthetic_storage_size_bytes",
 )
 GRANULARITIES = ("hourly", "daily", "monthly")
+CONSUMPTION_METRICS = (
+    *DEFAULT_CONSUMPTION_METRICS,
+    "data_storage_bytes_hour",
+    "logical_size_bytes",
+    "logical_size_bytes_hour",
+)
+# How far back each granularity reaches, and where the history starts (the document's 406).
+HISTORY_REACH = {
+    "hourly": timedelta(hours=168),
+    "daily": timedelta(days=60),
+    "monthly": timedelta(days=366),
+}
+HISTORY_START = datetime(2024, 3, 1, tzinfo=UTC)
+BRANCH_SORT_FIELDS = ("name", "created_at", "updated_at")
 
 _ApiHandler = Callable[[web.Request, str], Awaitable[web.StreamResponse]]
 _Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -81,10 +96,19 @@ class Simulator:
         org_id: str | None = None,
         consumption_history: bool = True,
         branch_page_size: int = MAX_BRANCH_LIMIT,
+        request_log: int = DEFAULT_REQUEST_LOG,
+        omit_pooler_fields: float = 0.0,
     ) -> None:
         """``consumption_history``: whether the account's plan includes the consumption
         history API (False answers it 403, as Neon does below Scale); ``branch_page_size``
-        caps branch pages below what the client asks for, to exercise paging."""
+        caps branch pages below what the client asks for, to exercise paging;
+        ``request_log``: how many recent requests ``requests`` keeps (a ring, so a simulator
+        that runs for days, as the demo does, stays the same size); ``omit_pooler_fields``:
+        the share of projects whose endpoints answer without the deprecated
+        ``pooler_enabled``/``pooler_mode`` (Neon's document still lists them as required;
+        they are due to vanish)."""
+        if request_log < 1:
+            raise ValueError("request_log must be at least 1")
         self.consumption_history = consumption_history
         self.branch_page_size = branch_page_size
         tokens: dict[str, str] = {}
@@ -105,7 +129,10 @@ class Simulator:
         self.account_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
         self.world = World(seed, owner_id=self.account_id)
         self.world.generate(projects, endpoints_per_project, org_id)
-        self.requests: list[RequestRecord] = []
+        if omit_pooler_fields > 0:
+            self.world.omit_pooler_fields(omit_pooler_fields, random.Random(seed + 2))
+        self.requests: deque[RequestRecord] = deque(maxlen=request_log)
+        self.requests_total = 0  # every request served, including those the ring let go
 
     # -- control ---------------------------------------------------------------------------------
 
@@ -131,8 +158,10 @@ class Simulator:
         size_bytes: int = 0,
         endpoints: int = 1,
         visible_to: Collection[str] | None = None,
+        pooler_fields: bool = True,
     ) -> str:
-        """Add a project (idle endpoints, pooler off); returns its id."""
+        """Add a project (idle endpoints, pooler off); returns its id. ``pooler_fields=False``:
+        its endpoints answer without the deprecated pooler fields."""
         return self.world.add_project(
             project_id=project_id,
             name=name,
@@ -142,6 +171,7 @@ class Simulator:
             size_bytes=size_bytes,
             endpoints=endpoints,
             visible_to=visible_to,
+            pooler_fields=pooler_fields,
         )
 
     def remove_project(self, project_id: str) -> None:
@@ -180,7 +210,7 @@ class Simulator:
     def count(
         self, route: str | None = None, key_name: str | None = None, status: int | None = None
     ) -> int:
-        """How many API requests were served, optionally for one route / key / status."""
+        """How many of the recorded requests (see ``request_log``) match a route / key / status."""
         return sum(
             1
             for r in self.requests
@@ -276,6 +306,7 @@ class Simulator:
                 status = 499  # the client went away (e.g. timed out during a fault's delay)
                 raise
             finally:
+                self.requests_total += 1
                 self.requests.append(
                     RequestRecord(arrived, key_name, request.method, route, status, version)
                 )
@@ -367,16 +398,24 @@ class Simulator:
             return error_response(400, "limit and cursor must be integers")
         if not 1 <= limit <= MAX_BRANCH_LIMIT or start < 0:
             return error_response(400, f"limit: must be between 1 and {MAX_BRANCH_LIMIT}")
-        branches = sorted(project.branches, key=lambda b: b.created_at)
-        if request.query.get("sort_order", "desc") == "desc":
+        # The document: sorted by updated_at, descending, unless told otherwise.
+        sort_by = request.query.get("sort_by") or "updated_at"
+        sort_order = request.query.get("sort_order") or "desc"
+        if sort_by not in BRANCH_SORT_FIELDS or sort_order not in ("asc", "desc"):
+            return error_response(
+                400, "sort_by: name, created_at or updated_at; sort_order: asc or desc"
+            )
+        branches = sorted(project.branches, key=lambda b: (getattr(b, sort_by), b.id))
+        if sort_order == "desc":
             branches.reverse()
         end = start + min(limit, self.branch_page_size)
         body: dict[str, Any] = {
             "branches": [branch_json(b) for b in branches[start:end]],
             "annotations": {},
+            "pagination": {"sort_by": sort_by, "sort_order": sort_order},
         }
         if end < len(branches):  # the cursor is opaque to clients; here it is an offset
-            body["pagination"] = {"next": str(end), "sort_by": "created_at"}
+            body["pagination"]["next"] = str(end)
         return web.json_response(body)
 
     async def _v2_consumption(self, request: web.Request, key_name: str) -> web.StreamResponse:
@@ -402,7 +441,17 @@ class Simulator:
         if len(ids) > MAX_CONSUMPTION_LIMIT:
             return error_response(400, f"project_ids: at most {MAX_CONSUMPTION_LIMIT}")
         metrics = [m for v in q.getall("metrics", []) for m in v.split(",") if m]
+        unknown = sorted(set(metrics) - set(CONSUMPTION_METRICS))
+        if unknown:
+            return error_response(400, f"metrics: unknown {', '.join(unknown)}")
+        org_id = q.get("org_id") or None
+        if org_id is not None and org_id not in self.world.org_ids():
+            return error_response(404, "account is not a member of the organization")
         now = utcnow()
+        if since < max(HISTORY_START, now - HISTORY_REACH[granularity]):
+            return error_response(
+                406, f"from: outside the {granularity} history (see the granularity's limits)"
+            )
         # The timeframe that holds "now", included only if the rounded [from, to) covers its
         # start: a query ending now rounds down past it and misses the current period.
         frame_start = _round(now, granularity)
@@ -485,7 +534,8 @@ class Simulator:
         by_key = Counter(r.key_name or "" for r in self.requests)
         return web.json_response(
             {
-                "total": len(self.requests),
+                "total": self.requests_total,
+                "recorded": len(self.requests),  # the by_ counts are over these, the newest
                 "by_route": dict(by_route),
                 "by_status": dict(by_status),
                 "by_key": dict(by_key),
@@ -507,6 +557,7 @@ class Simulator:
                 size_bytes=int(data.get("size_bytes", 0)),
                 endpoints=int(data.get("endpoints", 1)),
                 visible_to=None if visible is None else [str(v) for v in visible],
+                pooler_fields=_bool(data.get("pooler_fields", True), "pooler_fields"),
             )
         except (TypeError, ValueError) as exc:
             return error_response(400, str(exc))
@@ -611,6 +662,12 @@ async def _json_object(request: web.Request) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise TypeError("body must be a JSON object")
     return data
+
+
+def _bool(value: Any, name: str) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"{name}: must be a boolean")
+    return value
 
 
 def _opt_int(value: Any) -> int | None:

@@ -97,6 +97,9 @@ class SimEndpoint:
     min_cu: float = 0.25
     max_cu: float = 2.0
     suspend_timeout_seconds: int = 300
+    # Whether answers still carry the deprecated pooler_enabled and pooler_mode (sunset
+    # 2026-06-20; pooling is the -pooler host name). False answers as Neon will once they go.
+    pooler_fields: bool = True
 
     def last_active_at(self, now: datetime) -> datetime | None:
         """When the endpoint was last active; an active endpoint is active right now."""
@@ -249,6 +252,14 @@ class World:
                 project.updated_at = max(project.updated_at, endpoint.updated_at)
             self._insert(project)
 
+    def omit_pooler_fields(self, share: float, rng: random.Random) -> None:
+        """Let about ``share`` of the projects' endpoints answer without the deprecated pooler
+        fields. Its own generator, so the rest of the generated world does not shift."""
+        for pid in self.sorted_ids:
+            if rng.random() < share:
+                for endpoint in self.projects[pid].endpoints:
+                    endpoint.pooler_fields = False
+
     def _fill_usage(self, project: SimProject) -> None:
         rng = self.rng
         project.active_time_seconds = rng.randrange(3600 * 24 * 20)
@@ -337,6 +348,7 @@ class World:
         size_bytes: int,
         endpoints: int,
         visible_to: Collection[str] | None,
+        pooler_fields: bool = True,
     ) -> str:
         if project_id is None:
             project_id = self.new_id()
@@ -361,6 +373,7 @@ class World:
             self._add_endpoint(project, index, "idle", False, now)
             project.endpoints[-1].last_active = None
             project.endpoints[-1].updated_at = now
+            project.endpoints[-1].pooler_fields = pooler_fields
         self._insert(project)
         return project_id
 
@@ -458,6 +471,10 @@ class World:
             for pid in unavailable
             if (p := self.projects.get(pid)) is not None and self._listed(p, key_name, org_id)
         )
+
+    def org_ids(self) -> set[str]:
+        """The organizations the account belongs to: those of its projects."""
+        return {p.org_id for p in self.projects.values() if p.org_id is not None}
 
     def visible_project(self, project_id: str, key_name: str) -> SimProject | None:
         project = self.projects.get(project_id)
@@ -613,8 +630,6 @@ def endpoint_json(endpoint: SimEndpoint, now: datetime) -> dict[str, Any]:
         "type": endpoint.type,
         "current_state": endpoint.state,
         "settings": {},
-        "pooler_enabled": endpoint.pooler_enabled,
-        "pooler_mode": "transaction",
         "disabled": False,
         "passwordless_access": True,
         "creation_source": "console",
@@ -624,6 +639,9 @@ def endpoint_json(endpoint: SimEndpoint, now: datetime) -> dict[str, Any]:
         "suspend_timeout_seconds": endpoint.suspend_timeout_seconds,
         "provisioner": "k8s-neonvm",
     }
+    if endpoint.pooler_fields:
+        item["pooler_enabled"] = endpoint.pooler_enabled
+        item["pooler_mode"] = "transaction"
     if endpoint.state == "init":
         item["pending_state"] = "active"
     last_active = endpoint.last_active_at(now)

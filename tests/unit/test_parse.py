@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from exporter.neon.models import Endpoint, derive_state
+from exporter.neon.models import Endpoint, derive_pooler, derive_state
 from exporter.neon.parse import (
     ParseError,
     parse_v1_projects,
@@ -110,3 +110,47 @@ def test_v2_endpoints_and_derived_state() -> None:
     assert derive_state((ep("idle"), ep("init"))) == "init"
     assert derive_state((ep("init"), ep("active"), ep("idle"))) == "active"
     assert derive_state(()) == "idle"
+
+
+def test_endpoints_without_the_deprecated_pooler_fields_still_parse() -> None:
+    """Neon deprecated pooler_enabled and pooler_mode (sunset 2026-06-20): three endpoints
+    without them are three endpoints, with the pooler flag absent (None), not False."""
+    raw = {
+        "endpoints": [
+            {
+                "id": f"ep-{i}",
+                "project_id": "p",
+                "branch_id": "br-1",
+                "type": "read_write" if i == 0 else "read_only",
+                "current_state": state,
+                "autoscaling_limit_min_cu": 0.25,
+                "autoscaling_limit_max_cu": 2,
+            }
+            for i, state in enumerate(("idle", "active", "idle"))
+        ]
+    }
+    endpoints, skipped = parse_v2_endpoints(raw)
+    assert skipped == 0
+    assert [e.id for e in endpoints] == ["ep-0", "ep-1", "ep-2"]
+    assert all(e.pooler_enabled is None for e in endpoints)
+    assert derive_state(endpoints) == "active"
+    assert derive_pooler(endpoints) is None
+    raw["endpoints"][1]["pooler_enabled"] = True
+    raw["endpoints"][2]["pooler_enabled"] = "yes"  # not a boolean: absent, not a bad item
+    endpoints, skipped = parse_v2_endpoints(raw)
+    assert skipped == 0
+    assert [e.pooler_enabled for e in endpoints] == [None, True, None]
+    assert derive_pooler(endpoints) is True
+
+
+def test_derived_pooler_is_any_endpoint_that_reports_it() -> None:
+    """The v2 project pooler flag: True if any endpoint says so, False if those that report
+    say no, None (absent) when no endpoint reports the field."""
+
+    def ep(pooler: bool | None) -> Endpoint:
+        return Endpoint("e", "p", "b", "read_write", "idle", pooler, 1, 1, None, None)
+
+    assert derive_pooler((ep(None), ep(False))) is False
+    assert derive_pooler((ep(None), ep(True), ep(False))) is True
+    assert derive_pooler((ep(None),)) is None
+    assert derive_pooler(()) is None

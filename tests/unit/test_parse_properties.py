@@ -110,7 +110,7 @@ def check_endpoint(e: Endpoint) -> None:
         assert isinstance(text, str)
         assert text
     assert e.state in STATES
-    assert type(e.pooler_enabled) is bool
+    assert e.pooler_enabled is None or type(e.pooler_enabled) is bool
     assert type(e.autoscaling_limit_min_cu) is float
     assert type(e.autoscaling_limit_max_cu) is float
     assert e.suspend_timeout_seconds is None or type(e.suspend_timeout_seconds) is float
