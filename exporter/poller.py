@@ -477,7 +477,11 @@ class Poller:
     async def check_key(self, key: str) -> None:
         """The cheap probe between polls. Only a 401 marks the key invalid."""
         try:
-            await self.clients[key].probe()
+            # A long Retry-After pauses the probe too; past the poll deadline it gives up.
+            async with asyncio.timeout(self.deadline):
+                await self.clients[key].probe()
+        except TimeoutError:
+            log.info("key check inconclusive", key=key, error="waited past the poll deadline")
         except KeyRejected as exc:
             self._key_answer(key, valid=False, route=exc.route)
         except NeonError as exc:
