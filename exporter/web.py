@@ -6,9 +6,13 @@ are closed with it, in-flight requests to Neon cancelled.
 
 from __future__ import annotations
 
+import asyncio
 import html
+import ssl
+from asyncio.sslproto import SSLProtocol
 from collections.abc import AsyncIterator, Callable
 
+import structlog
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 from prometheus_client.exposition import choose_encoder
@@ -25,6 +29,8 @@ RUNTIME = web.AppKey("runtime", Runtime)
 SIMULATOR = web.AppKey("simulator", Simulator)
 POLLING = web.AppKey("polling", Polling)
 WRITE_SLICE = 256 * 1024
+
+log = structlog.get_logger("exporter.web")
 
 
 async def _polling(app: web.Application) -> AsyncIterator[None]:
@@ -143,26 +149,87 @@ class WebGuard:
     """The web configuration in force (TLS, basic auth, headers), renewed on reload.
 
     aiohttp fixes an app's middlewares when it starts, so one stable middleware hands each
-    request to the current configuration's. A reload re-reads users and headers, and loads a
-    renewed certificate into the live TLS context (new connections use it); TLS versions,
-    ciphers and client-certificate settings need a restart.
+    request to the current configuration's. TLS is applied per connection by
+    :class:`GuardedSite`, which asks ``ssl_context`` at each accept: a reload that turns TLS on
+    or off, or changes versions, ciphers, client certificates or the certificate, holds for
+    every connection accepted after it. Connections accepted before it are closed (after the
+    request in flight), so none keeps the old protection.
     """
 
     def __init__(self, config: WebConfig | None) -> None:
-        self.ssl_context = config.ssl_context() if config is not None else None
+        self.ssl_context: ssl.SSLContext | None = None
         self._current: Middleware | None = None
+        self._server: web.Server | None = None
         self.update(config)
 
     def update(self, config: WebConfig | None) -> None:
+        had_tls = self.ssl_context is not None
+        self.ssl_context = _context_of(config)
         self._current = config.middleware() if config is not None else None
-        if self.ssl_context is not None and config is not None and config.tls is not None:
-            self.ssl_context.load_cert_chain(config.tls.cert_file, config.tls.key_file)
+        if self._server is not None and (had_tls or self.ssl_context is not None):
+            connections = self._server.connections
+            for handler in connections:
+                handler.close()
+            log.info(
+                "web configuration applied to new connections",
+                tls=self.ssl_context is not None,
+                connections_closed=len(connections),
+            )
+
+    def protocol(self, server: web.Server) -> asyncio.BaseProtocol:
+        """One accepted connection's protocol: aiohttp's handler, behind TLS if configured."""
+        handler = server()
+        if self.ssl_context is None:
+            return handler
+        # What loop.create_server(ssl=...) does per connection, with the context of now.
+        return SSLProtocol(
+            asyncio.get_running_loop(),
+            handler,
+            self.ssl_context,
+            None,  # type: ignore[arg-type]  # no waiter: nobody awaits the handshake
+            server_side=True,
+        )
+
+    def attach(self, server: web.Server) -> None:
+        """The aiohttp server whose connections a TLS change closes."""
+        self._server = server
 
     @web.middleware
     async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         if self._current is None:
             return await handler(request)
         return await self._current(request, handler)
+
+
+def _context_of(config: WebConfig | None) -> ssl.SSLContext | None:
+    if config is None or config.tls is None:
+        return None
+    # Built when the file was loaded; a WebConfig made in code builds it now.
+    return config.context or config.ssl_context()
+
+
+class GuardedSite(web.BaseSite):
+    """A TCP listener that takes each new connection's TLS settings from the guard."""
+
+    __slots__ = ("_guard", "_host", "_port")
+
+    def __init__(self, runner: web.BaseRunner, host: str | None, port: int, guard: WebGuard):
+        super().__init__(runner)
+        self._host, self._port, self._guard = host, port, guard
+
+    @property
+    def name(self) -> str:
+        scheme = "https" if self._guard.ssl_context is not None else "http"
+        return f"{scheme}://{self._host or '0.0.0.0'}:{self._port}"
+
+    async def start(self) -> None:
+        await super().start()
+        server = self._runner.server
+        assert server is not None  # BaseSite refuses a runner that is not set up
+        self._guard.attach(server)
+        self._server = await asyncio.get_running_loop().create_server(
+            lambda: self._guard.protocol(server), self._host, self._port, backlog=self._backlog
+        )
 
 
 def make_app(
