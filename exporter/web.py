@@ -21,6 +21,7 @@ from . import __version__
 from .config import Config
 from .demo import DEMO_KEY_NAME
 from .polling import Polling
+from .render import RenderError
 from .runtime import Runtime
 from .simulator import Simulator
 from .webconfig import WebConfig
@@ -47,9 +48,12 @@ async def metrics(request: web.Request) -> web.StreamResponse:
     rt = request.app[RUNTIME]
     _, content_type = choose_encoder(request.headers.get("Accept", ""))
     gzipped = "gzip" in request.headers.get("Accept-Encoding", "")
-    chunks = await rt.exposition.chunks(
-        openmetrics=content_type.startswith("application/openmetrics-text"), gzipped=gzipped
-    )
+    try:
+        chunks = await rt.exposition.chunks(
+            openmetrics=content_type.startswith("application/openmetrics-text"), gzipped=gzipped
+        )
+    except RenderError:  # logged and counted where it happened; the next scrape retries
+        return web.Response(status=500, text="rendering /metrics failed: see the exporter's log\n")
     # Set Content-Type as a raw header: aiohttp's content_type= refuses the ';' parameters,
     # cf. aio-libs/aiohttp#2197.
     resp = web.StreamResponse(headers={"Content-Type": content_type})

@@ -49,6 +49,7 @@ class Metrics:
     endpoints: bool
     api_requests: Counter
     skipped_items: Counter
+    render_errors: Counter
     live_changes: int = 0  # bumped with every counter change, so renders of ``live`` can be reused
 
     def count_request(self, key: str, route: str, code: str) -> None:
@@ -57,6 +58,10 @@ class Metrics:
 
     def count_skipped(self, key: str, route: str, n: int) -> None:
         self.skipped_items.labels(key=key, route=route).inc(n)
+        self.live_changes += 1
+
+    def count_render_error(self) -> None:
+        self.render_errors.inc()
         self.live_changes += 1
 
 
@@ -78,6 +83,11 @@ def build_metrics(state: State, *, endpoints: bool) -> Metrics:
         ["key", "route"],
         registry=live,
     )
+    render_errors = Counter(
+        "neon_exporter_render_errors",
+        "Renders of the /metrics snapshot part that failed (each is retried on the next scrape).",
+        registry=live,
+    )
     build = Gauge(
         "neon_exporter_build_info",
         "Version of neon-exporter and of the Python running it; always 1.",
@@ -86,7 +96,7 @@ def build_metrics(state: State, *, endpoints: bool) -> Metrics:
     )
     build.labels(version=__version__, python_version=platform.python_version()).set(1)
     registry = snapshot_registry(state.view, endpoints=endpoints)
-    for collector in (health, api_requests, skipped, build):
+    for collector in (health, api_requests, skipped, render_errors, build):
         registry.register(collector)
     return Metrics(
         registry=registry,
@@ -94,4 +104,5 @@ def build_metrics(state: State, *, endpoints: bool) -> Metrics:
         endpoints=endpoints,
         api_requests=api_requests,
         skipped_items=skipped,
+        render_errors=render_errors,
     )
