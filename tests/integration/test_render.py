@@ -5,15 +5,21 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import gzip
+import os
+import signal
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from functools import partial
+from pathlib import Path
 
 import aiohttp
+import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 from prometheus_client import generate_latest
 
-from exporter.render import Exposition, render_snapshot
+from exporter.render import Exposition, RenderError, render_snapshot
 from exporter.runtime import Runtime
 from exporter.simulator import Simulator
 from exporter.state import View
@@ -205,3 +211,44 @@ async def test_a_failed_render_serves_the_last_good_one_then_retries(
     assert status == 200
     assert sample(after, "neon_project_size_bytes", {"project_id": pid}) == 987_654_321
     assert renderer.calls == 3
+
+
+def hangs_first_time(
+    marker: str, view: View, *, endpoints: bool, openmetrics: bool, gzipped: bool
+) -> bytes:
+    """Runs in the render worker: the first time it writes its PID to ``marker`` and waits to be
+    killed; later (in a new worker) it renders."""
+    path = Path(marker)
+    if not path.exists():
+        path.write_text(str(os.getpid()))
+        time.sleep(30)  # the test kills this process long before
+    return render_snapshot(view, endpoints=endpoints, openmetrics=openmetrics, gzipped=gzipped)
+
+
+async def test_a_killed_render_worker_is_retried_on_the_next_scrape(
+    sim: Simulator, sim_url: str, runtime_for: Build, tmp_path: Path
+) -> None:
+    """The render worker process is killed mid-render: that scrape fails (nothing good to serve
+    yet) and is counted; the next scrape renders in a new worker."""
+    rt = await polled(runtime_for, sim_url)
+    marker = tmp_path / "worker.pid"
+    in_process = Exposition(
+        rt.state,
+        rt.metrics,
+        process_min_projects=0,
+        render=partial(hangs_first_time, str(marker)),
+    )
+    try:
+        first = asyncio.ensure_future(in_process.body(openmetrics=False, gzipped=False))
+        for _ in range(300):  # the worker starts a Python and imports the exporter: seconds
+            if marker.exists() and marker.read_text():
+                break
+            await asyncio.sleep(0.05)
+        os.kill(int(marker.read_text()), signal.SIGKILL)
+        with pytest.raises(RenderError):
+            await first
+        second = await in_process.body(openmetrics=False, gzipped=False)
+    finally:
+        in_process.close()
+    assert sample(second.decode(), "neon_exporter_render_errors_total") == 1
+    assert sample(second.decode(), "neon_projects", {"key": "prod"}) == 5
