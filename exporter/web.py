@@ -44,19 +44,69 @@ async def _polling(app: web.Application) -> AsyncIterator[None]:
         app[RUNTIME].exposition.close()
 
 
+# The content types of what render.py produces (prometheus_client's defaults).
+TEXT_TYPE = choose_encoder("")[1]
+OPENMETRICS_TYPE = choose_encoder("application/openmetrics-text")[1]
+
+
+def q_values(header: str) -> dict[str, float]:
+    """An Accept-style header as {lower-cased token: q}; a token listed twice (OpenMetrics with two
+    versions) keeps its highest q, and an unreadable q counts as 0 (not acceptable)."""
+    out: dict[str, float] = {}
+    for item in header.split(","):
+        token, *params = (p.strip() for p in item.split(";"))
+        if not token:
+            continue
+        q = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+                if not 0.0 <= q <= 1.0:  # also NaN
+                    q = 0.0
+        out[token.lower()] = max(q, out.get(token.lower(), 0.0))
+    return out
+
+
+def wants_gzip(accept_encoding: str) -> bool:
+    """gzip when the client accepts it (q > 0) at least as much as no encoding (RFC 9110 12.5.3:
+    identity is acceptable unless excluded, ``*`` stands for any coding not listed)."""
+    q = q_values(accept_encoding)
+    gzip_q = q.get("gzip", q.get("x-gzip", q.get("*", 0.0)))
+    identity_q = q.get("identity", q.get("*", 1.0))
+    return gzip_q > 0 and gzip_q >= identity_q
+
+
+def wants_openmetrics(accept: str) -> bool:
+    """OpenMetrics only when the client prefers it to the classic text format by q-value (the most
+    specific media range applies); on a tie, or no Accept, the classic format."""
+    q = q_values(accept)
+
+    def best(kind: str, subtype: str) -> float:
+        return q.get(f"{kind}/{subtype}", q.get(f"{kind}/*", q.get("*/*", 0.0)))
+
+    openmetrics = best("application", "openmetrics-text")
+    return openmetrics > 0 and openmetrics > best("text", "plain")
+
+
 async def metrics(request: web.Request) -> web.StreamResponse:
     rt = request.app[RUNTIME]
-    _, content_type = choose_encoder(request.headers.get("Accept", ""))
-    gzipped = "gzip" in request.headers.get("Accept-Encoding", "")
+    openmetrics = wants_openmetrics(request.headers.get("Accept", ""))
+    content_type = OPENMETRICS_TYPE if openmetrics else TEXT_TYPE
+    gzipped = wants_gzip(request.headers.get("Accept-Encoding", ""))
     try:
-        chunks = await rt.exposition.chunks(
-            openmetrics=content_type.startswith("application/openmetrics-text"), gzipped=gzipped
-        )
+        chunks = await rt.exposition.chunks(openmetrics=openmetrics, gzipped=gzipped)
     except RenderError:  # logged and counted where it happened; the next scrape retries
         return web.Response(status=500, text="rendering /metrics failed: see the exporter's log\n")
     # Set Content-Type as a raw header: aiohttp's content_type= refuses the ';' parameters,
     # cf. aio-libs/aiohttp#2197.
-    resp = web.StreamResponse(headers={"Content-Type": content_type})
+    # Vary: a cache between Prometheus and the exporter must not serve one format for another.
+    resp = web.StreamResponse(
+        headers={"Content-Type": content_type, "Vary": "Accept, Accept-Encoding"}
+    )
     if gzipped:
         resp.headers["Content-Encoding"] = "gzip"
     resp.content_length = sum(len(c) for c in chunks)
@@ -137,10 +187,19 @@ async def demo_restore(request: web.Request) -> web.Response:
 
 
 def _back_to_landing(request: web.Request, text: str) -> web.Response:
-    # A browser form gets sent back to the page; curl gets one line.
-    if "text/html" in request.headers.get("Accept", ""):
-        raise web.HTTPSeeOther(location="/")
+    # A browser's form post is sent back to the page; curl gets one line (in the 303 too).
+    if _from_browser(request):
+        raise web.HTTPSeeOther(location="/", text=text + "\n")
     return web.Response(text=text + "\n")
+
+
+def _from_browser(request: web.Request) -> bool:
+    """A form submission or a page navigation, by what browsers send with either."""
+    return (
+        request.headers.get("Sec-Fetch-Mode") == "navigate"
+        or request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data")
+        or q_values(request.headers.get("Accept", "")).get("text/html", 0.0) > 0
+    )
 
 
 async def reload(request: web.Request) -> web.Response:
