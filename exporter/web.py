@@ -1,4 +1,5 @@
-"""The HTTP side: /metrics, /healthz, /readyz and a landing page, on aiohttp.
+"""The HTTP side: /metrics, /healthz, /readyz (every key has had a first poll attempt, successful
+or not) and a landing page (landing.py), on aiohttp.
 
 The poller's sessions and the scheduler live in ``cleanup_ctx``, so they start with the app and
 are closed with it, in-flight requests to Neon cancelled.
@@ -7,8 +8,8 @@ are closed with it, in-flight requests to Neon cancelled.
 from __future__ import annotations
 
 import asyncio
-import html
 import ssl
+import time
 from asyncio.sslproto import SSLProtocol
 from collections.abc import AsyncIterator, Callable
 
@@ -17,9 +18,9 @@ from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 from prometheus_client.exposition import choose_encoder
 
-from . import __version__
 from .config import Config
 from .demo import DEMO_KEY_NAME
+from .landing import KeyRow, page, requests_per_key
 from .polling import Polling
 from .render import RenderError
 from .runtime import Runtime
@@ -29,6 +30,7 @@ from .webconfig import WebConfig
 RUNTIME = web.AppKey("runtime", Runtime)
 SIMULATOR = web.AppKey("simulator", Simulator)
 POLLING = web.AppKey("polling", Polling)
+STARTED = web.AppKey("started", float)  # time.monotonic() when the app was made
 WRITE_SLICE = 256 * 1024
 
 log = structlog.get_logger("exporter.web")
@@ -129,51 +131,20 @@ async def healthz(_: web.Request) -> web.Response:
 async def readyz(request: web.Request) -> web.Response:
     if request.app[RUNTIME].state.ready():
         return web.Response(text="ready\n")
-    return web.Response(status=503, text="waiting for the first poll of every key\n")
-
-
-_PAGE = """<!doctype html>
-<html><head><meta charset="utf-8"><title>Neon exporter</title>
-<style>body{{font-family:system-ui,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem}}
-table{{border-collapse:collapse}}td,th{{padding:.2rem .8rem;border-bottom:1px solid #ddd;
-text-align:left}}code{{background:#f3f3f3;padding:0 .2rem}}</style></head>
-<body><h1>Neon exporter</h1><p>Version {version}. Prometheus exporter for the Neon
-control plane.</p>
-<ul><li><a href="metrics">/metrics</a>: the exposition</li>
-<li><a href="healthz">/healthz</a>: alive</li>
-<li><a href="readyz">/readyz</a>: every key has had its first poll</li></ul>
-<h2>Keys</h2><table><tr><th>key</th><th>accepted by Neon</th><th>last poll</th>
-<th>projects</th></tr>{rows}</table>{demo}</body></html>
-"""
-
-_DEMO = """<h2>Demo mode</h2><p>This exporter polls a built-in simulated Neon API, not Neon.
-To try your alerting, revoke the demo key: <code>neon_api_key_valid{{key="demo"}}</code>
-drops to 0 at the next key check and <code>NeonApiKeyInvalid</code> fires.</p>
-<form method="post" action="-/demo/revoke"><button>Revoke the demo key</button></form>
-<form method="post" action="-/demo/restore"><button>Restore the demo key</button></form>
-<p>Or from a shell: <code>curl -X POST http://HOST:PORT/-/demo/revoke</code> and
-<code>.../-/demo/restore</code>.</p>"""
-
-
-def _yes_no(value: bool | None) -> str:
-    return "unknown yet" if value is None else ("yes" if value else "no")
+    return web.Response(status=503, text="waiting for a first poll attempt of every key\n")
 
 
 async def landing(request: web.Request) -> web.Response:
     rt = request.app[RUNTIME]
     view = rt.state.view()
-    rows = "".join(
-        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>".format(
-            html.escape(key),
-            _yes_no(h.valid),
-            "ok" if h.poll_success else ("pending" if h.poll_success is None else "failed"),
-            view.projects_per_key.get(key, "-"),
-        )
+    spent = requests_per_key(rt.metrics.api_requests)
+    now, uptime = rt.clock(), time.monotonic() - request.app[STARTED]
+    rows = [
+        KeyRow(key, h, view.projects_per_key.get(key), spent.get(key, 0.0), now, uptime)
         for key, h in rt.state.all_health().items()
-    )
-    demo = _DEMO if SIMULATOR in request.app else ""
-    page = _PAGE.format(version=__version__, rows=rows, demo=demo)
-    return web.Response(text=page, content_type="text/html")
+    ]
+    text = page(rows, demo=SIMULATOR in request.app)
+    return web.Response(text=text, content_type="text/html")
 
 
 async def demo_revoke(request: web.Request) -> web.Response:
@@ -306,6 +277,7 @@ def make_app(
     guard = guard or WebGuard(runtime.config.web)
     app = web.Application(middlewares=[guard.middleware])
     app[RUNTIME] = runtime
+    app[STARTED] = time.monotonic()
     app[POLLING] = Polling(
         runtime, load=load_config, on_reload=lambda config: guard.update(config.web)
     )

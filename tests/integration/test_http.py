@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import re
 from collections.abc import AsyncIterator
 from html.parser import HTMLParser
 from pathlib import Path
@@ -15,8 +16,10 @@ from aiohttp.test_utils import TestServer
 
 from exporter.config import KeyConfig, KeySource
 from exporter.demo import DEMO_KEY_NAME
+from exporter.landing import KeyRow, key_table
 from exporter.runtime import Runtime
 from exporter.simulator import Simulator
+from exporter.state import KeyHealth
 from exporter.web import make_app
 from tests.procs import sample
 from tests.support import make_config
@@ -44,8 +47,17 @@ class _Text(HTMLParser):
         super().__init__()
         self.parts: list[str] = []
 
+        self._in_style = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self._in_style = tag == "style"
+
+    def handle_endtag(self, tag: str) -> None:
+        self._in_style = False
+
     def handle_data(self, data: str) -> None:
-        self.parts.append(data)
+        if not self._in_style:
+            self.parts.append(data)
 
 
 def page_text(html: str) -> str:
@@ -100,8 +112,14 @@ async def test_landing_page_text(demo_url: str) -> None:
     assert 'neon_api_key_valid{key="demo"}' in text
     assert "{{" not in text
     assert "every key has had its first poll attempt (successful or not)" in text
-    for expected in ("demo", "ok", "endpoints", "requests", "/min"):
-        assert expected in text, expected
+    headings = "key accepted by Neon last poll error projects detail data age requests to Neon"
+    assert headings in text
+    row = text.split(headings, 1)[1]
+    assert re.match(
+        r"demo yes ok at \d\d:\d\d:\d\d UTC \(\d+ s ago\), took \d+\.\d\d s - 3 "
+        r"endpoints: oldest \d+ s ago \d+ since start, \d+/min on average, budget 60000/min ",
+        row.lstrip(),
+    ), row
     assert TOKEN not in text
 
 
@@ -167,3 +185,26 @@ async def test_accept_q_values(demo_url: str, accept: str, openmetrics: bool) ->
     )
     assert body.endswith(b"# EOF\n") is openmetrics
     assert headers["Vary"] == "Accept, Accept-Encoding"
+
+
+def test_key_table_shows_a_failed_poll_and_a_rejected_key() -> None:
+    """The per-key cells of a key whose last poll failed after Neon rejected it."""
+    health = KeyHealth(
+        valid=False,
+        last_rejected=1_000_000.0,
+        poll_attempted=True,
+        poll_success=False,
+        last_success=999_000.0,
+        poll_duration=2.5,
+        budget_per_minute=300.0,
+        details={"endpoints": (998_000.0, 4)},
+    )
+    row = KeyRow("prod", health, None, 600.0, now=1_000_060.0, uptime=1200.0)
+    text = page_text(key_table([row]))
+    assert text == (
+        "key accepted by Neon last poll error projects detail data age requests to Neon "
+        "prod no failed (took 2.50 s); last success: 13:30:00 UTC (18 min ago) "
+        "key rejected by Neon (401) at 13:46:40 UTC (60 s ago) - "
+        "endpoints: oldest 34 min ago, 4 projects without "
+        "600 since start, 30/min on average, budget 300/min"
+    )
