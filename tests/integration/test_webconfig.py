@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import datetime
+import http.client
 import ipaddress
 import signal
 import ssl
@@ -501,6 +502,11 @@ def _reload_by_sighup(exp: Exporter) -> None:
     )
 
 
+def _healthz(conn: http.client.HTTPConnection) -> bytes:
+    conn.request("GET", "/healthz")
+    return conn.getresponse().read()
+
+
 @contextmanager
 def _exporter_with_web_config(tmp_path: Path, web_config: str) -> Iterator[tuple[Exporter, int]]:
     with simulator(tmp_path, keys={"prod": KEYS["prod"]}, projects=1) as sim:
@@ -511,14 +517,20 @@ def _exporter_with_web_config(tmp_path: Path, web_config: str) -> Iterator[tuple
 
 def test_reload_adding_client_certificates_applies_them(pki: Pki, tmp_path: Path) -> None:
     """TLS, then RequireAndVerifyClientCert added and SIGHUP: after "configuration reloaded" a
-    client without a certificate is refused and one with a certificate of the CA gets in."""
+    client without a certificate is refused, on a new connection and on the keep-alive
+    connection it opened before; one with a certificate of the CA gets in."""
     web_config = write_config(tmp_path, tls_block(pki))
     with _exporter_with_web_config(tmp_path, web_config) as (exp, port):
         url = f"https://127.0.0.1:{port}/metrics"
         assert _status(url, client_ctx(pki)) == 200
+        kept = http.client.HTTPSConnection("127.0.0.1", port, context=client_ctx(pki), timeout=5)
+        assert _healthz(kept) == b"ok\n"
         extra = f"  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: {pki.ca}\n"
         write_config(tmp_path, tls_block(pki, extra))
         _reload_by_sighup(exp)
+        with pytest.raises((http.client.HTTPException, OSError)):
+            _healthz(kept)
+        kept.close()
         assert _status(url, client_ctx(pki)) != 200
         with_cert = client_ctx(pki, cert=(pki.client_cert, pki.client_key))
         assert _status(url, with_cert) == 200
