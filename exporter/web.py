@@ -230,6 +230,13 @@ class WebGuard:
 
     @web.middleware
     async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        transport = request.transport
+        if transport is not None and transport.get_extra_info("sslcontext") is not self.ssl_context:
+            # Accepted under TLS settings a reload has replaced, its handshake finishing after
+            # the reload closed the older connections: no answer under the old protection.
+            response = web.Response(status=503, text="TLS settings changed: reconnect\n")
+            response.force_close()
+            return response
         if self._current is None:
             return await handler(request)
         return await self._current(request, handler)
