@@ -23,7 +23,7 @@ from .memory import pin_mmap_threshold
 from .neon.errors import KeyRejected, NeonError
 from .runtime import Runtime
 from .simulator import Simulator
-from .web import POLLING, WebGuard, make_app
+from .web import POLLING, GuardedSite, WebGuard, make_app
 
 log = structlog.get_logger("exporter")
 
@@ -154,11 +154,12 @@ async def _serve(config: Config, load_config: Callable[[], Config]) -> int:
             app,
             handle_signals=False,
             access_log=None,
+            shutdown_timeout=2.0,
         )
         await runner.setup()
         stack.push_async_callback(runner.cleanup)
         host, port = split_listen_address(config.listen_address)
-        site = web.TCPSite(runner, host, port, shutdown_timeout=2.0, ssl_context=guard.ssl_context)
+        site = GuardedSite(runner, host, port, guard)  # TLS per connection, renewed on reload
         try:
             await site.start()
         except OSError as exc:

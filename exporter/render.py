@@ -12,6 +12,10 @@ Rendering is prometheus_client's own (the collectors stay the one definition of 
 which is pure Python: about 0.6 ms per project with two endpoints. In a thread it would hold the
 GIL for seconds at 10,000 projects and stall the event loop, so large views are rendered in a
 short-lived worker process; small ones in a thread.
+
+A render that fails (a killed worker, a bug) is logged, counted in
+``neon_exporter_render_errors_total`` and forgotten, so the next scrape renders again; meanwhile
+scrapes get the last good rendering of their format, or a 500 when there is none yet.
 """
 
 from __future__ import annotations
@@ -20,7 +24,10 @@ import asyncio
 import gzip
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
+from functools import partial
+from typing import Protocol
 
+import structlog
 from prometheus_client import CollectorRegistry
 from prometheus_client import exposition as text_format
 from prometheus_client.openmetrics import exposition as om_format
@@ -31,6 +38,8 @@ from .state import State, View
 _EOF = b"# EOF\n"
 GZIP_LEVEL = 6  # the snapshot part is compressed once per change, so spend a little CPU on size
 PROCESS_RENDER_MIN_PROJECTS = 2000  # below this a thread's GIL hold is a few hundred ms at most
+
+log = structlog.get_logger("exporter.render")
 
 
 def _render(registry: CollectorRegistry, openmetrics: bool) -> bytes:
@@ -47,9 +56,16 @@ def render_snapshot(view: View, *, endpoints: bool, openmetrics: bool, gzipped: 
     return gzip.compress(text, GZIP_LEVEL) if gzipped else text
 
 
-def _render_in_worker(view: View, endpoints: bool, openmetrics: bool, gzipped: bool) -> bytes:
-    # Runs in the worker process: the view pickles as plain dicts and is rebuilt here.
-    return render_snapshot(view, endpoints=endpoints, openmetrics=openmetrics, gzipped=gzipped)
+class RenderError(Exception):
+    """The snapshot part could not be rendered and there is no earlier rendering to serve."""
+
+
+class Renderer(Protocol):
+    """Renders a snapshot part; :func:`render_snapshot` unless a test injects another."""
+
+    def __call__(
+        self, view: View, *, endpoints: bool, openmetrics: bool, gzipped: bool
+    ) -> bytes: ...
 
 
 class Exposition:
@@ -59,8 +75,11 @@ class Exposition:
         metrics: Metrics,
         *,
         process_min_projects: int = PROCESS_RENDER_MIN_PROJECTS,
+        render: Renderer = render_snapshot,
     ) -> None:
+        """``render`` runs in a thread or a worker process (so it must pickle)."""
         self._state = state
+        self._render = render
         self._metrics = metrics
         self._process_min_projects = process_min_projects
         self._pools: set[ProcessPoolExecutor] = set()  # renders in flight
@@ -68,6 +87,8 @@ class Exposition:
         self._parts: dict[tuple[bool, bool], asyncio.Future[bytes]] = {}
         # The live part per format, with the (counter changes, health generation) it is of.
         self._live: dict[tuple[bool, bool], tuple[tuple[int, int], bytes]] = {}
+        # The last snapshot part rendered without error, per format: served while renders fail.
+        self._good: dict[tuple[bool, bool], bytes] = {}
         self.renders = 0  # snapshot renders so far; tests read it to prove the cache works
 
     async def chunks(self, *, openmetrics: bool, gzipped: bool) -> tuple[bytes, bytes]:
@@ -82,8 +103,13 @@ class Exposition:
         if part is None:
             part = asyncio.ensure_future(self._snapshot(view, openmetrics, gzipped))
             self._parts[fmt] = part
-        # shield: one scraper hanging up must not cancel the render other scrapers wait for.
-        snapshot = await asyncio.shield(part)
+        try:
+            # shield: one scraper hanging up must not cancel the render other scrapers wait for.
+            snapshot = await asyncio.shield(part)
+        except Exception as exc:  # any render failure: retry next scrape
+            snapshot = self._failed(fmt, part, exc)
+        else:
+            self._good[fmt] = snapshot
         version = (self._metrics.live_changes, self._state.health_generation)
         live = self._live.get(fmt)
         if live is None or live[0] != version:
@@ -91,6 +117,24 @@ class Exposition:
             live = (version, gzip.compress(text, 1) if gzipped else text)
             self._live[fmt] = live
         return snapshot, live[1]
+
+    def _failed(self, fmt: tuple[bool, bool], part: asyncio.Future[bytes], exc: Exception) -> bytes:
+        """A render failed: forget it, so the next scrape renders again, and serve the last good
+        rendering of this format if there is one (stale beats a 500 for a dashboard)."""
+        if self._parts.get(fmt) is part:  # the first of the scrapers that shared it reports it
+            del self._parts[fmt]
+            self._metrics.count_render_error()
+            log.error(
+                "rendering /metrics failed; serving the last good rendering"
+                if fmt in self._good
+                else "rendering /metrics failed",
+                error=f"{type(exc).__name__}: {exc}",
+                openmetrics=fmt[0],
+                gzip=fmt[1],
+            )
+        if fmt in self._good:
+            return self._good[fmt]
+        raise RenderError("rendering /metrics failed") from exc
 
     async def body(self, *, openmetrics: bool, gzipped: bool) -> bytes:
         return b"".join(await self.chunks(openmetrics=openmetrics, gzipped=gzipped))
@@ -100,29 +144,23 @@ class Exposition:
         if plain is not None:  # compress the cached plain part (zlib releases the GIL)
             return await asyncio.to_thread(gzip.compress, await asyncio.shield(plain), GZIP_LEVEL)
         self.renders += 1
-        endpoints = self._metrics.endpoints
+        # The view pickles as plain dicts for a worker process and is rebuilt there.
+        job = partial(
+            self._render,
+            view,
+            endpoints=self._metrics.endpoints,
+            openmetrics=openmetrics,
+            gzipped=gzipped,
+        )
         if len(view.projects) < self._process_min_projects:
-            return await asyncio.to_thread(
-                render_snapshot,
-                view,
-                endpoints=endpoints,
-                openmetrics=openmetrics,
-                gzipped=gzipped,
-            )
+            return await asyncio.to_thread(job)
         # A fresh worker per render, spawned, not forked (forking a process that runs an event
         # loop and threads is unsafe): its memory peak goes back to the system when it exits,
         # and no idle worker waits between renders.
         pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
         self._pools.add(pool)
         try:
-            return await asyncio.get_running_loop().run_in_executor(
-                pool,
-                _render_in_worker,
-                view,
-                endpoints,
-                openmetrics,
-                gzipped,
-            )
+            return await asyncio.get_running_loop().run_in_executor(pool, job)
         finally:
             self._pools.discard(pool)
             pool.shutdown(wait=False, cancel_futures=True)
@@ -133,4 +171,4 @@ class Exposition:
         self._pools.clear()
 
 
-__all__ = ["Exposition", "render_snapshot"]
+__all__ = ["Exposition", "RenderError", "Renderer", "render_snapshot"]

@@ -1,4 +1,5 @@
-"""The HTTP side: /metrics, /healthz, /readyz and a landing page, on aiohttp.
+"""The HTTP side: /metrics, /healthz, /readyz (every key has had a first poll attempt, successful
+or not) and a landing page (landing.py), on aiohttp.
 
 The poller's sessions and the scheduler live in ``cleanup_ctx``, so they start with the app and
 are closed with it, in-flight requests to Neon cancelled.
@@ -6,17 +7,22 @@ are closed with it, in-flight requests to Neon cancelled.
 
 from __future__ import annotations
 
-import html
+import asyncio
+import ssl
+import time
+from asyncio.sslproto import SSLProtocol
 from collections.abc import AsyncIterator, Callable
 
+import structlog
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 from prometheus_client.exposition import choose_encoder
 
-from . import __version__
 from .config import Config
 from .demo import DEMO_KEY_NAME
+from .landing import KeyRow, page, requests_per_key
 from .polling import Polling
+from .render import RenderError
 from .runtime import Runtime
 from .simulator import Simulator
 from .webconfig import WebConfig
@@ -24,7 +30,10 @@ from .webconfig import WebConfig
 RUNTIME = web.AppKey("runtime", Runtime)
 SIMULATOR = web.AppKey("simulator", Simulator)
 POLLING = web.AppKey("polling", Polling)
+STARTED = web.AppKey("started", float)  # time.monotonic() when the app was made
 WRITE_SLICE = 256 * 1024
+
+log = structlog.get_logger("exporter.web")
 
 
 async def _polling(app: web.Application) -> AsyncIterator[None]:
@@ -37,16 +46,69 @@ async def _polling(app: web.Application) -> AsyncIterator[None]:
         app[RUNTIME].exposition.close()
 
 
+# The content types of what render.py produces (prometheus_client's defaults).
+TEXT_TYPE = choose_encoder("")[1]
+OPENMETRICS_TYPE = choose_encoder("application/openmetrics-text")[1]
+
+
+def q_values(header: str) -> dict[str, float]:
+    """An Accept-style header as {lower-cased token: q}; a token listed twice (OpenMetrics with two
+    versions) keeps its highest q, and an unreadable q counts as 0 (not acceptable)."""
+    out: dict[str, float] = {}
+    for item in header.split(","):
+        token, *params = (p.strip() for p in item.split(";"))
+        if not token:
+            continue
+        q = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+                if not 0.0 <= q <= 1.0:  # also NaN
+                    q = 0.0
+        out[token.lower()] = max(q, out.get(token.lower(), 0.0))
+    return out
+
+
+def wants_gzip(accept_encoding: str) -> bool:
+    """gzip when the client accepts it (q > 0) at least as much as no encoding (RFC 9110 12.5.3:
+    identity is acceptable unless excluded, ``*`` stands for any coding not listed)."""
+    q = q_values(accept_encoding)
+    gzip_q = q.get("gzip", q.get("x-gzip", q.get("*", 0.0)))
+    identity_q = q.get("identity", q.get("*", 1.0))
+    return gzip_q > 0 and gzip_q >= identity_q
+
+
+def wants_openmetrics(accept: str) -> bool:
+    """OpenMetrics only when the client prefers it to the classic text format by q-value (the most
+    specific media range applies); on a tie, or no Accept, the classic format."""
+    q = q_values(accept)
+
+    def best(kind: str, subtype: str) -> float:
+        return q.get(f"{kind}/{subtype}", q.get(f"{kind}/*", q.get("*/*", 0.0)))
+
+    openmetrics = best("application", "openmetrics-text")
+    return openmetrics > 0 and openmetrics > best("text", "plain")
+
+
 async def metrics(request: web.Request) -> web.StreamResponse:
     rt = request.app[RUNTIME]
-    _, content_type = choose_encoder(request.headers.get("Accept", ""))
-    gzipped = "gzip" in request.headers.get("Accept-Encoding", "")
-    chunks = await rt.exposition.chunks(
-        openmetrics=content_type.startswith("application/openmetrics-text"), gzipped=gzipped
-    )
+    openmetrics = wants_openmetrics(request.headers.get("Accept", ""))
+    content_type = OPENMETRICS_TYPE if openmetrics else TEXT_TYPE
+    gzipped = wants_gzip(request.headers.get("Accept-Encoding", ""))
+    try:
+        chunks = await rt.exposition.chunks(openmetrics=openmetrics, gzipped=gzipped)
+    except RenderError:  # logged and counted where it happened; the next scrape retries
+        return web.Response(status=500, text="rendering /metrics failed: see the exporter's log\n")
     # Set Content-Type as a raw header: aiohttp's content_type= refuses the ';' parameters,
     # cf. aio-libs/aiohttp#2197.
-    resp = web.StreamResponse(headers={"Content-Type": content_type})
+    # Vary: a cache between Prometheus and the exporter must not serve one format for another.
+    resp = web.StreamResponse(
+        headers={"Content-Type": content_type, "Vary": "Accept, Accept-Encoding"}
+    )
     if gzipped:
         resp.headers["Content-Encoding"] = "gzip"
     resp.content_length = sum(len(c) for c in chunks)
@@ -69,51 +131,20 @@ async def healthz(_: web.Request) -> web.Response:
 async def readyz(request: web.Request) -> web.Response:
     if request.app[RUNTIME].state.ready():
         return web.Response(text="ready\n")
-    return web.Response(status=503, text="waiting for the first poll of every key\n")
-
-
-_PAGE = """<!doctype html>
-<html><head><meta charset="utf-8"><title>Neon exporter</title>
-<style>body{{font-family:system-ui,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem}}
-table{{border-collapse:collapse}}td,th{{padding:.2rem .8rem;border-bottom:1px solid #ddd;
-text-align:left}}code{{background:#f3f3f3;padding:0 .2rem}}</style></head>
-<body><h1>Neon exporter</h1><p>Version {version}. Prometheus exporter for the Neon
-control plane.</p>
-<ul><li><a href="metrics">/metrics</a>: the exposition</li>
-<li><a href="healthz">/healthz</a>: alive</li>
-<li><a href="readyz">/readyz</a>: every key has had its first poll</li></ul>
-<h2>Keys</h2><table><tr><th>key</th><th>accepted by Neon</th><th>last poll</th>
-<th>projects</th></tr>{rows}</table>{demo}</body></html>
-"""
-
-_DEMO = """<h2>Demo mode</h2><p>This exporter polls a built-in simulated Neon API, not Neon.
-To try your alerting, revoke the demo key: <code>neon_api_key_valid{{key="demo"}}</code>
-drops to 0 at the next key check and <code>NeonApiKeyInvalid</code> fires.</p>
-<form method="post" action="-/demo/revoke"><button>Revoke the demo key</button></form>
-<form method="post" action="-/demo/restore"><button>Restore the demo key</button></form>
-<p>Or from a shell: <code>curl -X POST http://HOST:PORT/-/demo/revoke</code> and
-<code>.../-/demo/restore</code>.</p>"""
-
-
-def _yes_no(value: bool | None) -> str:
-    return "unknown yet" if value is None else ("yes" if value else "no")
+    return web.Response(status=503, text="waiting for a first poll attempt of every key\n")
 
 
 async def landing(request: web.Request) -> web.Response:
     rt = request.app[RUNTIME]
     view = rt.state.view()
-    rows = "".join(
-        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>".format(
-            html.escape(key),
-            _yes_no(h.valid),
-            "ok" if h.poll_success else ("pending" if h.poll_success is None else "failed"),
-            view.projects_per_key.get(key, "-"),
-        )
+    spent = requests_per_key(rt.metrics.api_requests)
+    now, uptime = rt.clock(), time.monotonic() - request.app[STARTED]
+    rows = [
+        KeyRow(key, h, view.projects_per_key.get(key), spent.get(key, 0.0), now, uptime)
         for key, h in rt.state.all_health().items()
-    )
-    demo = _DEMO if SIMULATOR in request.app else ""
-    page = _PAGE.format(version=__version__, rows=rows, demo=demo)
-    return web.Response(text=page, content_type="text/html")
+    ]
+    text = page(rows, demo=SIMULATOR in request.app)
+    return web.Response(text=text, content_type="text/html")
 
 
 async def demo_revoke(request: web.Request) -> web.Response:
@@ -127,10 +158,19 @@ async def demo_restore(request: web.Request) -> web.Response:
 
 
 def _back_to_landing(request: web.Request, text: str) -> web.Response:
-    # A browser form gets sent back to the page; curl gets one line.
-    if "text/html" in request.headers.get("Accept", ""):
-        raise web.HTTPSeeOther(location="/")
+    # A browser's form post is sent back to the page; curl gets one line (in the 303 too).
+    if _from_browser(request):
+        raise web.HTTPSeeOther(location="/", text=text + "\n")
     return web.Response(text=text + "\n")
+
+
+def _from_browser(request: web.Request) -> bool:
+    """A form submission or a page navigation, by what browsers send with either."""
+    return (
+        request.headers.get("Sec-Fetch-Mode") == "navigate"
+        or request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data")
+        or q_values(request.headers.get("Accept", "")).get("text/html", 0.0) > 0
+    )
 
 
 async def reload(request: web.Request) -> web.Response:
@@ -143,26 +183,94 @@ class WebGuard:
     """The web configuration in force (TLS, basic auth, headers), renewed on reload.
 
     aiohttp fixes an app's middlewares when it starts, so one stable middleware hands each
-    request to the current configuration's. A reload re-reads users and headers, and loads a
-    renewed certificate into the live TLS context (new connections use it); TLS versions,
-    ciphers and client-certificate settings need a restart.
+    request to the current configuration's. TLS is applied per connection by
+    :class:`GuardedSite`, which asks ``ssl_context`` at each accept: a reload that turns TLS on
+    or off, or changes versions, ciphers, client certificates or the certificate, holds for
+    every connection accepted after it. Connections accepted before it are closed (after the
+    request in flight), so none keeps the old protection.
     """
 
     def __init__(self, config: WebConfig | None) -> None:
-        self.ssl_context = config.ssl_context() if config is not None else None
+        self.ssl_context: ssl.SSLContext | None = None
         self._current: Middleware | None = None
+        self._server: web.Server | None = None
         self.update(config)
 
     def update(self, config: WebConfig | None) -> None:
+        had_tls = self.ssl_context is not None
+        self.ssl_context = _context_of(config)
         self._current = config.middleware() if config is not None else None
-        if self.ssl_context is not None and config is not None and config.tls is not None:
-            self.ssl_context.load_cert_chain(config.tls.cert_file, config.tls.key_file)
+        if self._server is not None and (had_tls or self.ssl_context is not None):
+            connections = self._server.connections
+            for handler in connections:
+                handler.close()
+            log.info(
+                "web configuration applied to new connections",
+                tls=self.ssl_context is not None,
+                connections_closed=len(connections),
+            )
+
+    def protocol(self, server: web.Server) -> asyncio.BaseProtocol:
+        """One accepted connection's protocol: aiohttp's handler, behind TLS if configured."""
+        handler = server()
+        if self.ssl_context is None:
+            return handler
+        # What loop.create_server(ssl=...) does per connection, with the context of now.
+        return SSLProtocol(
+            asyncio.get_running_loop(),
+            handler,
+            self.ssl_context,
+            None,  # type: ignore[arg-type]  # no waiter: nobody awaits the handshake
+            server_side=True,
+        )
+
+    def attach(self, server: web.Server) -> None:
+        """The aiohttp server whose connections a TLS change closes."""
+        self._server = server
 
     @web.middleware
     async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        transport = request.transport
+        if transport is not None and transport.get_extra_info("sslcontext") is not self.ssl_context:
+            # Accepted under TLS settings a reload has replaced, its handshake finishing after
+            # the reload closed the older connections: no answer under the old protection.
+            response = web.Response(status=503, text="TLS settings changed: reconnect\n")
+            response.force_close()
+            return response
         if self._current is None:
             return await handler(request)
         return await self._current(request, handler)
+
+
+def _context_of(config: WebConfig | None) -> ssl.SSLContext | None:
+    if config is None or config.tls is None:
+        return None
+    # Built when the file was loaded; a WebConfig made in code builds it now.
+    return config.context or config.ssl_context()
+
+
+class GuardedSite(web.BaseSite):
+    """A TCP listener that takes each new connection's TLS settings from the guard."""
+
+    __slots__ = ("_guard", "_host", "_port")
+
+    def __init__(self, runner: web.BaseRunner, host: str | None, port: int, guard: WebGuard):
+        super().__init__(runner)
+        self._host, self._port, self._guard = host, port, guard
+
+    @property
+    def name(self) -> str:
+        scheme = "https" if self._guard.ssl_context is not None else "http"
+        return f"{scheme}://{self._host or '0.0.0.0'}:{self._port}"
+
+    async def start(self) -> None:
+        await super().start()
+        server = self._runner.server
+        assert server is not None  # BaseSite refuses a runner that is not set up
+        self._guard.attach(server)
+        self._server = await asyncio.get_running_loop().create_server(
+            lambda: self._guard.protocol(server), self._host, self._port, backlog=self._backlog
+        )
 
 
 def make_app(
@@ -176,6 +284,7 @@ def make_app(
     guard = guard or WebGuard(runtime.config.web)
     app = web.Application(middlewares=[guard.middleware])
     app[RUNTIME] = runtime
+    app[STARTED] = time.monotonic()
     app[POLLING] = Polling(
         runtime, load=load_config, on_reload=lambda config: guard.update(config.web)
     )

@@ -8,7 +8,8 @@ refusing to start beats quietly serving with less protection than the file asks 
 
 Differences from exporter-toolkit, each for a reason (see docs/web-configuration.md):
 
-- The file is read at start (and on reload), not on every request.
+- The file is read at start (and on reload), not on every request. A reload applies all of it,
+  TLS included, to every new connection (see web.py's ``GuardedSite``).
 - ``RequestClientCert`` asks nothing of the client here (exporter-toolkit requests a certificate
   but neither verifies nor uses it, so either way every client gets in).
 - ``curve_preferences`` is checked and ignored (``ssl`` cannot set a curve list; OpenSSL's
@@ -27,7 +28,7 @@ import re
 import secrets
 import ssl
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -140,6 +141,9 @@ class WebConfig:
     users: Mapping[str, bytes] = field(default_factory=lambda: MappingProxyType({}))
     headers: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     auth_excluded_paths: frozenset[str] = frozenset()
+    # The server context built from the files when the file was loaded: applying a loaded
+    # config (at start or on reload) then cannot fail on a file that changed in between.
+    context: ssl.SSLContext | None = field(default=None, compare=False, repr=False)
 
     def ssl_context(self) -> ssl.SSLContext | None:
         """A server context built from the files now; None when TLS is not configured."""
@@ -484,8 +488,8 @@ def load_web_config(path: str) -> WebConfig:
         ),
         auth_excluded_paths=frozenset(excluded),
     )
-    config.ssl_context()  # files readable, key matches certificate, CA parses: fail at start
-    return config
+    # Files readable, key matches certificate, CA parses: a ConfigError at load, never later.
+    return replace(config, context=config.ssl_context())
 
 
 __all__ = ["BasicAuth", "TLSServerConfig", "WebConfig", "load_web_config"]

@@ -50,6 +50,7 @@ class Metrics:
     api_requests: Counter
     skipped_items: Counter
     cursor_repeats: Counter
+    render_errors: Counter
     live_changes: int = 0  # bumped with every counter change, so renders of ``live`` can be reused
 
     def count_request(self, key: str, route: str, code: str) -> None:
@@ -62,6 +63,10 @@ class Metrics:
 
     def count_cursor_repeat(self, key: str, route: str) -> None:
         self.cursor_repeats.labels(key=key, route=route).inc()
+        self.live_changes += 1
+
+    def count_render_error(self) -> None:
+        self.render_errors.inc()
         self.live_changes += 1
 
 
@@ -89,6 +94,11 @@ def build_metrics(state: State, *, endpoints: bool) -> Metrics:
         ["key", "route"],
         registry=live,
     )
+    render_errors = Counter(
+        "neon_exporter_render_errors",
+        "Renders of the /metrics snapshot part that failed (each is retried on the next scrape).",
+        registry=live,
+    )
     build = Gauge(
         "neon_exporter_build_info",
         "Version of neon-exporter and of the Python running it; always 1.",
@@ -97,7 +107,7 @@ def build_metrics(state: State, *, endpoints: bool) -> Metrics:
     )
     build.labels(version=__version__, python_version=platform.python_version()).set(1)
     registry = snapshot_registry(state.view, endpoints=endpoints)
-    for collector in (health, api_requests, skipped, repeats, build):
+    for collector in (health, api_requests, skipped, repeats, render_errors, build):
         registry.register(collector)
     return Metrics(
         registry=registry,
@@ -106,4 +116,5 @@ def build_metrics(state: State, *, endpoints: bool) -> Metrics:
         api_requests=api_requests,
         skipped_items=skipped,
         cursor_repeats=repeats,
+        render_errors=render_errors,
     )

@@ -3,14 +3,27 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import gzip
-from collections.abc import Callable
+import os
+import signal
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from functools import partial
+from pathlib import Path
 
+import aiohttp
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
 from prometheus_client import generate_latest
 
-from exporter.render import Exposition
+from exporter.render import Exposition, RenderError, render_snapshot
 from exporter.runtime import Runtime
 from exporter.simulator import Simulator
+from exporter.state import View
+from exporter.web import RUNTIME, metrics
 from tests.procs import sample
 
 Build = Callable[..., Runtime]
@@ -117,3 +130,125 @@ async def test_worker_process_render_equals_thread_render(
         assert gzip.decompress(gz) == await rt.exposition.body(openmetrics=False, gzipped=False)
     finally:
         in_process.close()
+
+
+class FailsOnce:
+    """A renderer that fails its ``nth`` render (an exception raised while rendering, as a
+    killed worker process or a collector bug would), and renders normally otherwise."""
+
+    def __init__(self, nth: int) -> None:
+        self.calls = 0
+        self.nth = nth
+
+    def __call__(self, view: View, *, endpoints: bool, openmetrics: bool, gzipped: bool) -> bytes:
+        self.calls += 1
+        if self.calls == self.nth:
+            raise RuntimeError("render failed on purpose")
+        return render_snapshot(view, endpoints=endpoints, openmetrics=openmetrics, gzipped=gzipped)
+
+
+@asynccontextmanager
+async def metrics_server(rt: Runtime) -> AsyncIterator[Callable[[], Awaitable[tuple[int, str]]]]:
+    """The real /metrics handler on a loopback socket; yields a scrape function."""
+    app = web.Application()
+    app[RUNTIME] = rt
+    app.router.add_get("/metrics", metrics)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+
+    async def scrape() -> tuple[int, str]:
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(server.make_url("/metrics")) as r,
+        ):
+            return r.status, await r.text()
+
+    try:
+        yield scrape
+    finally:
+        await server.close()
+
+
+def with_renderer(rt: Runtime, renderer: FailsOnce) -> Runtime:
+    return dataclasses.replace(rt, exposition=Exposition(rt.state, rt.metrics, render=renderer))
+
+
+async def test_a_failed_first_render_is_retried_on_the_next_scrape(
+    sim: Simulator, sim_url: str, runtime_for: Build
+) -> None:
+    """No good rendering yet: the failed scrape gets 500, the next one renders again (200) and
+    counts the failure in neon_exporter_render_errors_total."""
+    rt = with_renderer(await polled(runtime_for, sim_url), FailsOnce(1))
+    async with metrics_server(rt) as scrape:
+        status, _ = await scrape()
+        assert status == 500
+        status, body = await scrape()
+    assert status == 200
+    assert sample(body, "neon_project_info", {"project_id": sim.project_ids()[0]}) == 1
+    assert sample(body, "neon_exporter_render_errors_total") == 1
+
+
+async def test_a_failed_render_serves_the_last_good_one_then_retries(
+    sim: Simulator, sim_url: str, runtime_for: Build
+) -> None:
+    """The data change and the new render fails: that scrape gets the last good rendering (200),
+    the next one the new data."""
+    renderer = FailsOnce(2)
+    rt = with_renderer(await polled(runtime_for, sim_url), renderer)
+    pid = sim.project_ids()[0]
+    async with metrics_server(rt) as scrape:
+        status, before = await scrape()
+        assert status == 200
+        old_size = sample(before, "neon_project_size_bytes", {"project_id": pid})
+        sim.set_project(pid, size_bytes=987_654_321)
+        async with rt.poller() as poller:
+            assert await poller.poll("prod")
+        status, during = await scrape()
+        assert status == 200
+        assert sample(during, "neon_project_size_bytes", {"project_id": pid}) == old_size
+        assert sample(during, "neon_exporter_render_errors_total") == 1
+        status, after = await scrape()
+    assert status == 200
+    assert sample(after, "neon_project_size_bytes", {"project_id": pid}) == 987_654_321
+    assert renderer.calls == 3
+
+
+def hangs_first_time(
+    marker: str, view: View, *, endpoints: bool, openmetrics: bool, gzipped: bool
+) -> bytes:
+    """Runs in the render worker: the first time it writes its PID to ``marker`` and waits to be
+    killed; later (in a new worker) it renders."""
+    path = Path(marker)
+    if not path.exists():
+        path.write_text(str(os.getpid()))
+        time.sleep(30)  # the test kills this process long before
+    return render_snapshot(view, endpoints=endpoints, openmetrics=openmetrics, gzipped=gzipped)
+
+
+async def test_a_killed_render_worker_is_retried_on_the_next_scrape(
+    sim: Simulator, sim_url: str, runtime_for: Build, tmp_path: Path
+) -> None:
+    """The render worker process is killed mid-render: that scrape fails (nothing good to serve
+    yet) and is counted; the next scrape renders in a new worker."""
+    rt = await polled(runtime_for, sim_url)
+    marker = tmp_path / "worker.pid"
+    in_process = Exposition(
+        rt.state,
+        rt.metrics,
+        process_min_projects=0,
+        render=partial(hangs_first_time, str(marker)),
+    )
+    try:
+        first = asyncio.ensure_future(in_process.body(openmetrics=False, gzipped=False))
+        for _ in range(300):  # the worker starts a Python and imports the exporter: seconds
+            if marker.exists() and marker.read_text():
+                break
+            await asyncio.sleep(0.05)
+        os.kill(int(marker.read_text()), signal.SIGKILL)
+        with pytest.raises(RenderError):
+            await first
+        second = await in_process.body(openmetrics=False, gzipped=False)
+    finally:
+        in_process.close()
+    assert sample(second.decode(), "neon_exporter_render_errors_total") == 1
+    assert sample(second.decode(), "neon_projects", {"key": "prod"}) == 5

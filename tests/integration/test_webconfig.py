@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import base64
 import datetime
+import http.client
 import ipaddress
 import signal
 import ssl
 import urllib.error
 import urllib.request
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,7 +26,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from exporter.config import ConfigError
 from exporter.webconfig import BasicAuth, WebConfig, load_web_config
-from tests.procs import exporter, simulator, wait_for
+from tests.procs import Exporter, exporter, simulator, wait_for
 from tests.support import KEYS
 
 PASSWORD = "correct horse battery staple"
@@ -473,3 +475,93 @@ def test_exporter_serves_https_with_basic_auth_and_reloads_it(pki: Pki, tmp_path
             output = exp.proc.output()
     assert "first-secret" not in output
     assert "second-secret" not in output
+
+
+# -- a reload that changes TLS (SIGHUP to the real exporter) -------------------------------------
+
+
+def _status(url: str, ctx: ssl.SSLContext | None = None) -> int | str:
+    """The status of GET url, or the name of the error when no HTTP answer came."""
+    try:
+        with urllib.request.urlopen(url, context=ctx, timeout=5) as resp:
+            return int(resp.status)
+    except urllib.error.HTTPError as exc:
+        return exc.code
+    except (urllib.error.URLError, OSError) as exc:
+        return type(exc).__name__
+
+
+def _reload_by_sighup(exp: Exporter) -> None:
+    """SIGHUP, then wait until the exporter logs the reload as applied."""
+    before = [r["event"] for r in exp.logs()].count("configuration reloaded")
+    exp.proc.popen.send_signal(signal.SIGHUP)
+    wait_for(
+        lambda: [r["event"] for r in exp.logs()].count("configuration reloaded") > before,
+        timeout=15,
+        what="configuration reloaded",
+    )
+
+
+def _healthz(conn: http.client.HTTPConnection) -> int | str:
+    """GET /healthz on a connection kept open: the status, or the error if it was closed."""
+    try:
+        conn.request("GET", "/healthz")
+        resp = conn.getresponse()
+        resp.read()
+        return resp.status
+    except (http.client.HTTPException, OSError) as exc:
+        return type(exc).__name__
+
+
+@contextmanager
+def _exporter_with_web_config(tmp_path: Path, web_config: str) -> Iterator[tuple[Exporter, int]]:
+    with simulator(tmp_path, keys={"prod": KEYS["prod"]}, projects=1) as sim:
+        env = {"NEON_API_KEY": KEYS["prod"], "NEON_API_URL": f"{sim.url}/api/v2"}
+        with exporter(tmp_path, ["--web.config.file", web_config], env=env) as exp:
+            yield exp, int(exp.url.rsplit(":", 1)[1])
+
+
+def test_reload_adding_client_certificates_applies_them(pki: Pki, tmp_path: Path) -> None:
+    """TLS, then RequireAndVerifyClientCert added and SIGHUP: after "configuration reloaded" a
+    client without a certificate is refused, on a new connection and on the keep-alive
+    connection it opened before; one with a certificate of the CA gets in."""
+    web_config = write_config(tmp_path, tls_block(pki))
+    with _exporter_with_web_config(tmp_path, web_config) as (exp, port):
+        url = f"https://127.0.0.1:{port}/metrics"
+        assert _status(url, client_ctx(pki)) == 200
+        kept = http.client.HTTPSConnection("127.0.0.1", port, context=client_ctx(pki), timeout=5)
+        assert _healthz(kept) == 200
+        extra = f"  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: {pki.ca}\n"
+        write_config(tmp_path, tls_block(pki, extra))
+        _reload_by_sighup(exp)
+        assert _healthz(kept) != 200  # closed by the reload (or refused, had it raced it)
+        kept.close()
+        assert _status(url, client_ctx(pki)) != 200
+        with_cert = client_ctx(pki, cert=(pki.client_cert, pki.client_key))
+        assert _status(url, with_cert) == 200
+
+
+def test_reload_adding_tls_to_plain_http_serves_https(pki: Pki, tmp_path: Path) -> None:
+    """An empty web config (plain HTTP), then tls_server_config added and SIGHUP: HTTPS is
+    served and plain HTTP no longer is."""
+    web_config = write_config(tmp_path, "")
+    with _exporter_with_web_config(tmp_path, web_config) as (exp, port):
+        assert _status(f"http://127.0.0.1:{port}/metrics") == 200
+        write_config(tmp_path, tls_block(pki))
+        _reload_by_sighup(exp)
+        assert _status(f"https://127.0.0.1:{port}/metrics", client_ctx(pki)) == 200
+        assert _status(f"http://127.0.0.1:{port}/metrics") != 200
+
+
+def test_reload_raising_min_version_refuses_tls12(pki: Pki, tmp_path: Path) -> None:
+    """TLS with the default floor, then min_version TLS13 and SIGHUP: a TLS 1.2 client that got
+    in before is refused; a TLS 1.3 client still gets in."""
+    web_config = write_config(tmp_path, tls_block(pki))
+    with _exporter_with_web_config(tmp_path, web_config) as (exp, port):
+        url = f"https://127.0.0.1:{port}/metrics"
+        tls12 = client_ctx(pki, max_version=ssl.TLSVersion.TLSv1_2)
+        assert _status(url, tls12) == 200
+        write_config(tmp_path, tls_block(pki, "  min_version: TLS13\n"))
+        _reload_by_sighup(exp)
+        assert _status(url, tls12) != 200
+        assert _status(url, client_ctx(pki)) == 200
