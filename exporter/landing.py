@@ -61,12 +61,17 @@ def _last_poll(row: KeyRow) -> str:
 
 
 def _error(row: KeyRow) -> str:
-    # The place for the last poll's error once KeyHealth carries it.
     h = row.health
     if h.valid is False:
         when = f" at {_at(row.now, h.last_rejected)}" if h.last_rejected is not None else ""
         return f"key rejected by Neon (401){when}"
-    return "-"
+    return h.last_error or "-"
+
+
+def _areas(row: KeyRow) -> str:
+    """Each area's state, as neon_exporter_collector_success says it."""
+    areas = row.health.areas
+    return ", ".join(f"{a} {'ok' if ok else 'FAILING'}" for a, ok in areas.items()) or "-"
 
 
 def _projects(row: KeyRow) -> str:
@@ -96,6 +101,7 @@ KEY_COLUMNS: tuple[tuple[str, Callable[[KeyRow], str]], ...] = (
     ("accepted by Neon", _accepted),
     ("last poll", _last_poll),
     ("error", _error),
+    ("areas", _areas),
     ("projects", _projects),
     ("detail data age", _detail_age),
     ("requests to Neon", _requests),

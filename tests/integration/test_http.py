@@ -112,7 +112,9 @@ async def test_landing_page_text(demo_url: str) -> None:
     assert 'neon_api_key_valid{key="demo"}' in text
     assert "{{" not in text
     assert "every key has had its first poll attempt (successful or not)" in text
-    headings = "key accepted by Neon last poll error projects detail data age requests to Neon"
+    headings = (
+        "key accepted by Neon last poll error areas projects detail data age requests to Neon"
+    )
     assert headings in text
     row = text.split(headings, 1)[1]
     assert re.match(
@@ -187,6 +189,13 @@ async def test_accept_q_values(demo_url: str, accept: str, openmetrics: bool) ->
     assert headers["Vary"] == "Accept, Accept-Encoding"
 
 
+def test_key_table_shows_the_last_poll_error() -> None:
+    """A failed poll's error is in the row, as the log says it."""
+    health = KeyHealth(valid=True, poll_success=False, last_error="/projects: HTTP 503")
+    text = page_text(key_table([KeyRow("prod", health, 1, 0.0, now=0.0, uptime=1.0)]))
+    assert "/projects: HTTP 503" in text
+
+
 def test_key_table_shows_a_failed_poll_and_a_rejected_key() -> None:
     """The per-key cells of a key whose last poll failed after Neon rejected it."""
     health = KeyHealth(
@@ -198,13 +207,15 @@ def test_key_table_shows_a_failed_poll_and_a_rejected_key() -> None:
         poll_duration=2.5,
         budget_per_minute=300.0,
         details={"endpoints": (998_000.0, 4)},
+        areas={"projects": False, "endpoints": True},
     )
     row = KeyRow("prod", health, None, 600.0, now=1_000_060.0, uptime=1200.0)
     text = page_text(key_table([row]))
     assert text == (
-        "key accepted by Neon last poll error projects detail data age requests to Neon "
+        "key accepted by Neon last poll error areas projects detail data age requests to Neon "
         "prod no failed (took 2.50 s); last success: 13:30:00 UTC (18 min ago) "
-        "key rejected by Neon (401) at 13:46:40 UTC (60 s ago) - "
+        "key rejected by Neon (401) at 13:46:40 UTC (60 s ago) "
+        "projects FAILING, endpoints ok - "
         "endpoints: oldest 34 min ago, 4 projects without "
         "600 since start, 30/min on average, budget 300/min"
     )
