@@ -167,7 +167,8 @@ class State:
         self._snapshots[key] = snapshot
         h = self._health[key]
         h.details = snapshot.detail_status()
-        h.areas = {**h.areas, **{kind: not snapshot.failed.get(kind) for kind in snapshot.fetched}}
+        # A snapshot to publish means its project list was fetched.
+        h.areas = {"projects": True} | {k: not snapshot.failed.get(k) for k in snapshot.fetched}
         if h.data_since is None:
             h.data_since = snapshot.taken_at
         # An unchanged answer need not re-render thousands of series.
