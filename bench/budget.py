@@ -35,7 +35,8 @@ sys.path.insert(0, str(ROOT))
 
 from aiohttp.test_utils import TestServer  # noqa: E402
 
-from exporter.runtime import Runtime  # noqa: E402
+from exporter.plan import slice_seconds  # noqa: E402
+from exporter.service import Service  # noqa: E402
 from exporter.simulator import Simulator  # noqa: E402
 from tests.support import KEYS, key_files, make_config  # noqa: E402
 
@@ -60,8 +61,8 @@ async def run(projects: int, budget: float, interval: float, polls: int) -> dict
     config = make_config(
         str(server.make_url("/api/v2")), key_files(tmp), max_requests_per_minute=60_000
     )
-    rt = Runtime.create(config)
-    async with rt.poller() as poller:
+    rt = Service(config)
+    async with rt.pollers() as poller:
         assert await poller.poll("prod")  # warm-up: everything fetched once
     rt.config = dataclasses.replace(config, max_requests_per_minute=budget)
     since = time.monotonic()  # the log is a ring: select by time, not by position
@@ -69,10 +70,8 @@ async def run(projects: int, budget: float, interval: float, polls: int) -> dict
     endpoint = sim.endpoints_of(changed_pid)[0]
     new_state = "init" if endpoint.state != "init" else "idle"
     reflected: float | None = None
-    async with rt.poller() as poller:
-        # The slice the scheduler gives a poll of this interval (Poller.schedule).
-        jitter = min(1.0, interval / 20)
-        poller.slice_seconds = max(interval / 2, interval - jitter - max(0.5, interval / 50))
+    # The slice the scheduler gives a poll of this interval.
+    async with rt.pollers(slice_seconds=slice_seconds(interval)) as poller:
         t0 = time.monotonic()
         changed_at: float | None = None
 
@@ -87,7 +86,7 @@ async def run(projects: int, budget: float, interval: float, polls: int) -> dict
             # projects before they finish, so checking only after each poll would be late.
             nonlocal reflected
             while reflected is None:
-                eps = rt.state.view().endpoints.get(changed_pid, ())
+                eps = rt.state.view().of("endpoints").get(changed_pid, ())
                 if changed_at and any(e.state == new_state for e in eps):
                     reflected = time.monotonic() - changed_at
                 await asyncio.sleep(0.1)

@@ -21,9 +21,9 @@ from .demo import demo_api
 from .logs import setup_logging
 from .memory import pin_mmap_threshold
 from .neon.errors import KeyRejected, NeonError
-from .runtime import Runtime
+from .service import Service
 from .simulator import Simulator
-from .web import POLLING, GuardedSite, WebGuard, make_app
+from .web import SERVICE, GuardedSite, WebGuard, make_app
 
 log = structlog.get_logger("exporter")
 
@@ -144,12 +144,12 @@ async def _serve(config: Config, load_config: Callable[[], Config]) -> int:
         if config.demo:
             config, simulator = await stack.enter_async_context(demo_api(config))
         guard = WebGuard(config.web)
-        app = make_app(
-            Runtime.create(config),
-            simulator=simulator,
-            load_config=None if config.demo else load_config,
-            guard=guard,
+        service = Service(
+            config,
+            load=None if config.demo else load_config,
+            on_reload=lambda new: guard.update(new.web),
         )
+        app = make_app(service, simulator=simulator, guard=guard)
         runner = web.AppRunner(
             app,
             handle_signals=False,
@@ -184,7 +184,7 @@ async def _serve(config: Config, load_config: Callable[[], Config]) -> int:
         reloads: set[asyncio.Task[bool]] = set()  # strong references until each is done
 
         def on_sighup() -> None:
-            task = asyncio.ensure_future(app[POLLING].reload())
+            task = asyncio.ensure_future(app[SERVICE].reload())
             reloads.add(task)
             task.add_done_callback(reloads.discard)
 
@@ -199,11 +199,10 @@ async def _check(config: Config, out: TextIO) -> int:
     async with AsyncExitStack() as stack:
         if config.demo:
             config, _ = await stack.enter_async_context(demo_api(config))
-        runtime = Runtime.create(config)
-        poller = await stack.enter_async_context(runtime.poller())
+        pollers = await stack.enter_async_context(Service(config).pollers())
 
         async def one(name: str) -> tuple[str, str, str, str]:
-            client = poller.clients[name]
+            client = pollers[name].client
             try:
                 await client.probe()
                 count = 0
@@ -230,10 +229,10 @@ async def _once(config: Config, out: TextIO) -> int:
     async with AsyncExitStack() as stack:
         if config.demo:
             config, _ = await stack.enter_async_context(demo_api(config))
-        runtime = Runtime.create(config)
-        poller = await stack.enter_async_context(runtime.poller())
-        ok = await poller.poll_all()
-    out.write(generate_latest(runtime.metrics.registry).decode())
+        service = Service(config)
+        pollers = await stack.enter_async_context(service.pollers())
+        ok = await pollers.poll_all()
+    out.write(generate_latest(service.metrics.registry).decode())
     return EXIT_OK if ok else EXIT_FAILED
 
 

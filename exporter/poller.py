@@ -1,325 +1,283 @@
-"""Polling: one poll of one key into a snapshot, the key probe, and their APScheduler jobs."""
+"""One poll of one key, in phases: list, plan, refresh, publish; and the key probe.
+
+The project list is fetched whole (its failure fails the poll). Per-project detail of each area
+on is refreshed most urgent first (see :mod:`exporter.plan`) and, with ``until`` (a
+``time.monotonic()`` deadline), only as much of it as the key's request budget allows by then;
+the rest is carried over from the previous snapshot. Areas fail apart: a failed request keeps
+that project's last detail of that area (see ``KeySnapshot.failed``) and never fails the poll.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import math
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from functools import partial
+from datetime import UTC, datetime
 from types import MappingProxyType
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import structlog
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from .neon.client import CONSUMPTION_BATCH, PAGE_LIMIT, NeonClient
+from .areas import Area
+from .neon.client import NeonClient
 from .neon.errors import KeyRejected, NeonError
-from .neon.models import Endpoint, Project, derive_state
-from .state import DETAIL_KINDS, KeySnapshot, State
+from .neon.models import Project
+from .plan import Memory, Plan, list_interval, plan
+from .state import KeySnapshot, State
 
 log = structlog.get_logger("exporter.poller")
 T = TypeVar("T")
 U = TypeVar("U")
+Publish = Callable[[KeySnapshot], None]
 
 
-@dataclass(frozen=True, slots=True)
-class Details:
-    """Which per-project detail a poll fetches, and how often usage is due."""
-
-    endpoints: bool = True
-    branches: bool = False
-    usage: bool = False
-    usage_interval: float = 900.0
-
-
-@dataclass(slots=True)
-class _Work:
-    """What one poll refreshes, most urgent first: consumption batches (100 projects a
-    request), then per-project items (new projects, then changed, then oldest detail)."""
-
-    batches: list[list[str]]
-    items: list[tuple[str, tuple[str, ...]]]  # (project id, kinds)
-    urgent: int = 0  # the first ``urgent`` items are new or changed projects
-
-
-def _plan(
-    projects: Mapping[str, Project],
-    previous: KeySnapshot | None,
-    details: Details,
-    *,
-    now: float,
-    consumption: bool,
-    skip: set[str],
-) -> _Work:
-    fetched = previous.fetched if previous is not None else {}
-    stamps = previous.stamps if previous is not None else {}
-    old_eps = previous.endpoints if previous is not None else {}
-    rotating = tuple(k for k in ("endpoints", "branches") if getattr(details, k))
-    usage_at = fetched.get("usage", {})
-
-    def usage_due(pid: str) -> bool:
-        t = usage_at.get(pid)
-        return t is None or now - t >= details.usage_interval
-
-    batches: list[list[str]] = []
-    due_usage: set[str] = set()
-    if details.usage:
-        due = sorted(
-            (pid for pid in projects if pid not in skip and usage_due(pid)),
-            key=lambda pid: usage_at.get(pid, -1.0),
-        )
-        if consumption:
-            batches = [
-                due[i : i + CONSUMPTION_BATCH] for i in range(0, len(due), CONSUMPTION_BATCH)
-            ]
-        else:
-            due_usage = set(due)
-    ranked: list[tuple[int, float, str, tuple[str, ...]]] = []
-    for pid, p in projects.items():
-        if pid in skip:
-            continue
-        kinds = rotating + (("usage",) if pid in due_usage else ())
-        if not kinds:
-            continue
-        times = [fetched.get(k, {}).get(pid) for k in rotating] or [usage_at.get(pid)]
-        if any(t is None for t in times):
-            rank = 0  # new: nothing known yet
-        elif _changed(p, stamps.get(pid), old_eps.get(pid)):
-            rank = 1
-        else:
-            rank = 2
-        oldest = min((t for t in times if t is not None), default=-1.0)
-        ranked.append((rank, oldest, pid, kinds))
-    ranked.sort()
-    urgent = sum(1 for rank, *_ in ranked if rank < 2)
-    return _Work(batches, [(pid, kinds) for _, _, pid, kinds in ranked], urgent)
-
-
-def _changed(
-    p: Project, stamp: tuple[str, str] | None, endpoints: tuple[Endpoint, ...] | None
-) -> bool:
-    """Whether the list entry moved since the project's detail was fetched.
-
-    ``compute_last_active_at`` moves all the time while a compute runs; for a project already
-    known to be active that is no news, so it only counts for projects not known active.
-    """
-    if stamp is None:
-        return True
-    if stamp[0] != p.updated_at:
-        return True
-    known_active = endpoints is not None and derive_state(endpoints) == "active"
-    return stamp[1] != p.compute_last_active_at and not known_active
-
-
-async def fetch_snapshot(
-    client: NeonClient,
-    *,
-    previous: KeySnapshot | None,
-    details: Details,
-    clock: Callable[[], float] = time.time,
-    until: float | None = None,
-    publish: Callable[[KeySnapshot], None] | None = None,
-    list_projects: bool = True,
-) -> KeySnapshot:
-    """Poll one key once. Raises :class:`NeonError` when the poll as a whole failed.
-
-    ``list_projects=False`` skips the project list and rotates detail over the previous poll's
-    projects (see :func:`list_interval`).
-
-    ``publish`` is handed a snapshot as soon as new and changed projects have been fetched, when
-    the poll still has others to rotate through: a change is served a budget slot after the
-    list showed it, not at the end of a poll that may last the whole interval.
-
-    The project list is fetched whole. Per-project detail is refreshed most urgent first
-    (see :class:`_Work`) and, with ``until`` (a ``time.monotonic()`` deadline), only as much
-    of it as the key's request budget allows by then; the rest is carried over from
-    ``previous``. Without ``until`` every detail is fetched (the ``once`` command).
-
-    Projects listed in ``unavailable_project_ids`` (Neon could not load them in time) keep their
-    previous data: a partial page never makes a project vanish.
-    """
+async def list_projects(
+    client: NeonClient, previous: KeySnapshot | None
+) -> tuple[dict[str, Project], set[str]]:
+    """Phase 1: every page of the project list. Projects in ``unavailable_project_ids`` (Neon
+    could not load them in time) keep their previous entry: a partial page never makes a
+    project vanish. Returns the projects and the ids so kept."""
     projects: dict[str, Project] = {}
     unavailable: set[str] = set()
-    if list_projects or previous is None or client.version != "v2":
-        async for page in client.project_pages():
-            for project in page.projects:
-                projects[project.id] = project
-            unavailable.update(page.unavailable_project_ids)
-    else:
-        projects = dict(previous.projects)  # a rotation-only poll (see list_interval)
-    kept: set[str] = set()
+    async for page in client.project_pages():
+        for project in page.projects:
+            projects[project.id] = project
+        unavailable.update(page.unavailable_project_ids)
+    kept = set()
     if previous is not None:
         for pid in unavailable - projects.keys():
             if pid in previous.projects:
                 projects[pid] = previous.projects[pid]
                 kept.add(pid)
-    if client.version != "v2":
-        return KeySnapshot(
-            key=client.key.name,
-            taken_at=clock(),
-            projects=MappingProxyType(projects),
-            endpoints=MappingProxyType({}),
-        )
+    return projects, kept
 
-    # Start from what the previous poll knew about the projects still listed.
-    def carried(source: Mapping[str, T]) -> dict[str, T]:
-        return {pid: v for pid, v in source.items() if pid in projects}
 
-    prev = previous
-    eps = carried(prev.endpoints) if prev and details.endpoints else {}
-    brs = carried(prev.branches) if prev and details.branches else {}
-    usg = carried(prev.usage) if prev and details.usage else {}
-    fetched: dict[str, dict[str, float]] = {
-        k: carried(prev.fetched.get(k, {})) if prev else {}
-        for k in DETAIL_KINDS
-        if getattr(details, k)
-    }
-    # kind -> project id -> when its fetches started failing (cleared by the next good fetch)
-    failed: dict[str, dict[str, float]] = {
-        k: carried(prev.failed.get(k, {})) if prev else {} for k in fetched
-    }
-    errors: dict[str, str] = {}  # area -> its first error in this poll
-    stamps = carried(prev.stamps) if prev else {}
-    denied_at = prev.consumption_denied_at if prev else None
-    now = clock()
-    consumption = details.usage and (denied_at is None or now - denied_at >= details.usage_interval)
-    work = _plan(projects, prev, details, now=now, consumption=consumption, skip=kept)
-    gone: set[str] = set()
-    rate = client.budget_per_minute / 60.0
-    pending = 0  # requests of items started and not finished: they queue on the budget first
+async def poll_v1(client: NeonClient, previous: KeySnapshot | None, now: float) -> KeySnapshot:
+    """The v1 API has the project list only: one request, no detail."""
+    projects, _ = await list_projects(client, previous)
+    return KeySnapshot(client.key_name, now, MappingProxyType(projects))
 
-    def affordable(cost: int) -> bool:
+
+class Refresh:
+    """Phase 3 of one poll: the detail dicts it fills, and the requests it may still afford.
+
+    Starts from what the previous snapshot held for the projects still listed; ``snapshot()``
+    copies, so it can publish early while the refresh goes on.
+    """
+
+    def __init__(
+        self,
+        client: NeonClient,
+        *,
+        projects: dict[str, Project],
+        previous: KeySnapshot | None,
+        memory: Memory,
+        areas: Sequence[Area],
+        clock: Callable[[], float],
+        until: float | None,
+    ) -> None:
+        self.client, self.projects, self.clock, self.until = client, projects, clock, until
+        self.stamps = self._carried(memory.stamps)
+        self.denied_at = dict(memory.denied_at)
+        self.areas = {a.name: a for a in areas}
+
+        def carried(source: Mapping[str, Mapping[str, T]], area: str) -> dict[str, T]:
+            return self._carried(source.get(area, {}))
+
+        prev_detail = previous.detail if previous else {}
+        prev_fetched = previous.fetched if previous else {}
+        prev_failed = previous.failed if previous else {}
+        self.detail: dict[str, dict[str, Any]] = {a: carried(prev_detail, a) for a in self.areas}
+        self.fetched = {a: carried(prev_fetched, a) for a in self.areas}
+        self.failed = {a: carried(prev_failed, a) for a in self.areas}
+        self.errors: dict[str, str] = {}  # area -> its first error in this poll
+        self.gone: set[str] = set()  # deleted between the list and their detail request
+        self.pending = 0  # requests started and not finished: they queue on the budget first
+
+    def _carried(self, source: Mapping[str, T]) -> dict[str, T]:
+        return {pid: v for pid, v in source.items() if pid in self.projects}
+
+    def affordable(self, cost: int) -> bool:
         """Whether ``cost`` more requests, behind those already queued, end by ``until``."""
-        if until is None:
+        if self.until is None:
             return True
-        return time.monotonic() + (pending + cost - client.tokens()) / rate <= until
+        rate = self.client.budget_per_minute / 60.0
+        wait = (self.pending + cost - self.client.tokens()) / rate
+        return time.monotonic() + wait <= self.until
 
-    def area_failed(kind: str, pids: Sequence[str], error: str) -> None:
-        """One area's request failed: that area keeps its last data, the poll goes on."""
-        errors.setdefault(kind, error)
-        at = clock()
+    def area_failed(self, area: str, pids: Sequence[str], error: str) -> None:
+        """A request of ``area`` failed: those projects keep their last data; the poll goes on."""
+        self.errors.setdefault(area, error)
+        at = self.clock()
         for pid in pids:
-            failed[kind].setdefault(pid, at)
+            self.failed[area].setdefault(pid, at)
 
-    async def batch(ids: list[str]) -> str:
-        """One consumption request: "ok", "denied" (403: not on this plan), "late" or
-        "failed" (any other error: the usage area failed for these projects)."""
-        nonlocal pending
-        if not affordable(1):
+    def got(self, area: str, pid: str, value: object | None) -> None:
+        if value is None:
+            self.detail[area].pop(pid, None)  # not reported: absent, never 0
+        else:
+            self.detail[area][pid] = value
+        self.fetched[area][pid] = self.clock()
+        self.failed[area].pop(pid, None)
+
+    async def batches(self, work: Plan, replan: Callable[[dict[str, float]], Plan]) -> Plan:
+        """The batched requests due (many projects each). The first batch of an area finds
+        out whether the plan offers the route at all; denied, the poll is planned again with
+        that area per project. Returns the plan the rest of the poll follows."""
+        for name, due in work.batches.items():
+            if not due:
+                continue
+            first = await self.batch(name, due[0])
+            if first == "ok":
+                self.denied_at.pop(name, None)
+                rest = [(name, ids) for ids in due[1:]]
+                await map_bounded(lambda b: self.batch(*b), rest, self.client.max_concurrency)
+            elif first == "denied":
+                log.info(
+                    f"{self.areas[name].batch_route} not on this plan: {name} per project",
+                    key=self.client.key_name,
+                )
+                self.denied_at[name] = self.clock()
+                return replan(self.denied_at)
+            elif first == "failed":
+                # The route is broken for this key (e.g. 404 "not a member of org_id", 406
+                # "range not valid"): the other batches would fail alike, so they are not sent,
+                # but their projects count as failing too, so their data ages out like the rest.
+                for ids in due[1:]:
+                    self.area_failed(name, ids, self.errors[name])
+        return work
+
+    async def batch(self, name: str, ids: list[str]) -> str:
+        """One batched request: "ok", "denied" (403), "late" (over budget) or "failed"."""
+        area = self.areas[name]
+        assert area.batch is not None
+        if not self.affordable(1):
             return "late"
-        pending += 1
+        self.pending += 1
         try:
-            # The billing period is a matter of real time, not of the (injectable) snapshot clock.
-            answer = await client.consumption(ids, now=datetime.now(UTC))
+            # The billing period is a matter of real time, not of the injectable clock.
+            answer = await area.batch(self.client, ids, datetime.now(UTC))
         except KeyRejected:
             raise
         except NeonError as exc:
-            area_failed("usage", ids, str(exc))
+            self.area_failed(name, ids, str(exc))
             return "failed"
         finally:
-            pending -= 1
+            self.pending -= 1
         if answer is None:
             return "denied"
-        at = clock()
         for pid in ids:
-            usage = answer.get(pid)
-            if usage is None:
-                usg.pop(pid, None)  # not reported: absent, never 0
-            else:
-                usg[pid] = usage
-            fetched["usage"][pid] = at
-            failed["usage"].pop(pid, None)
+            self.got(name, pid, answer.get(pid))
         return "ok"
 
-    if work.batches:
-        # The first batch finds out whether the plan includes consumption history at all.
-        first = await batch(work.batches[0])
-        if first == "ok":
-            denied_at = None
-            await _map_bounded(batch, work.batches[1:], client.max_concurrency)
-        elif first == "denied":
-            log.info(
-                "consumption history not on this plan: usage from GET /projects/{id}",
-                key=client.key.name,
-            )
-            denied_at = clock()
-            work = _plan(projects, prev, details, now=now, consumption=False, skip=kept)
-        elif first == "failed":
-            # Consumption history is broken for this key (e.g. 404 "not a member of org_id",
-            # 406 "range not valid"): the other batches would fail alike, so they are not sent,
-            # but their projects' usage counts as failing too, so it ages out like the rest.
-            for ids in work.batches[1:]:
-                area_failed("usage", ids, errors["usage"])
-
-    async def item(entry: tuple[str, tuple[str, ...]]) -> None:
-        nonlocal pending
-        pid, kinds = entry
-        if pid in gone or not affordable(len(kinds)):
+    async def item(self, entry: tuple[str, tuple[str, ...]]) -> None:
+        """One project's detail of the areas due for it, one request (or paged list) each."""
+        pid, names = entry
+        if pid in self.gone or not self.affordable(len(names)):
             return
-        pending += len(kinds)
+        self.pending += len(names)
         try:
-            for kind in kinds:
-                result: object
+            for name in names:
+                fetch = self.areas[name].fetch
+                assert fetch is not None
                 try:
-                    if kind == "endpoints":
-                        result = got_eps = await client.endpoints(pid)
-                        if got_eps is not None:
-                            eps[pid] = got_eps
-                    elif kind == "branches":
-                        result = got_brs = await client.branches(pid)
-                        if got_brs is not None:
-                            brs[pid] = got_brs
-                    else:
-                        result = got_usage = await client.project_usage(pid)
-                        if got_usage is not None:
-                            usg[pid] = got_usage
+                    value = await fetch(self.client, pid)
                 except KeyRejected:
                     raise  # the key, not the area: the poll fails
                 except NeonError as exc:
-                    area_failed(kind, (pid,), str(exc))
+                    self.area_failed(name, (pid,), str(exc))
                     continue
-                if result is None:  # deleted between the list and this request
-                    gone.add(pid)
+                if value is None:  # deleted between the list and this request
+                    self.gone.add(pid)
                     return
-                fetched[kind][pid] = clock()
-                failed[kind].pop(pid, None)
+                self.got(name, pid, value)
         finally:
-            pending -= len(kinds)
-        p = projects[pid]
-        stamps[pid] = (p.updated_at, p.compute_last_active_at)
+            self.pending -= len(names)
+        p = self.projects[pid]
+        self.stamps[pid] = (p.updated_at, p.compute_last_active_at)
 
-    def snapshot() -> KeySnapshot:
-        # Copies: the poll goes on filling these dicts after an early publish.
-        for pid in gone:
-            projects.pop(pid, None)
-            for m in (eps, brs, usg, stamps, *fetched.values(), *failed.values()):
-                m.pop(pid, None)  # type: ignore[attr-defined]
+    def snapshot(self) -> KeySnapshot:
+        """Phase 4: what is served. Copies, since the refresh may go on after an early publish."""
+        for pid in self.gone:
+            self.projects.pop(pid, None)
+            self.stamps.pop(pid, None)
+            for maps in (self.detail, self.fetched, self.failed):
+                for m in maps.values():
+                    m.pop(pid, None)
+
+        def frozen(maps: Mapping[str, Mapping[str, T]]) -> Mapping[str, Mapping[str, T]]:
+            return MappingProxyType({a: MappingProxyType(dict(m)) for a, m in maps.items()})
+
         return KeySnapshot(
-            key=client.key.name,
-            taken_at=clock(),
-            projects=MappingProxyType(dict(projects)),
-            endpoints=MappingProxyType(dict(eps)),
-            branches=MappingProxyType(dict(brs)),
-            usage=MappingProxyType(dict(usg)),
-            fetched=MappingProxyType({k: MappingProxyType(dict(v)) for k, v in fetched.items()}),
-            failed=MappingProxyType({k: MappingProxyType(dict(v)) for k, v in failed.items()}),
-            errors=MappingProxyType(dict(errors)),
-            stamps=MappingProxyType(dict(stamps)),
-            consumption_denied_at=denied_at,
+            key=self.client.key_name,
+            taken_at=self.clock(),
+            projects=MappingProxyType(dict(self.projects)),
+            detail=frozen(self.detail),
+            fetched=frozen(self.fetched),
+            failed=frozen(self.failed),
+            errors=MappingProxyType(dict(self.errors)),
         )
 
+
+async def poll_v2(
+    client: NeonClient,
+    *,
+    previous: KeySnapshot | None,
+    memory: Memory,
+    areas: Sequence[Area],
+    intervals: Mapping[str, float],
+    clock: Callable[[], float] = time.time,
+    until: float | None = None,
+    publish: Publish | None = None,
+    list_due: bool = True,
+) -> KeySnapshot:
+    """Poll one key once. Raises :class:`NeonError` when the poll as a whole failed.
+
+    ``list_due=False`` skips the project list and rotates detail over the previous poll's
+    projects (see :func:`exporter.plan.list_interval`). ``publish`` is handed a snapshot as soon
+    as new and changed projects have been fetched, when the poll still has others to rotate
+    through: a change is served a budget slot after the list showed it. Without ``until`` every
+    detail is fetched (the ``once`` command). ``memory`` is updated when the poll succeeds.
+    """
+    kept: set[str] = set()
+    if list_due or previous is None:
+        projects, kept = await list_projects(client, previous)
+    else:
+        projects = dict(previous.projects)  # a rotation-only poll
+    now = clock()
+    work = plan(projects, previous, memory, areas, intervals, now=now, skip=kept)
+    run = Refresh(
+        client,
+        projects=projects,
+        previous=previous,
+        memory=memory,
+        areas=areas,
+        clock=clock,
+        until=until,
+    )
+    work = await run.batches(
+        work,
+        lambda denied_at: plan(
+            projects,
+            previous,
+            Memory(stamps=memory.stamps, denied_at=denied_at),
+            areas,
+            intervals,
+            now=now,
+            skip=kept,
+        ),
+    )
     urgent, rest = work.items[: work.urgent], work.items[work.urgent :]
-    await _map_bounded(item, urgent, client.max_concurrency)
+    await map_bounded(run.item, urgent, client.max_concurrency)
     if publish is not None and urgent and rest:
-        publish(snapshot())
-    await _map_bounded(item, rest, client.max_concurrency)
-    return snapshot()
+        publish(run.snapshot())
+    await map_bounded(run.item, rest, client.max_concurrency)
+    snapshot = run.snapshot()
+    memory.stamps, memory.denied_at = run.stamps, run.denied_at
+    return snapshot
 
 
-async def _map_bounded(fn: Callable[[U], Awaitable[T]], items: Sequence[U], limit: int) -> list[T]:
+async def map_bounded(fn: Callable[[U], Awaitable[T]], items: Sequence[U], limit: int) -> list[T]:
     """``fn`` over ``items``, at most ``limit`` at a time, results in order.
 
     A few workers rather than one task per item: at 10,000 projects that is 10,000 fewer tasks
@@ -344,101 +302,83 @@ async def _map_bounded(fn: Callable[[U], Awaitable[T]], items: Sequence[U], limi
     return [results[i] for i in range(len(items))]
 
 
-LIST_SHARE = 0.1  # of a key's budget the project list may take before it is fetched less often
-
-
-def list_interval(projects: int, budget_per_minute: float) -> float:
-    """Seconds between fetches of the project list, so its pages take at most LIST_SHARE.
-
-    The list is what shows new and changed projects, so it is fetched every poll while it is
-    cheap: at 1,000 projects and 300 requests a minute every 6 s, so every poll. At 10,000
-    projects and 120 a minute its 25 pages a poll would be a fifth of the budget and hold full
-    freshness well above the floor; then polls in between rotate detail only.
-    """
-    pages = max(1, math.ceil(projects / PAGE_LIMIT))
-    return pages * 60.0 / (LIST_SHARE * budget_per_minute)
-
-
-def poll_deadline(*, poll_interval: float, poll_max_age: float) -> float:
-    """How long one poll of one key may take in all, retries and ``Retry-After`` waits included.
-
-    Each request has its own timeout, but a poll is many requests, each retried, so a slow or
-    stalling upstream could keep a poll running for hours while ``poll_success`` still said 1.
-    The deadline makes such a poll fail while the last good data is still served (it ends
-    ``poll_interval`` before that data is ``poll_max_age`` old), yet leaves room for any poll the
-    configuration can serve: one slower than this would see its data expire between polls anyway.
-    """
-    return max(poll_interval, poll_max_age - poll_interval)
-
-
-class Poller:
-    """Runs the poll and key-check of every key and records the outcome in :class:`State`."""
+class KeyPoller:
+    """Polls one key and probes it, recording the outcome in :class:`State`."""
 
     def __init__(
         self,
-        *,
-        clients: Mapping[str, NeonClient],
+        client: NeonClient,
         state: State,
-        details: Details,
+        *,
+        areas: Sequence[Area],
+        intervals: Mapping[str, float],
+        memory: Memory | None = None,
         clock: Callable[[], float] = time.time,
         deadline: float | None = None,
         slice_seconds: float | None = None,
     ) -> None:
-        """``deadline``: seconds one poll may take (see :func:`poll_deadline`); None = none.
+        """``areas``: the detail areas on; ``intervals``: refresh interval of those refreshed
+        on their own clock. ``deadline``: seconds one poll may take (see
+        :func:`exporter.plan.poll_deadline`); None = none. ``slice_seconds``: how long a poll
+        spends refreshing detail before it carries the rest over; None refreshes all of it
+        every poll (``once``)."""
+        self.client, self.state = client, state
+        self.key = client.key_name
+        self.areas, self.intervals = tuple(areas), dict(intervals)
+        self.clock, self.deadline, self.slice_seconds = clock, deadline, slice_seconds
+        self.memory = Memory() if memory is None else memory
+        state.set_budget(self.key, client.budget_per_minute)
 
-        ``slice_seconds``: how long a poll spends refreshing per-project detail before it
-        carries the rest over; None refreshes all of it every poll (``once``). ``schedule``
-        sets it from the poll interval, so each poll ends before the next one is due.
-        """
-        self.clients = clients
-        self.state = state
-        self.details = details
-        self.clock = clock
-        self.deadline = deadline
-        self.slice_seconds = slice_seconds
-        self._listed_at: dict[str, float] = {}  # time.monotonic() of each key's last list
-        for key, client in clients.items():
-            state.set_budget(key, client.budget_per_minute)
-
-    def _key_answer(self, key: str, *, valid: bool, route: str = "") -> None:
-        if self.state.record_key_answer(key, valid=valid):
+    def _key_answer(self, *, valid: bool, route: str = "") -> None:
+        if self.state.record_key_answer(self.key, valid=valid):
             if valid:
-                log.info("api key accepted", key=key)
+                log.info("api key accepted", key=self.key)
             else:
                 log.error(
-                    "api key rejected by Neon (HTTP 401): invalid or revoked", key=key, route=route
+                    "api key rejected by Neon (HTTP 401): invalid or revoked",
+                    key=self.key,
+                    route=route,
                 )
 
-    async def poll(self, key: str) -> bool:
-        """Poll ``key`` once; True on success. Never raises for anything Neon does."""
-        client = self.clients[key]
-        started = time.monotonic()
-        previous = self.state.snapshot(key)
-        last_listed = self._listed_at.get(key)
-        list_due = (
-            previous is None
-            or last_listed is None
-            or self.slice_seconds is None
-            or started - last_listed
-            >= list_interval(len(previous.projects), client.budget_per_minute) - 1.0
+    def _list_due(self, previous: KeySnapshot | None, started: float) -> bool:
+        last = self.memory.listed_at
+        if previous is None or last is None or self.slice_seconds is None:
+            return True
+        due_every = list_interval(len(previous.projects), self.client.budget_per_minute)
+        return started - last >= due_every - 1.0
+
+    async def _fetch(self, previous: KeySnapshot | None, started: float) -> KeySnapshot:
+        if self.client.version != "v2":
+            return await poll_v1(self.client, previous, self.clock())
+        list_due = self._list_due(previous, started)
+        snapshot = await poll_v2(
+            self.client,
+            previous=previous,
+            memory=self.memory,
+            areas=self.areas,
+            intervals=self.intervals,
+            clock=self.clock,
+            until=None if self.slice_seconds is None else started + self.slice_seconds,
+            publish=lambda snap: self.state.publish(self.key, snap),
+            list_due=list_due,
         )
+        if list_due:
+            self.memory.listed_at = started
+        return snapshot
+
+    async def poll(self) -> bool:
+        """Poll once; True on success. Never raises for anything Neon does."""
+        started = time.monotonic()
+        previous = self.state.snapshot(self.key)
         snapshot: KeySnapshot | None = None
         error: str | None = None
         try:
             # The client turns every request timeout into ApiTimeout, so a TimeoutError that
             # gets here can only be this deadline.
             async with asyncio.timeout(self.deadline):
-                snapshot = await fetch_snapshot(
-                    client,
-                    previous=previous,
-                    details=self.details,
-                    clock=self.clock,
-                    until=None if self.slice_seconds is None else started + self.slice_seconds,
-                    publish=partial(self.state.publish, key),
-                    list_projects=list_due,
-                )
+                snapshot = await self._fetch(previous, started)
         except KeyRejected as exc:
-            self._key_answer(key, valid=False, route=exc.route)
+            self._key_answer(valid=False, route=exc.route)
             error = str(exc)
         except NeonError as exc:
             error = str(exc)
@@ -449,96 +389,44 @@ class Poller:
             )
         except Exception as exc:
             # A bug, not Neon: keep serving, but say so loudly with the traceback.
-            log.exception("poll failed unexpectedly", key=key)
+            log.exception("poll failed unexpectedly", key=self.key)
             error = f"unexpected {type(exc).__name__} (see the log)"
+        duration = time.monotonic() - started
+        if snapshot is None:
+            log.warning("poll failed", key=self.key, error=error)
         else:
             for area, area_error in snapshot.errors.items():
                 log.warning(
                     "collector failed, keeping its last data",
-                    key=key,
+                    key=self.key,
                     collector=area,
                     error=area_error,
                 )
-        if error is not None:
-            log.warning("poll failed", key=key, error=error)
-        duration = time.monotonic() - started
-        if snapshot is not None:
-            if list_due:
-                self._listed_at[key] = started
-            self._key_answer(key, valid=True)
+            self._key_answer(valid=True)
             log.info(
-                "poll done", key=key, projects=len(snapshot.projects), seconds=round(duration, 3)
+                "poll done",
+                key=self.key,
+                projects=len(snapshot.projects),
+                seconds=round(duration, 3),
             )
-        self.state.record_poll(key, snapshot, duration, error=error)
+        self.state.record_poll(self.key, snapshot, duration, error=error)
         for dropped in self.state.expire():
             log.warning("data older than poll.max-age dropped", key=dropped)
         return snapshot is not None
 
-    async def check_key(self, key: str) -> None:
+    async def check_key(self) -> None:
         """The cheap probe between polls. Only a 401 marks the key invalid."""
         try:
             # A long Retry-After pauses the probe too; past the poll deadline it gives up.
             async with asyncio.timeout(self.deadline):
-                await self.clients[key].probe()
+                await self.client.probe()
         except TimeoutError:
-            log.info("key check inconclusive", key=key, error="waited past the poll deadline")
+            log.info("key check inconclusive", key=self.key, error="waited past the poll deadline")
         except KeyRejected as exc:
-            self._key_answer(key, valid=False, route=exc.route)
+            self._key_answer(valid=False, route=exc.route)
         except NeonError as exc:
-            log.info("key check inconclusive", key=key, error=str(exc))
+            log.info("key check inconclusive", key=self.key, error=str(exc))
         except Exception:
-            log.exception("key check failed unexpectedly", key=key)
+            log.exception("key check failed unexpectedly", key=self.key)
         else:
-            self._key_answer(key, valid=True)
-
-    async def poll_all(self) -> bool:
-        """Poll every key once, concurrently (the ``once`` command). True if all succeeded."""
-        results = await asyncio.gather(*(self.poll(k) for k in self.clients))
-        return all(results)
-
-    def schedule(
-        self, scheduler: AsyncIOScheduler, *, poll_interval: float, key_check_interval: float
-    ) -> None:
-        """One poll job and one key-check job per key, both first run at start-up.
-
-        A poll refreshes detail for at most ``poll_interval`` less the poll job's jitter and a
-        margin, so it is done before its next run is due: a run still going then would make
-        APScheduler skip that run and leave the budget idle for a whole interval.
-        """
-        poll_jitter = min(1.0, poll_interval / 20)
-        self.slice_seconds = max(
-            poll_interval / 2, poll_interval - poll_jitter - max(0.5, poll_interval / 50)
-        )
-        now = datetime.now().astimezone()
-        for i, key in enumerate(self.clients):
-            # Stagger keys a little so several keys do not hit Neon in the same instant.
-            first = now + timedelta(seconds=0.2 * i)
-            for job, interval, jitter in (
-                (self.poll, poll_interval, poll_jitter),
-                (self.check_key, key_check_interval, min(2.0, key_check_interval / 10)),
-            ):
-                scheduler.add_job(
-                    _until_cancelled,
-                    "interval",
-                    args=[job, key],
-                    seconds=interval,
-                    id=f"{job.__name__}:{key}",
-                    name=f"{job.__name__}:{key}",
-                    next_run_time=first,
-                    jitter=jitter,
-                    max_instances=1,
-                    coalesce=True,
-                    misfire_grace_time=max(1, int(interval)),
-                )
-
-
-async def _until_cancelled(job: Callable[[str], Awaitable[object]], key: str) -> None:
-    """Run a scheduled job; a job cancelled at shutdown or reload ends quietly.
-
-    APScheduler cancels running jobs on ``shutdown(wait=False)`` and would log the
-    CancelledError as a failed job, with a traceback, on every clean exit.
-    """
-    try:
-        await job(key)
-    except asyncio.CancelledError:
-        log.debug("job cancelled", job=getattr(job, "__name__", "?"), key=key)
+            self._key_answer(valid=True)

@@ -32,7 +32,8 @@ from prometheus_client import CollectorRegistry
 from prometheus_client import exposition as text_format
 from prometheus_client.openmetrics import exposition as om_format
 
-from .collectors import Metrics, frozen_registry
+from .areas import frozen_registry
+from .metrics import Metrics
 from .state import State, View
 
 _EOF = b"# EOF\n"
@@ -48,9 +49,11 @@ def _render(registry: CollectorRegistry, openmetrics: bool) -> bytes:
     return bytes(text_format.generate_latest(registry))
 
 
-def render_snapshot(view: View, *, endpoints: bool, openmetrics: bool, gzipped: bool) -> bytes:
+def render_snapshot(
+    view: View, *, areas: tuple[str, ...], openmetrics: bool, gzipped: bool
+) -> bytes:
     """The snapshot part of one format; OpenMetrics without its ``# EOF`` (the live part ends)."""
-    text = _render(frozen_registry(view, endpoints=endpoints), openmetrics)
+    text = _render(frozen_registry(view, areas=areas), openmetrics)
     if openmetrics and text.endswith(_EOF):
         text = text[: -len(_EOF)]
     return gzip.compress(text, GZIP_LEVEL) if gzipped else text
@@ -64,7 +67,7 @@ class Renderer(Protocol):
     """Renders a snapshot part; :func:`render_snapshot` unless a test injects another."""
 
     def __call__(
-        self, view: View, *, endpoints: bool, openmetrics: bool, gzipped: bool
+        self, view: View, *, areas: tuple[str, ...], openmetrics: bool, gzipped: bool
     ) -> bytes: ...
 
 
@@ -148,7 +151,7 @@ class Exposition:
         job = partial(
             self._render,
             view,
-            endpoints=self._metrics.endpoints,
+            areas=self._metrics.areas,
             openmetrics=openmetrics,
             gzipped=gzipped,
         )

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from .neon.models import Branch, Endpoint, Project, Usage
+from .neon.models import Project
 
 _NOTHING: Mapping[str, Any] = MappingProxyType({})  # an empty default of any value type
 
@@ -22,43 +22,33 @@ def _nothing() -> Mapping[str, Any]:
     return _NOTHING
 
 
-DETAIL_KINDS = ("endpoints", "branches", "usage")
-"""Per-project detail refreshed in rotation within the request budget (poller.py)."""
-
-
 @dataclass(frozen=True, slots=True)
 class KeySnapshot:
-    """One successful poll of one key.
+    """One successful poll of one key: what is served for it.
 
-    The project list is whole and fresh; per-project detail may be carried over from earlier
-    polls, and ``fetched`` says when each piece was last fetched.
+    The project list is whole and fresh; per-project detail (by area) may be carried over
+    from earlier polls, and ``fetched`` says when each piece was last fetched.
     """
 
     key: str
     taken_at: float  # wall-clock time the poll finished
     projects: Mapping[str, Project]
-    endpoints: Mapping[str, tuple[Endpoint, ...]]  # by project id; absent = not fetched
-    branches: Mapping[str, tuple[Branch, ...]] = field(default_factory=_nothing)
-    usage: Mapping[str, Usage] = field(default_factory=_nothing)
-    # kind -> project id -> wall-clock time that detail was last fetched
+    # area -> project id -> that area's detail; absent = not fetched (or not reported)
+    detail: Mapping[str, Mapping[str, Any]] = field(default_factory=_nothing)
+    # area -> project id -> wall-clock time that detail was last fetched
     fetched: Mapping[str, Mapping[str, float]] = field(default_factory=_nothing)
-    # project id -> (updated_at, compute_last_active_at) of its list entry when its endpoints
-    # and branches were last fetched: a list entry that differs marks the project changed.
-    stamps: Mapping[str, tuple[str, str]] = field(default_factory=_nothing)
-    # When consumption history last answered 403 (not on this plan); None = allowed/unknown.
-    consumption_denied_at: float | None = None
-    # kind -> project id -> when fetching that detail started failing; a good fetch clears it.
+    # area -> project id -> when fetching that detail started failing; a good fetch clears it.
     # Such detail is still served (the last good fetch) until it is ``max_age`` old.
     failed: Mapping[str, Mapping[str, float]] = field(default_factory=_nothing)
     # area -> the first error it met in this poll (for the log and the landing page)
     errors: Mapping[str, str] = field(default_factory=_nothing)
 
     def detail_status(self) -> dict[str, tuple[float | None, int]]:
-        """Per kind fetched: (time of the oldest detail, projects with none yet)."""
+        """Per area fetched: (time of the oldest detail, projects with none yet)."""
         out: dict[str, tuple[float | None, int]] = {}
-        for kind, times in self.fetched.items():
+        for area, times in self.fetched.items():
             have = [t for pid in self.projects if (t := times.get(pid)) is not None]
-            out[kind] = (min(have) if have else None, len(self.projects) - len(have))
+            out[area] = (min(have) if have else None, len(self.projects) - len(have))
         return out
 
 
@@ -87,24 +77,27 @@ class View:
     """Everything the collectors render, merged over keys."""
 
     projects: Mapping[str, Project]
-    endpoints: Mapping[str, tuple[Endpoint, ...]]
     projects_per_key: Mapping[str, int]
-    branches: Mapping[str, tuple[Branch, ...]] = field(default_factory=_nothing)
-    usage: Mapping[str, Usage] = field(default_factory=_nothing)
+    detail: Mapping[str, Mapping[str, Any]] = field(default_factory=_nothing)  # area -> pid ->
+
+    def of(self, area: str) -> Mapping[str, Any]:
+        """One area's detail by project id (empty when the area is off or has none yet)."""
+        return self.detail.get(area, _NOTHING)
 
     def __reduce__(self) -> tuple[object, ...]:
         # Plain dicts cross a process boundary (mappingproxy does not pickle).
-        return (_view_of_dicts, tuple(dict(getattr(self, f)) for f in _VIEW_FIELDS))
+        detail = {area: dict(m) for area, m in self.detail.items()}
+        return (_view_of_dicts, (dict(self.projects), dict(self.projects_per_key), detail))
 
 
-_VIEW_FIELDS = ("projects", "endpoints", "projects_per_key", "branches", "usage")
-
-
-def _view_of_dicts(*maps: dict[str, object]) -> View:
-    return View(*(MappingProxyType(m) for m in maps))  # type: ignore[arg-type]
-
-
-_EMPTY: Mapping[str, tuple[Endpoint, ...]] = MappingProxyType({})
+def _view_of_dicts(
+    projects: dict[str, Project], per_key: dict[str, int], detail: dict[str, dict[str, Any]]
+) -> View:
+    return View(
+        MappingProxyType(projects),
+        MappingProxyType(per_key),
+        MappingProxyType({area: MappingProxyType(m) for area, m in detail.items()}),
+    )
 
 
 @dataclass(slots=True)
@@ -216,15 +209,18 @@ class State:
         snapshots = sorted(self._snapshots.values(), key=lambda s: s.taken_at)
         for snap in snapshots:
             projects.update(snap.projects)
-        detail = {kind: self._merge_detail(snapshots, kind, now) for kind in DETAIL_KINDS}
+        areas = {area for snap in snapshots for area in snap.detail}
         view = View(
             projects=MappingProxyType(projects),
-            endpoints=MappingProxyType(detail["endpoints"]) if detail["endpoints"] else _EMPTY,
             projects_per_key=MappingProxyType(
                 {k: len(s.projects) for k, s in self._snapshots.items()}
             ),
-            branches=MappingProxyType(detail["branches"]),
-            usage=MappingProxyType(detail["usage"]),
+            detail=MappingProxyType(
+                {
+                    area: MappingProxyType(self._merge_detail(snapshots, area, now))
+                    for area in sorted(areas)
+                }
+            ),
         )
         self._view = (self.generation, view)
         return view
@@ -241,7 +237,7 @@ class State:
         for snap in snapshots:
             times = snap.fetched.get(kind, _NOTHING)
             failing = snap.failed.get(kind, _NOTHING)
-            source: Mapping[str, object] = getattr(snap, kind)
+            source = snap.detail.get(kind, _NOTHING)
             for pid in snap.projects:
                 # Detail without a fetch time (a snapshot built by hand) counts as fetched
                 # when its snapshot was taken.
@@ -263,4 +259,4 @@ class State:
 
 def _data(s: KeySnapshot) -> tuple[object, ...]:
     # ``failed`` too: which detail is failing decides when it ages out of the view.
-    return (s.projects, s.endpoints, s.branches, s.usage, s.failed)
+    return (s.projects, s.detail, s.failed)

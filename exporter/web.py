@@ -11,25 +11,22 @@ import asyncio
 import ssl
 import time
 from asyncio.sslproto import SSLProtocol
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 
 import structlog
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 from prometheus_client.exposition import choose_encoder
 
-from .config import Config
 from .demo import DEMO_KEY_NAME
 from .landing import KeyRow, page, requests_per_key
-from .polling import Polling
 from .render import RenderError
-from .runtime import Runtime
+from .service import Service
 from .simulator import Simulator
 from .webconfig import WebConfig
 
-RUNTIME = web.AppKey("runtime", Runtime)
+SERVICE = web.AppKey("service", Service)
 SIMULATOR = web.AppKey("simulator", Simulator)
-POLLING = web.AppKey("polling", Polling)
 STARTED = web.AppKey("started", float)  # time.monotonic() when the app was made
 WRITE_SLICE = 256 * 1024
 
@@ -37,13 +34,13 @@ log = structlog.get_logger("exporter.web")
 
 
 async def _polling(app: web.Application) -> AsyncIterator[None]:
-    polling = app[POLLING]
-    await polling.start()
+    service = app[SERVICE]
+    await service.start()
     try:
         yield
     finally:
-        await polling.stop()
-        app[RUNTIME].exposition.close()
+        await service.stop()
+        service.exposition.close()
 
 
 # The content types of what render.py produces (prometheus_client's defaults).
@@ -95,7 +92,7 @@ def wants_openmetrics(accept: str) -> bool:
 
 
 async def metrics(request: web.Request) -> web.StreamResponse:
-    rt = request.app[RUNTIME]
+    rt = request.app[SERVICE]
     openmetrics = wants_openmetrics(request.headers.get("Accept", ""))
     content_type = OPENMETRICS_TYPE if openmetrics else TEXT_TYPE
     gzipped = wants_gzip(request.headers.get("Accept-Encoding", ""))
@@ -129,13 +126,13 @@ async def healthz(_: web.Request) -> web.Response:
 
 
 async def readyz(request: web.Request) -> web.Response:
-    if request.app[RUNTIME].state.ready():
+    if request.app[SERVICE].state.ready():
         return web.Response(text="ready\n")
     return web.Response(status=503, text="waiting for a first poll attempt of every key\n")
 
 
 async def landing(request: web.Request) -> web.Response:
-    rt = request.app[RUNTIME]
+    rt = request.app[SERVICE]
     view = rt.state.view()
     spent = requests_per_key(rt.metrics.api_requests)
     now, uptime = rt.clock(), time.monotonic() - request.app[STARTED]
@@ -174,7 +171,7 @@ def _from_browser(request: web.Request) -> bool:
 
 
 async def reload(request: web.Request) -> web.Response:
-    if await request.app[POLLING].reload():
+    if await request.app[SERVICE].reload():
         return web.Response(text="configuration reloaded\n")
     return web.Response(status=500, text="reload failed: see the exporter's log\n")
 
@@ -274,22 +271,15 @@ class GuardedSite(web.BaseSite):
 
 
 def make_app(
-    runtime: Runtime,
-    *,
-    simulator: Simulator | None = None,
-    load_config: Callable[[], Config] | None = None,
-    guard: WebGuard | None = None,
+    service: Service, *, simulator: Simulator | None = None, guard: WebGuard | None = None
 ) -> web.Application:
-    """``load_config`` re-reads the configuration for a reload; None refuses reloads."""
-    guard = guard or WebGuard(runtime.config.web)
+    """The HTTP side of ``service``, which the app starts and stops."""
+    guard = guard or WebGuard(service.config.web)
     app = web.Application(middlewares=[guard.middleware])
-    app[RUNTIME] = runtime
+    app[SERVICE] = service
     app[STARTED] = time.monotonic()
-    app[POLLING] = Polling(
-        runtime, load=load_config, on_reload=lambda config: guard.update(config.web)
-    )
     app.cleanup_ctx.append(_polling)
-    if runtime.config.enable_lifecycle:
+    if service.config.enable_lifecycle:
         app.router.add_post("/-/reload", reload)
     app.router.add_get("/", landing)
     app.router.add_get("/metrics", metrics)

@@ -9,7 +9,7 @@ import pytest
 import structlog
 from aiohttp.test_utils import TestServer
 
-from exporter.runtime import Runtime
+from exporter.service import Service
 from exporter.simulator import Simulator
 from tests.support import KEYS, key_files, make_config
 
@@ -37,7 +37,7 @@ async def sim_url(sim: Simulator) -> AsyncIterator[str]:
 
 @pytest.fixture
 def runtime_for(tmp_path: Path) -> object:
-    def build(url: str, names: tuple[str, ...] = ("prod",), **changes: object) -> Runtime:
-        return Runtime.create(make_config(url, key_files(tmp_path, names), **changes))
+    def build(url: str, names: tuple[str, ...] = ("prod",), **changes: object) -> Service:
+        return Service(make_config(url, key_files(tmp_path, names), **changes))
 
     return build

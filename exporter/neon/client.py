@@ -10,8 +10,7 @@ import asyncio
 import json
 import random
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
-from datetime import UTC, datetime
+from collections.abc import AsyncIterator, Callable
 from email.utils import parsedate_to_datetime
 from typing import Literal, TypeVar
 
@@ -19,7 +18,6 @@ import aiohttp
 import structlog
 
 from .. import __version__
-from ..config import KeyConfig
 from ..logs import register_secret
 from .budget import TokenBucket
 from .errors import (
@@ -30,24 +28,14 @@ from .errors import (
     NeonError,
     TransportError,
 )
-from .models import Branch, Endpoint, Project, ProjectPage, Usage
-from .parse import (
-    ParseError,
-    parse_consumption_projects,
-    parse_v1_projects,
-    parse_v2_branches_page,
-    parse_v2_endpoints,
-    parse_v2_project_usage,
-    parse_v2_projects_page,
-)
+from .models import Project, ProjectPage
+from .parse import ParseError, parse_v1_projects, parse_v2_projects_page
 
 log = structlog.get_logger("exporter.neon")
 USER_AGENT = f"neon-exporter/{__version__}"
 PAGE_LIMIT = 400  # the largest page GET /projects allows
 MAX_PAGES = 1000  # 400,000 projects: past this the cursor is not ending, not a real account
 MAX_BODY_BYTES = 32 * 1024 * 1024  # a full page is well under 1 MiB
-BRANCH_PAGE_LIMIT = 1000
-CONSUMPTION_BATCH = 100  # project_ids per consumption history request (the API's maximum)
 RETRY_STATUSES = frozenset({423, 429, 503})
 MAX_RETRY_WAIT = 120.0  # a Retry-After longer than this fails the request instead of stalling
 
@@ -86,7 +74,9 @@ class NeonClient:
     def __init__(
         self,
         *,
-        key: KeyConfig,
+        key_name: str,
+        secret: Callable[[], str],
+        org_id: str | None = None,
         base_url: str,
         session: aiohttp.ClientSession,
         bucket: TokenBucket,
@@ -97,7 +87,9 @@ class NeonClient:
         retries: int = 4,
         backoff_base: float = 0.5,
     ) -> None:
-        self.key = key
+        self.key_name = key_name
+        self.org_id = org_id
+        self._secret = secret  # called per request: a key file may have been rotated
         self.base_url = base_url.rstrip("/")
         self.version: Literal["v1", "v2"] = "v1" if self.base_url.endswith("/api/v1") else "v2"
         self._session = session
@@ -131,7 +123,7 @@ class NeonClient:
         """One paced attempt: a token, then a concurrency slot, then the request."""
         await self._bucket.acquire()
         try:
-            secret = self.key.source.get()
+            secret = self._secret()
         except (OSError, ValueError) as exc:
             raise TransportError(route, f"cannot read key: {type(exc).__name__}") from None
         register_secret(secret)  # again on every read: a rotated key is a new secret
@@ -218,17 +210,17 @@ class NeonClient:
         if self.version == "v1":
             data = await self._get("/projects", "/projects")
             projects, skipped = self._parse("/projects", parse_v1_projects, data)
-            self._count_skipped("/projects", skipped)
+            self.count_skipped("/projects", skipped)
             yield ProjectPage(projects, None, (), skipped)
             return
         params = {"limit": str(PAGE_LIMIT)}
-        if self.key.org_id:
-            params["org_id"] = self.key.org_id
+        if self.org_id:
+            params["org_id"] = self.org_id
         seen_cursors: set[str] = set()
         for _ in range(MAX_PAGES):
             data = await self._get("/projects", "/projects", params)
             page = self._parse("/projects", parse_v2_projects_page, data)
-            self._count_skipped("/projects", page.skipped)
+            self.count_skipped("/projects", page.skipped)
             yield page
             # Neon returns a cursor even on the last page, so a short or empty page ends the
             # list; a missing or repeated cursor ends it too rather than looping forever.
@@ -240,107 +232,42 @@ class NeonClient:
             params["cursor"] = page.cursor
         raise MalformedResponse("/projects", f"more than {MAX_PAGES} pages")
 
-    async def endpoints(self, project_id: str) -> tuple[Endpoint, ...] | None:
-        """A project's compute endpoints; None when the project is gone (404)."""
-        route = "/projects/{project_id}/endpoints"
+    async def get(self, route: str, path: str, params: dict[str, str] | None = None) -> object:
+        """GET ``path`` (``route`` is its template, for counting and errors): decoded JSON, or
+        a :class:`NeonError` once retries are spent."""
+        return await self._get(route, path, params)
+
+    async def get_unless_gone(
+        self, route: str, path: str, params: dict[str, str] | None = None
+    ) -> object | None:
+        """As :meth:`get`, but None for a 404: the project was deleted since it was listed."""
         try:
-            data = await self._get(route, f"/projects/{project_id}/endpoints")
+            return await self._get(route, path, params)
         except ApiStatusError as exc:
             if exc.status == 404:
                 return None
             raise
-        endpoints, skipped = self._parse(route, parse_v2_endpoints, data)
-        self._count_skipped(route, skipped)
-        return endpoints
 
-    async def branches(self, project_id: str) -> tuple[Branch, ...] | None:
-        """Every branch of a project, following ``pagination.next``; None when the project is
-        gone (404)."""
-        route = "/projects/{project_id}/branches"
-        params = {"limit": str(BRANCH_PAGE_LIMIT), "sort_by": "created_at", "sort_order": "asc"}
-        out: list[Branch] = []
-        seen: set[str] = set()
-        for _ in range(MAX_PAGES):
-            try:
-                data = await self._get(route, f"/projects/{project_id}/branches", params)
-            except ApiStatusError as exc:
-                if exc.status == 404:
-                    return None
-                raise
-            page = self._parse(route, parse_v2_branches_page, data)
-            self._count_skipped(route, page.skipped)
-            out.extend(page.branches)
-            # Whether Neon sends ``next`` on the last page is not documented: an empty page
-            # ends the list as well as a missing cursor.
-            if page.next is None or not page.branches:
-                return tuple(out)
-            if page.next in seen:
-                # One project's broken paging must not cost it (or anything else) its
-                # branches: keep what the pages so far held, and say so.
-                log.warning(
-                    "pagination cursor repeats: keeping the branches read so far",
-                    key=self.key.name,
-                    project_id=project_id,
-                    branches=len(out),
-                )
-                if self._on_cursor_repeat is not None:
-                    self._on_cursor_repeat(route)
-                # A repeated page may repeat its branches too: each once, or the exposition
-                # would hold duplicate series.
-                return tuple({b.id: b for b in out}.values())
-            seen.add(page.next)
-            params["cursor"] = page.next
-        raise MalformedResponse(route, f"more than {MAX_PAGES} pages")
+    def parse(self, route: str, parse: Callable[[object], tuple[T, int]], data: object) -> T:
+        """Parse an answer whose malformed items are skipped (and counted), not fatal."""
+        value, skipped = self._parse(route, parse, data)
+        self.count_skipped(route, skipped)
+        return value
 
-    async def project_usage(self, project_id: str) -> Usage | None:
-        """Billing-period usage from ``GET /projects/{id}``; None when the project is gone."""
-        route = "/projects/{project_id}"
-        try:
-            data = await self._get(route, f"/projects/{project_id}")
-        except ApiStatusError as exc:
-            if exc.status == 404:
-                return None
-            raise
-        return self._parse(route, parse_v2_project_usage, data)
+    def parse_whole(self, route: str, parse: Callable[[object], T], data: object) -> T:
+        """Parse an answer that is usable whole or not at all."""
+        return self._parse(route, parse, data)
 
-    async def consumption(
-        self, project_ids: Sequence[str], *, now: datetime
-    ) -> dict[str, Usage] | None:
-        """Current-period usage of up to 100 projects in one request; None on 403 (the plan
-        does not include consumption history: the caller falls back, the key is fine).
-
-        ``from``/``to`` are rounded down to the month by Neon, so ``to`` is the start of next
-        month: a query ending now would stop at the start of this month and miss it.
-        """
-        route = "/consumption_history/projects"
-        if len(project_ids) > CONSUMPTION_BATCH:
-            raise ValueError(f"at most {CONSUMPTION_BATCH} projects per request")
-        start = now.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-        end = (
-            start.replace(year=start.year + 1, month=1)
-            if start.month == 12
-            else start.replace(month=start.month + 1)
+    def cursor_repeated(self, route: str, **context: object) -> None:
+        """A paged answer sent a cursor it sent before: the caller keeps what it has read."""
+        log.warning(
+            "pagination cursor repeats: keeping the pages read so far",
+            key=self.key_name,
+            route=route,
+            **context,
         )
-        params = {
-            "project_ids": ",".join(project_ids),
-            "limit": str(CONSUMPTION_BATCH),
-            "granularity": "monthly",
-            "from": start.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "to": end.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "metrics": "active_time_seconds,compute_time_seconds,written_data_bytes,"
-            "data_storage_bytes_hour",
-        }
-        if self.key.org_id:
-            params["org_id"] = self.key.org_id
-        try:
-            data = await self._get(route, "/consumption_history/projects", params)
-        except ApiStatusError as exc:
-            if exc.status == 403:
-                return None
-            raise
-        usage, skipped = self._parse(route, parse_consumption_projects, data)
-        self._count_skipped(route, skipped)
-        return usage
+        if self._on_cursor_repeat is not None:
+            self._on_cursor_repeat(route)
 
     @property
     def budget_per_minute(self) -> float:
@@ -350,7 +277,8 @@ class NeonClient:
         """Requests the budget would let through right now without waiting."""
         return self._bucket.available()
 
-    def _count_skipped(self, route: str, skipped: int) -> None:
+    def count_skipped(self, route: str, skipped: int) -> None:
+        """Items of an answer skipped because a field the exporter needs was missing or bad."""
         if skipped:
             self._on_skipped(route, skipped)
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from aiohttp.test_utils import TestServer
 
-from exporter.runtime import Runtime
+from exporter.service import Service
 from exporter.simulator import Fault, Simulator
 from exporter.simulator.model import branch_json
 from exporter.state import KeySnapshot, State
@@ -30,7 +30,7 @@ class Clock:
         return self.now
 
 
-def value(rt: Runtime, name: str, **labels: str) -> float | None:
+def value(rt: Service, name: str, **labels: str) -> float | None:
     return rt.metrics.registry.get_sample_value(name, labels)
 
 
@@ -45,9 +45,9 @@ async def world() -> AsyncIterator[tuple[Simulator, str]]:
         await server.close()
 
 
-def runtime(url: str, tmp_path: Path, clock: Clock, **changes: object) -> Runtime:
+def runtime(url: str, tmp_path: Path, clock: Clock, **changes: object) -> Service:
     config = make_config(url, key_files(tmp_path), **changes)
-    return Runtime.create(config, clock=clock)
+    return Service(config, clock=clock)
 
 
 @pytest.mark.parametrize(
@@ -75,7 +75,7 @@ async def test_failing_consumption_history_keeps_projects_and_its_own_last_data(
     )
     pid = sim.project_ids()[0]
     body = json.dumps({"message": message}).encode()
-    async with rt.poller() as poller:
+    async with rt.pollers() as poller:
         assert await poller.poll("prod")
         before = value(rt, "neon_project_compute_time_seconds", project_id=pid)
         assert before is not None
@@ -84,7 +84,7 @@ async def test_failing_consumption_history_keeps_projects_and_its_own_last_data(
             clock.now += 901
             assert await poller.poll_all()
             assert len(rt.state.view().projects) == 4
-            assert len(rt.state.view().endpoints) == 4
+            assert len(rt.state.view().of("endpoints")) == 4
             assert value(rt, "neon_project_compute_time_seconds", project_id=pid) == before
             assert value(rt, "neon_exporter_poll_success", key="prod") == 1
             assert value(rt, "neon_exporter_collector_success", key="prod", collector="usage") == 0
@@ -93,7 +93,7 @@ async def test_failing_consumption_history_keeps_projects_and_its_own_last_data(
         clock.now += 901  # the last good usage is now over poll_max_age old: it goes
         assert await poller.poll("prod")
         assert value(rt, "neon_project_compute_time_seconds", project_id=pid) is None
-        assert len(rt.state.view().endpoints) == 4
+        assert len(rt.state.view().of("endpoints")) == 4
         sim.clear_faults()
         clock.now += 901
         assert await poller.poll("prod")  # and it comes back once Neon answers again
@@ -110,20 +110,20 @@ async def test_failing_endpoints_of_one_project_keep_the_rest(
     sim, url = world
     clock = Clock()
     rt = runtime(url, tmp_path, clock, poll_max_age=600.0)
-    async with rt.poller() as poller:
+    async with rt.pollers() as poller:
         for client in poller.clients.values():
             client._backoff_base = 0.001  # retries stay, their waits shrink
         assert await poller.poll("prod")
-        assert len(rt.state.view().endpoints) == 4
+        assert len(rt.state.view().of("endpoints")) == 4
         route = "/projects/{project_id}/endpoints"
         sim.inject(Fault(status=500, route=route, times=None))
         clock.now += 60
         assert await poller.poll("prod")
-        assert len(rt.state.view().endpoints) == 4  # last good data kept
+        assert len(rt.state.view().of("endpoints")) == 4  # last good data kept
         assert value(rt, "neon_exporter_collector_success", key="prod", collector="endpoints") == 0
         clock.now += 600  # past poll_max_age since the last good fetch: failing detail goes
         assert await poller.poll("prod")
-        assert len(rt.state.view().endpoints) == 0
+        assert len(rt.state.view().of("endpoints")) == 0
         assert len(rt.state.view().projects) == 4
 
 
@@ -145,11 +145,11 @@ async def test_repeating_branch_cursor_keeps_pages_read_warns_and_counts(
         collectors={"endpoints": True, "branches": True},
         max_concurrency=1,  # one project at a time: the first one gets both faulty pages
     )
-    async with rt.poller() as poller:
+    async with rt.pollers() as poller:
         assert await poller.poll("prod")
     view = rt.state.view()
     assert len(view.projects) == 4
-    counts = {pid: len(view.branches.get(pid, ())) for pid in sim.project_ids()}
+    counts = {pid: len(view.of("branches").get(pid, ())) for pid in sim.project_ids()}
     faulty = [pid for pid, n in counts.items() if n == 1]
     assert len(faulty) == 1  # both faulty pages held one branch: kept once
     for pid, n in counts.items():
@@ -168,15 +168,15 @@ async def test_a_second_key_never_hides_detail_the_first_fetched(
     sim, url = world
     for _ in range(36):
         sim.add_project(endpoints=1)  # 40 in all
-    rt = Runtime.create(
+    rt = Service(
         make_config(url, key_files(tmp_path, ("prod", "staging")), max_requests_per_minute=600.0)
     )
     seen: list[int] = []
-    async with rt.poller() as poller:
-        poller.slice_seconds = 0.3  # about a dozen endpoint requests a poll: several polls
+    # About a dozen endpoint requests a poll: several polls to rotate through 40 projects.
+    async with rt.pollers(slice_seconds=0.3) as poller:
         for key in ("prod", "prod", "prod", "staging", "staging", "prod", "staging"):
             assert await poller.poll(key)
-            seen.append(len(rt.state.view().endpoints))
+            seen.append(len(rt.state.view().of("endpoints")))
     assert seen == sorted(seen), seen
     assert 0 < seen[0] < 40  # the rotation really was partial
 
@@ -187,7 +187,7 @@ def test_early_publish_of_a_failed_poll_does_not_extend_poll_max_age() -> None:
     clock = Clock(1000.0)
     state = State(keys=("prod",), max_age=600.0, clock=clock)
     empty: dict[str, object] = {}
-    snap = KeySnapshot("prod", 1000.0, empty, empty)  # type: ignore[arg-type]
+    snap = KeySnapshot("prod", 1000.0, empty)  # type: ignore[arg-type]
     state.record_poll("prod", snap, 1.0)
     clock.now = 1500.0
     state.publish("prod", KeySnapshot("prod", 1500.0, empty, empty))  # type: ignore[arg-type]
@@ -207,7 +207,7 @@ async def test_failing_polls_lose_the_data_after_poll_max_age(
     sim, url = world
     clock = Clock()
     rt = runtime(url, tmp_path, clock, poll_max_age=600.0)
-    async with rt.poller() as poller:
+    async with rt.pollers() as poller:
         assert await poller.poll("prod")
         last = value(rt, "neon_exporter_poll_last_success_timestamp_seconds", key="prod")
         assert last == clock.now

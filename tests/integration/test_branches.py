@@ -6,20 +6,20 @@ from collections.abc import Callable
 
 from aiohttp.test_utils import TestServer
 
-from exporter.runtime import Runtime
+from exporter.service import Service
 from exporter.simulator import Simulator
 from tests.support import KEYS
 
-Build = Callable[..., Runtime]
+Build = Callable[..., Service]
 ROUTE = "/projects/{project_id}/branches"
 
 
-def value(rt: Runtime, name: str, **labels: str) -> float | None:
+def value(rt: Service, name: str, **labels: str) -> float | None:
     return rt.metrics.registry.get_sample_value(name, labels)
 
 
-async def poll(rt: Runtime) -> bool:
-    async with rt.poller() as poller:
+async def poll(rt: Service) -> bool:
+    async with rt.pollers() as poller:
         return await poller.poll("prod")
 
 
@@ -36,7 +36,7 @@ async def test_branch_pages_are_followed_to_the_end(runtime_for: Build) -> None:
     finally:
         await server.close()
     assert sim.count(ROUTE) == 3
-    branches = rt.state.view().branches[pid]
+    branches = rt.state.view().of("branches")[pid]
     assert [b.id for b in branches][1:] == added
     main = branches[0]
     assert value(
@@ -64,7 +64,7 @@ async def test_branches_off_by_default_costs_nothing(
     rt = runtime_for(sim_url)
     assert await poll(rt)
     assert sim.count(ROUTE) == 0
-    assert not rt.state.view().branches
+    assert not rt.state.view().of("branches")
     assert "neon_branch" not in {m.name for m in rt.metrics.registry.collect()}
 
 

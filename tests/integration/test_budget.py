@@ -8,19 +8,21 @@ from collections.abc import Callable
 
 from aiohttp.test_utils import TestServer
 
-from exporter.poller import Details, fetch_snapshot, list_interval
-from exporter.runtime import Runtime
+from exporter.areas import DETAIL_AREAS
+from exporter.plan import list_interval
+from exporter.poller import poll_v2
+from exporter.service import Service
 from exporter.simulator import Simulator
 from exporter.state import KeySnapshot
 from tests.support import KEYS, assert_within_budget
 
-Build = Callable[..., Runtime]
+Build = Callable[..., Service]
 ENDPOINTS = "/projects/{project_id}/endpoints"
 RATE = 10.0  # 600 requests a minute: 10 a second, burst 10
 SLICE = 1.5  # seconds of detail refresh per poll: about 14 projects back to back
 
 
-def value(rt: Runtime, name: str, **labels: str) -> float | None:
+def value(rt: Service, name: str, **labels: str) -> float | None:
     return rt.metrics.registry.get_sample_value(name, labels)
 
 
@@ -37,8 +39,7 @@ async def test_rotation_covers_every_project_within_the_budget(runtime_for: Buil
     try:
         rt = runtime_for(url, max_requests_per_minute=RATE * 60)
         unfetched: list[float] = []
-        async with rt.poller() as poller:
-            poller.slice_seconds = SLICE
+        async with rt.pollers(slice_seconds=SLICE) as poller:
             for _ in range(6):
                 assert await poller.poll("prod")
                 left = value(
@@ -54,7 +55,7 @@ async def test_rotation_covers_every_project_within_the_budget(runtime_for: Buil
     assert 0 < unfetched[0] < 60  # the first poll is partial
     assert unfetched == sorted(unfetched, reverse=True)
     assert unfetched[-1] == 0
-    assert set(rt.state.view().endpoints) == set(sim.project_ids())
+    assert set(rt.state.view().of("endpoints")) == set(sim.project_ids())
     assert sim.count("/projects") == 6
     assert value(rt, "neon_exporter_api_budget_requests_per_minute", key="prod") == RATE * 60
     assert value(rt, "neon_exporter_detail_oldest_timestamp_seconds", key="prod", kind="endpoints")
@@ -65,8 +66,7 @@ async def test_budget_is_never_exceeded_in_any_window_across_polls(runtime_for: 
     sim, server, url = await start(150)
     try:
         rt = runtime_for(url, max_requests_per_minute=RATE * 60)
-        async with rt.poller() as poller:
-            poller.slice_seconds = SLICE
+        async with rt.pollers(slice_seconds=SLICE) as poller:
             for _ in range(4):
                 assert await poller.poll("prod")
     finally:
@@ -81,8 +81,7 @@ async def test_changed_and_new_projects_are_refreshed_first(runtime_for: Build) 
     sim, server, url = await start(60)
     try:
         rt = runtime_for(url, max_requests_per_minute=RATE * 60)
-        async with rt.poller() as poller:
-            poller.slice_seconds = SLICE
+        async with rt.pollers(slice_seconds=SLICE) as poller:
             for _ in range(6):
                 assert await poller.poll("prod")
             assert (
@@ -110,7 +109,7 @@ async def test_changed_and_new_projects_are_refreshed_first(runtime_for: Build) 
         == 1
     )
     assert value(rt, "neon_project_state", project_id=latest, state="init") == 1
-    assert added in rt.state.view().endpoints
+    assert added in rt.state.view().of("endpoints")
     assert value(rt, "neon_exporter_detail_unfetched_projects", key="prod", kind="endpoints") == 0
 
 
@@ -120,7 +119,7 @@ async def test_changed_projects_are_served_before_the_poll_ends(runtime_for: Bui
     sim, server, url = await start(30)
     try:
         rt = runtime_for(url)
-        async with rt.poller() as poller:
+        async with rt.pollers() as poller:
             assert await poller.poll("prod")  # everything fetched once
             changed = sim.project_ids()[7]
             endpoint = sim.endpoints_of(changed)[0]
@@ -129,17 +128,19 @@ async def test_changed_projects_are_served_before_the_poll_ends(runtime_for: Bui
             client = poller.clients["prod"]
             previous = rt.state.snapshot("prod")
             # Rotation is due for every project (nothing is fresher than the poll interval).
-            final = await fetch_snapshot(
+            final = await poll_v2(
                 client,
                 previous=previous,
-                details=Details(),
+                memory=poller["prod"].memory,
+                areas=[a for a in DETAIL_AREAS if a.name == "endpoints"],
+                intervals={},
                 publish=published.append,
                 clock=lambda: 4e9,
             )
     finally:
         await server.close()
     (early,) = published
-    assert early.endpoints[changed][0].state == sim.endpoints_of(changed)[0].state
+    assert early.detail["endpoints"][changed][0].state == sim.endpoints_of(changed)[0].state
     early_fetched = early.fetched["endpoints"]
     assert early_fetched[changed] == 4e9
     # At the early publish only the changed project had been refreshed, the rest not yet.
@@ -161,8 +162,7 @@ async def test_polls_between_lists_rotate_detail_only(runtime_for: Build) -> Non
     sim, server, url = await start(2000)  # 5 pages: list_interval at 600/min = 5 s
     try:
         rt = runtime_for(url, max_requests_per_minute=RATE * 60)
-        async with rt.poller() as poller:
-            poller.slice_seconds = SLICE
+        async with rt.pollers(slice_seconds=SLICE) as poller:
             assert await poller.poll("prod")
             lists, details = sim.count("/projects"), sim.count(ENDPOINTS)
             assert await poller.poll("prod")  # at once: well inside the 5 s list interval

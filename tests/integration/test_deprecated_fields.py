@@ -10,11 +10,11 @@ from collections.abc import Callable
 
 from aiohttp.test_utils import TestServer
 
-from exporter.runtime import Runtime
+from exporter.service import Service
 from exporter.simulator import Simulator
 from tests.support import KEYS
 
-Build = Callable[..., Runtime]
+Build = Callable[..., Service]
 BARE = "bare-pooler-000001"  # its endpoints answer without the deprecated fields
 OLD = "old-pooler-000002"  # its endpoints still carry them
 
@@ -32,7 +32,7 @@ async def test_endpoints_without_pooler_fields_keep_their_series(runtime_for: Bu
     await server.start_server()
     try:
         rt = runtime_for(str(server.make_url("/api/v2")))
-        async with rt.poller() as poller:
+        async with rt.pollers() as poller:
             assert await poller.poll("prod")
     finally:
         await server.close()

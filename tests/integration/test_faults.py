@@ -32,8 +32,7 @@ from prometheus_client import generate_latest
 
 from exporter.logs import setup_logging
 from exporter.neon.client import MAX_BODY_BYTES, MAX_PAGES, PAGE_LIMIT
-from exporter.poller import Poller
-from exporter.runtime import Runtime
+from exporter.service import Pollers, Service
 from exporter.simulator import Fault, Simulator
 from tests.support import KEYS, key_files, make_config
 
@@ -89,17 +88,17 @@ async def front(sim: Simulator) -> AsyncIterator[tuple[Front, str]]:
         await sim_server.close()
 
 
-def value(rt: Runtime, name: str, **labels: str) -> float | None:
+def value(rt: Service, name: str, **labels: str) -> float | None:
     return rt.metrics.registry.get_sample_value(name, labels)
 
 
-def quick_retries(poller: Poller) -> None:
+def quick_retries(poller: Pollers) -> None:
     for client in poller.clients.values():
         client._backoff_base = 0.01  # retries exist to be exercised, not waited on
 
 
 async def fails_keeping_last_data(
-    rt: Runtime, poller: Poller, capsys: pytest.CaptureFixture[str], expect_in_log: str
+    rt: Service, poller: Pollers, capsys: pytest.CaptureFixture[str], expect_in_log: str
 ) -> None:
     """Poll into the fault and check everything users rely on."""
     before = set(rt.state.view().projects)
@@ -188,7 +187,7 @@ FRONT_FAULTS: list[tuple[str, FaultFn, str]] = [
 )
 async def test_transport_and_paging_faults(
     front: tuple[Front, str],
-    runtime_for: Callable[..., Runtime],
+    runtime_for: Callable[..., Service],
     capsys: pytest.CaptureFixture[str],
     fault: FaultFn,
     expect: str,
@@ -197,7 +196,7 @@ async def test_transport_and_paging_faults(
     setup_logging("info", "json")
     f, url = front
     rt = runtime_for(url)
-    async with rt.poller() as poller:
+    async with rt.pollers() as poller:
         quick_retries(poller)
         assert await poller.poll("prod")
         f.fault = fault
@@ -207,13 +206,13 @@ async def test_transport_and_paging_faults(
 
 
 async def test_cursor_cap_counts_requests(
-    front: tuple[Front, str], runtime_for: Callable[..., Runtime]
+    front: tuple[Front, str], runtime_for: Callable[..., Service]
 ) -> None:
     """A cursor that never ends stops after MAX_PAGES list requests, not one more."""
     f, url = front
     rt = runtime_for(url)
     f.fault = never_ending_cursor
-    async with rt.poller() as poller:
+    async with rt.pollers() as poller:
         assert not await poller.poll("prod")
     assert f.requests.count("/api/v2/projects") == MAX_PAGES
 
@@ -257,7 +256,7 @@ SIM_FAULTS: list[tuple[str, Fault, str]] = [
 async def test_body_faults(
     sim: Simulator,
     sim_url: str,
-    runtime_for: Callable[..., Runtime],
+    runtime_for: Callable[..., Service],
     capsys: pytest.CaptureFixture[str],
     fault: Fault,
     expect: str,
@@ -265,7 +264,7 @@ async def test_body_faults(
     """Truncated, oversized, mislabelled and proxy-made bodies fail the poll, keeping last data."""
     setup_logging("info", "json")
     rt = runtime_for(sim_url)
-    async with rt.poller() as poller:
+    async with rt.pollers() as poller:
         assert await poller.poll("prod")
         sim.inject(fault)
         await fails_keeping_last_data(rt, poller, capsys, expect)
@@ -274,23 +273,23 @@ async def test_body_faults(
 async def test_truncated_endpoints_fail_their_area_not_the_poll(
     sim: Simulator,
     sim_url: str,
-    runtime_for: Callable[..., Runtime],
+    runtime_for: Callable[..., Service],
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     """Truncated endpoint bodies: the poll succeeds with every project, the endpoints keep their
     last data, and the area says it is failing (in the log and in collector_success)."""
     setup_logging("info", "json")
     rt = runtime_for(sim_url)
-    async with rt.poller() as poller:
+    async with rt.pollers() as poller:
         assert await poller.poll("prod")
-        endpoints = dict(rt.state.view().endpoints)
+        endpoints = dict(rt.state.view().of("endpoints"))
         sim.inject(
             Fault(body=b'{"endpoints": [', route="/projects/{project_id}/endpoints", times=None)
         )
         capsys.readouterr()
         assert await poller.poll("prod")
     err = capsys.readouterr().err
-    assert dict(rt.state.view().endpoints) == endpoints
+    assert dict(rt.state.view().of("endpoints")) == endpoints
     assert value(rt, "neon_exporter_poll_success", key="prod") == 1
     assert value(rt, "neon_exporter_collector_success", key="prod", collector="endpoints") == 0
     failed = [json.loads(line) for line in err.splitlines() if "collector failed" in line]
@@ -302,25 +301,25 @@ async def test_truncated_endpoints_fail_their_area_not_the_poll(
 
 
 async def test_json_with_a_wrong_content_type_is_accepted(
-    sim: Simulator, sim_url: str, runtime_for: Callable[..., Runtime]
+    sim: Simulator, sim_url: str, runtime_for: Callable[..., Service]
 ) -> None:
     """A valid JSON page labelled text/plain is used: the body, not the label, decides."""
     page = {"projects": [], "pagination": {"cursor": "x"}}
     sim.inject(Fault(body=json.dumps(page).encode(), content_type="text/plain", route="/projects"))
     rt = runtime_for(sim_url)
-    async with rt.poller() as poller:
+    async with rt.pollers() as poller:
         assert await poller.poll("prod")
     assert value(rt, "neon_projects", key="prod") == 0
 
 
 async def test_a_body_that_stalls_is_counted_once_as_a_timeout(
-    sim: Simulator, sim_url: str, runtime_for: Callable[..., Runtime]
+    sim: Simulator, sim_url: str, runtime_for: Callable[..., Service]
 ) -> None:
     """A 200 whose body stops coming past the request timeout is one request, counted as
     ``timeout`` only: the status line alone is not an answer."""
     rt = runtime_for(sim_url, request_timeout=1.0)
     sim.inject(Fault(route="/projects", stall=30.0))
-    async with rt.poller() as poller:
+    async with rt.pollers() as poller:
         assert not await poller.poll("prod")
     counted = [
         (s.labels["code"], s.value)
@@ -335,7 +334,7 @@ async def test_a_body_that_stalls_is_counted_once_as_a_timeout(
 
 
 async def test_repeated_project_ids_are_counted_once(
-    sim: Simulator, front: tuple[Front, str], runtime_for: Callable[..., Runtime]
+    sim: Simulator, front: tuple[Front, str], runtime_for: Callable[..., Service]
 ) -> None:
     """A full page repeating the same five projects yields five projects, one series each, and
     one endpoint request each."""
@@ -361,7 +360,7 @@ async def test_repeated_project_ids_are_counted_once(
 
     f.fault = repeating
     rt = runtime_for(url)
-    async with rt.poller() as poller:
+    async with rt.pollers() as poller:
         assert await poller.poll("prod")
     assert set(rt.state.view().projects) == set(real)
     assert value(rt, "neon_projects", key="prod") == len(real)
@@ -373,7 +372,7 @@ async def test_repeated_project_ids_are_counted_once(
 
 
 async def test_projects_vanishing_between_pages(
-    sim: Simulator, front: tuple[Front, str], runtime_for: Callable[..., Runtime]
+    sim: Simulator, front: tuple[Front, str], runtime_for: Callable[..., Service]
 ) -> None:
     """Projects deleted while the list is being paged (one already listed, one not yet) are
     absent afterwards, and the poll still succeeds."""
@@ -392,7 +391,7 @@ async def test_projects_vanishing_between_pages(
 
     f.fault = delete_between_pages
     rt = runtime_for(url)
-    async with rt.poller() as poller:
+    async with rt.pollers() as poller:
         assert await poller.poll("prod")
     seen = set(rt.state.view().projects)
     assert seen == set(ids) - {listed_then_deleted, never_listed}
@@ -412,9 +411,9 @@ async def test_slow_upstream_hits_the_poll_deadline(
     config = make_config(
         sim_url, key_files(tmp_path), poll_interval=2.0, poll_max_age=6.0, request_timeout=30.0
     )
-    rt = Runtime.create(config)
-    async with rt.poller() as poller:
-        assert poller.deadline == 4.0
+    rt = Service(config)
+    async with rt.pollers() as poller:
+        assert poller["prod"].deadline == 4.0
         assert await poller.poll("prod")
         sim.inject(Fault(delay=20.0, times=None))
         await fails_keeping_last_data(rt, poller, capsys, "poll deadline of 4s exceeded")
@@ -423,7 +422,7 @@ async def test_slow_upstream_hits_the_poll_deadline(
 
 def test_default_deadline_from_config() -> None:
     """Defaults (60s interval, 10m max age) give a 9-minute deadline; never below the interval."""
-    from exporter.poller import poll_deadline
+    from exporter.plan import poll_deadline
 
     assert poll_deadline(poll_interval=60, poll_max_age=600) == 540
     assert poll_deadline(poll_interval=60, poll_max_age=60) == 60
@@ -460,12 +459,12 @@ def _self_signed(tmp_path: Path) -> ssl.SSLContext:
 
 
 async def test_dns_failure(
-    sim_url: str, runtime_for: Callable[..., Runtime], capsys: pytest.CaptureFixture[str]
+    sim_url: str, runtime_for: Callable[..., Service], capsys: pytest.CaptureFixture[str]
 ) -> None:
     """An API host that stops resolving fails the poll with the host in the log line."""
     setup_logging("info", "json")
     rt = runtime_for(sim_url)
-    async with rt.poller() as poller:
+    async with rt.pollers() as poller:
         assert await poller.poll("prod")
         # The same client, now pointed at a name that cannot resolve (RFC 2606 .invalid).
         poller.clients["prod"].base_url = "http://neon.invalid/api/v2"
@@ -481,7 +480,7 @@ async def test_dns_failure(
 async def test_tls_failure_to_the_api(
     sim: Simulator,
     sim_url: str,
-    runtime_for: Callable[..., Runtime],
+    runtime_for: Callable[..., Service],
     capsys: pytest.CaptureFixture[str],
     tmp_path: Path,
 ) -> None:
@@ -493,7 +492,7 @@ async def test_tls_failure_to_the_api(
     before = len(sim.requests)
     rt = runtime_for(sim_url)
     try:
-        async with rt.poller() as poller:
+        async with rt.pollers() as poller:
             assert await poller.poll("prod")
             before = len(sim.requests)
             poller.clients["prod"].base_url = f"https://127.0.0.1:{impostor.port}/api/v2"
@@ -513,7 +512,7 @@ def client_tasks() -> list[asyncio.Task[object]]:
 
 
 async def test_many_faulty_polls_in_a_row_leave_no_tasks(
-    sim: Simulator, sim_url: str, runtime_for: Callable[..., Runtime]
+    sim: Simulator, sim_url: str, runtime_for: Callable[..., Service]
 ) -> None:
     """Twenty faulty polls (mixed faults; the endpoint fault fails only its area) leave no
     stray tasks behind and the next poll works."""
@@ -524,7 +523,7 @@ async def test_many_faulty_polls_in_a_row_leave_no_tasks(
         lambda: Fault(body=b"<html>", content_type="text/html"),
         lambda: Fault(body=b"{", route="/projects/{project_id}/endpoints"),
     ]
-    async with rt.poller() as poller:
+    async with rt.pollers() as poller:
         quick_retries(poller)
         baseline = len(client_tasks())
         for i in range(20):

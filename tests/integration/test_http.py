@@ -17,7 +17,7 @@ from aiohttp.test_utils import TestServer
 from exporter.config import KeyConfig, KeySource
 from exporter.demo import DEMO_KEY_NAME
 from exporter.landing import KeyRow, key_table
-from exporter.runtime import Runtime
+from exporter.service import Service
 from exporter.simulator import Simulator
 from exporter.state import KeyHealth
 from exporter.web import make_app
@@ -74,7 +74,7 @@ async def demo_url(tmp_path: Path) -> AsyncIterator[str]:
     api = TestServer(sim.make_app(), host="127.0.0.1")
     await api.start_server()
     key = KeyConfig(name=DEMO_KEY_NAME, source=KeySource(value=TOKEN))
-    rt = Runtime.create(make_config(str(api.make_url("/api/v2")), (key,)))
+    rt = Service(make_config(str(api.make_url("/api/v2")), (key,)))
     server = TestServer(make_app(rt, simulator=sim), host="127.0.0.1")
     await server.start_server()
     url = str(server.make_url("/")).rstrip("/")
@@ -118,7 +118,8 @@ async def test_landing_page_text(demo_url: str) -> None:
     assert headings in text
     row = text.split(headings, 1)[1]
     assert re.match(
-        r"demo yes ok at \d\d:\d\d:\d\d UTC \(\d+ s ago\), took \d+\.\d\d s - projects ok, endpoints ok 3 "
+        r"demo yes ok at \d\d:\d\d:\d\d UTC \(\d+ s ago\), took \d+\.\d\d s - "
+        r"projects ok, endpoints ok 3 "
         r"endpoints: oldest \d+ s ago \d+ since start, \d+/min on average, budget 60000/min ",
         row.lstrip(),
     ), row

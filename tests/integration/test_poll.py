@@ -11,28 +11,28 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from exporter.neon.client import PAGE_LIMIT
-from exporter.runtime import Runtime
+from exporter.service import Service
 from exporter.simulator import Fault, Simulator
 from tests.support import KEYS, assert_within_budget, key_files, make_config
 
-Build = Callable[..., Runtime]
+Build = Callable[..., Service]
 
 
-def value(rt: Runtime, name: str, **labels: str) -> float | None:
+def value(rt: Service, name: str, **labels: str) -> float | None:
     return rt.metrics.registry.get_sample_value(name, labels)
 
 
-def project_ids(rt: Runtime) -> set[str]:
+def project_ids(rt: Service) -> set[str]:
     return set(rt.state.view().projects)
 
 
-async def poll(rt: Runtime, key: str = "prod") -> bool:
-    async with rt.poller() as poller:
+async def poll(rt: Service, key: str = "prod") -> bool:
+    async with rt.pollers() as poller:
         return await poller.poll(key)
 
 
-async def check(rt: Runtime, key: str = "prod") -> None:
-    async with rt.poller() as poller:
+async def check(rt: Service, key: str = "prod") -> None:
+    async with rt.pollers() as poller:
         await poller.check_key(key)
 
 
@@ -123,7 +123,7 @@ async def test_401_trips_only_that_key_and_recovery_restores_it(
 ) -> None:
     """A revoked key goes to 0 at once (poll or key check); the other key stays 1."""
     rt = runtime_for(sim_url, ("prod", "staging"))
-    async with rt.poller() as poller:
+    async with rt.pollers() as poller:
         assert await poller.poll("prod")
         assert await poller.poll("staging")
         sim.revoke("prod")
@@ -151,7 +151,7 @@ async def test_401_transition_is_logged_once_with_key_name(
     setup_logging("info", "json")
     rt = runtime_for(sim_url)
     sim.revoke("prod")
-    async with rt.poller() as poller:
+    async with rt.pollers() as poller:
         for _ in range(3):
             await poller.check_key("prod")
         await poller.poll("prod")
@@ -180,7 +180,7 @@ async def test_failures_never_trip_the_key_and_keep_last_data(
 ) -> None:
     """Non-401 failures fail the poll, keep the last good data and leave the key valid."""
     rt = runtime_for(sim_url, request_timeout=1.0)
-    async with rt.poller() as poller:
+    async with rt.pollers() as poller:
         for client in poller.clients.values():
             client._backoff_base = 0.01  # retries exist to be exercised, not waited on
         assert await poller.poll("prod")
@@ -223,10 +223,10 @@ async def test_data_dropped_after_max_age(
 ) -> None:
     """A failing key's last data is served until poll.max-age, then dropped."""
     now = [1_000_000.0]
-    rt = Runtime.create(
+    rt = Service(
         make_config(sim_url, key_files(tmp_path), poll_max_age=600.0), clock=lambda: now[0]
     )
-    async with rt.poller() as poller:
+    async with rt.pollers() as poller:
         assert await poller.poll("prod")
         sim.inject(Fault(status=500, times=None))
         now[0] += 300
@@ -266,7 +266,7 @@ async def test_partial_page_keeps_unavailable_projects(
     assert await poll(rt)
     assert project_ids(rt) == before
     assert value(rt, "neon_exporter_poll_success", key="prod") == 1
-    assert len(rt.state.view().endpoints[hidden[0]]) == 2
+    assert len(rt.state.view().of("endpoints")[hidden[0]]) == 2
 
 
 async def test_two_keys_independent_and_shared_projects_emitted_once(
@@ -275,7 +275,7 @@ async def test_two_keys_independent_and_shared_projects_emitted_once(
     """Two keys seeing one project emit it once; one key failing leaves the other's data."""
     only_staging = sim.add_project(project_id="staging-only-000001", visible_to=["staging"])
     rt = runtime_for(sim_url, ("prod", "staging"))
-    async with rt.poller() as poller:
+    async with rt.pollers() as poller:
         assert await poller.poll_all()
         assert value(rt, "neon_projects", key="prod") == 5
         assert value(rt, "neon_projects", key="staging") == 6
@@ -303,7 +303,7 @@ async def test_key_file_rotation_is_picked_up(
     """Replacing the key file (as a Kubernetes secret update does) switches keys, no restart."""
     rt = runtime_for(sim_url)
     key_file = tmp_path / "prod.key"
-    async with rt.poller() as poller:
+    async with rt.pollers() as poller:
         await poller.check_key("prod")
         assert value(rt, "neon_api_key_valid", key="prod") == 1
         # An invalid key is written to a new file and swapped in atomically.
@@ -332,7 +332,7 @@ async def test_poll_is_cancelled_cleanly(sim: Simulator, sim_url: str, runtime_f
     """Cancelling a poll in flight (shutdown) raises CancelledError and leaks nothing."""
     sim.inject(Fault(delay=5.0, times=None))
     rt = runtime_for(sim_url)
-    async with rt.poller() as poller:
+    async with rt.pollers() as poller:
         task = asyncio.ensure_future(poller.poll("prod"))
         await asyncio.sleep(0.3)
         task.cancel()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import gzip
 import os
 import signal
@@ -20,24 +19,24 @@ from aiohttp.test_utils import TestServer
 from prometheus_client import generate_latest
 
 from exporter.render import Exposition, RenderError, render_snapshot
-from exporter.runtime import Runtime
+from exporter.service import Service
 from exporter.simulator import Simulator
 from exporter.state import View
-from exporter.web import RUNTIME, metrics
+from exporter.web import SERVICE, metrics
 from tests.procs import sample
 
-Build = Callable[..., Runtime]
+Build = Callable[..., Service]
 
 
-async def polled(runtime_for: Build, url: str) -> Runtime:
+async def polled(runtime_for: Build, url: str) -> Service:
     """A runtime that has polled key "prod" once."""
-    rt: Runtime = runtime_for(url)
-    async with rt.poller() as poller:
+    rt: Service = runtime_for(url)
+    async with rt.pollers() as poller:
         assert await poller.poll("prod")
     return rt
 
 
-async def text(rt: Runtime) -> str:
+async def text(rt: Service) -> str:
     return (await rt.exposition.body(openmetrics=False, gzipped=False)).decode()
 
 
@@ -47,7 +46,7 @@ async def test_cache_invalidated_when_and_only_when_state_changes(
     """The snapshot part is re-rendered only when polled data change; health shows at once."""
     rt = runtime_for(sim_url)
     pid = sim.project_ids()[0]
-    async with rt.poller() as poller:
+    async with rt.pollers() as poller:
         assert await poller.poll("prod")
         first = await text(rt)
         assert await text(rt) == first
@@ -78,7 +77,7 @@ async def test_live_counters_are_fresh_on_every_scrape(
 ) -> None:
     """Request counters change without a re-render of the snapshot part."""
     rt = runtime_for(sim_url)
-    async with rt.poller() as poller:
+    async with rt.pollers() as poller:
         assert await poller.poll("prod")
         before = await text(rt)
         await poller.check_key("prod")
@@ -140,18 +139,20 @@ class FailsOnce:
         self.calls = 0
         self.nth = nth
 
-    def __call__(self, view: View, *, endpoints: bool, openmetrics: bool, gzipped: bool) -> bytes:
+    def __call__(
+        self, view: View, *, areas: tuple[str, ...], openmetrics: bool, gzipped: bool
+    ) -> bytes:
         self.calls += 1
         if self.calls == self.nth:
             raise RuntimeError("render failed on purpose")
-        return render_snapshot(view, endpoints=endpoints, openmetrics=openmetrics, gzipped=gzipped)
+        return render_snapshot(view, areas=areas, openmetrics=openmetrics, gzipped=gzipped)
 
 
 @asynccontextmanager
-async def metrics_server(rt: Runtime) -> AsyncIterator[Callable[[], Awaitable[tuple[int, str]]]]:
+async def metrics_server(rt: Service) -> AsyncIterator[Callable[[], Awaitable[tuple[int, str]]]]:
     """The real /metrics handler on a loopback socket; yields a scrape function."""
     app = web.Application()
-    app[RUNTIME] = rt
+    app[SERVICE] = rt
     app.router.add_get("/metrics", metrics)
     server = TestServer(app, host="127.0.0.1")
     await server.start_server()
@@ -169,8 +170,9 @@ async def metrics_server(rt: Runtime) -> AsyncIterator[Callable[[], Awaitable[tu
         await server.close()
 
 
-def with_renderer(rt: Runtime, renderer: FailsOnce) -> Runtime:
-    return dataclasses.replace(rt, exposition=Exposition(rt.state, rt.metrics, render=renderer))
+def with_renderer(rt: Service, renderer: FailsOnce) -> Service:
+    rt.exposition = Exposition(rt.state, rt.metrics, render=renderer)
+    return rt
 
 
 async def test_a_failed_first_render_is_retried_on_the_next_scrape(
@@ -201,7 +203,7 @@ async def test_a_failed_render_serves_the_last_good_one_then_retries(
         assert status == 200
         old_size = sample(before, "neon_project_size_bytes", {"project_id": pid})
         sim.set_project(pid, size_bytes=987_654_321)
-        async with rt.poller() as poller:
+        async with rt.pollers() as poller:
             assert await poller.poll("prod")
         status, during = await scrape()
         assert status == 200
@@ -214,7 +216,7 @@ async def test_a_failed_render_serves_the_last_good_one_then_retries(
 
 
 def hangs_first_time(
-    marker: str, view: View, *, endpoints: bool, openmetrics: bool, gzipped: bool
+    marker: str, view: View, *, areas: tuple[str, ...], openmetrics: bool, gzipped: bool
 ) -> bytes:
     """Runs in the render worker: the first time it writes its PID to ``marker`` and waits to be
     killed; later (in a new worker) it renders."""
@@ -222,7 +224,7 @@ def hangs_first_time(
     if not path.exists():
         path.write_text(str(os.getpid()))
         time.sleep(30)  # the test kills this process long before
-    return render_snapshot(view, endpoints=endpoints, openmetrics=openmetrics, gzipped=gzipped)
+    return render_snapshot(view, areas=areas, openmetrics=openmetrics, gzipped=gzipped)
 
 
 async def test_a_killed_render_worker_is_retried_on_the_next_scrape(

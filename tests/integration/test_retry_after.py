@@ -12,13 +12,13 @@ import time
 from collections.abc import Callable
 
 from exporter.neon.client import MAX_RETRY_WAIT
-from exporter.runtime import Runtime
+from exporter.service import Service
 from exporter.simulator import Fault, RequestRecord, Simulator
 
-Build = Callable[..., Runtime]
+Build = Callable[..., Service]
 
 
-def value(rt: Runtime, name: str, **labels: str) -> float | None:
+def value(rt: Service, name: str, **labels: str) -> float | None:
     return rt.metrics.registry.get_sample_value(name, labels)
 
 
@@ -40,7 +40,7 @@ async def test_a_429_on_the_last_attempt_still_pauses_the_key(
     """Every attempt at the list answers 429 with Retry-After: 1, so the last one fails the poll
     unretried. The key probe and the next poll, started at once, still wait out that second."""
     rt = runtime_for(sim_url)
-    async with rt.poller() as poller:
+    async with rt.pollers() as poller:
         sim.inject(
             Fault(status=429, route="/projects", key_name="prod", retry_after="1", times=None)
         )
@@ -65,7 +65,7 @@ async def test_a_wait_over_the_cap_fails_the_request_and_pauses_the_key(
     honours it: its budget lets nothing through, the probe included."""
     rt = runtime_for(sim_url)
     wait = int(MAX_RETRY_WAIT) + 60
-    async with rt.poller() as poller:
+    async with rt.pollers() as poller:
         assert await poller.poll("prod")
         sim.inject(Fault(status=429, route="/projects", retry_after=str(wait), times=1))
         assert not await poller.poll("prod")
@@ -83,7 +83,7 @@ async def test_a_request_queued_for_a_slot_rechecks_the_pause(
     rt = runtime_for(sim_url, max_concurrency=1)
     fault = Fault(status=429, route="/projects", retry_after="2", delay=1.0, times=1)
     sim.inject(fault)
-    async with rt.poller() as poller:
+    async with rt.pollers() as poller:
         polling = asyncio.create_task(poller.poll("prod"))
         await until(lambda: fault.times == 0)  # the list request is at the simulator, in the delay
         await asyncio.gather(poller.check_key("prod"), polling)

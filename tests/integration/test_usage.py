@@ -7,17 +7,17 @@ from pathlib import Path
 
 from aiohttp.test_utils import TestServer
 
-from exporter.runtime import Runtime
+from exporter.service import Service
 from exporter.simulator import Simulator
 from tests.support import KEYS
 
-Build = Callable[..., Runtime]
+Build = Callable[..., Service]
 CONSUMPTION = "/consumption_history/projects"
 PROJECT = "/projects/{project_id}"
 USAGE = {"endpoints": False, "usage": True}
 
 
-def value(rt: Runtime, name: str, **labels: str) -> float | None:
+def value(rt: Service, name: str, **labels: str) -> float | None:
     return rt.metrics.registry.get_sample_value(name, labels)
 
 
@@ -33,7 +33,7 @@ async def test_usage_from_consumption_history_100_projects_a_request(runtime_for
     server, url = await serve(sim)
     try:
         rt = runtime_for(url, collectors=USAGE)
-        async with rt.poller() as poller:
+        async with rt.pollers() as poller:
             assert await poller.poll("prod")
     finally:
         await server.close()
@@ -63,7 +63,7 @@ async def test_403_falls_back_to_project_detail_and_never_trips_the_key(
     server, url = await serve(sim)
     try:
         rt = runtime_for(url, collectors=USAGE)
-        async with rt.poller() as poller:
+        async with rt.pollers() as poller:
             assert await poller.poll("prod")
             await poller.check_key("prod")
             assert await poller.poll("prod")  # within the usage interval: nothing is due
@@ -98,8 +98,8 @@ async def test_usage_is_refetched_only_when_its_interval_has_passed(
             key_files(tmp_path),
             collectors={"endpoints": True, "usage": True},
         )
-        rt = Runtime.create(config, clock=lambda: now[0])
-        async with rt.poller() as poller:
+        rt = Service(config, clock=lambda: now[0])
+        async with rt.pollers() as poller:
             assert await poller.poll("prod")
             now[0] += 600
             assert await poller.poll("prod")

@@ -10,7 +10,7 @@ from types import MappingProxyType
 
 from prometheus_client import generate_latest
 
-from exporter.collectors import build_metrics
+from exporter.metrics import build_metrics
 from exporter.neon.parse import parse_v1_projects, parse_v2_endpoints, parse_v2_projects_page
 from exporter.state import KeySnapshot, State
 from tests.unit.test_parse import seed_example
@@ -60,7 +60,7 @@ def render() -> bytes:
             "prod",
             1_700_000_000.0,
             MappingProxyType({p.id: p for p in page.projects}),
-            MappingProxyType({"shiny-wind-028834": endpoints}),
+            MappingProxyType({"endpoints": {"shiny-wind-028834": endpoints}}),
         ),
         0.25,
     )
@@ -68,13 +68,11 @@ def render() -> bytes:
     v1, _ = parse_v1_projects(seed_example())
     state.record_poll(
         "legacy",
-        KeySnapshot(
-            "legacy", 1_700_000_050.0, MappingProxyType({p.id: p for p in v1}), MappingProxyType({})
-        ),
+        KeySnapshot("legacy", 1_700_000_050.0, MappingProxyType({p.id: p for p in v1})),
         0.5,
     )
     state.record_key_answer("legacy", valid=False)
-    metrics = build_metrics(state, endpoints=True)
+    metrics = build_metrics(state, areas=("projects", "endpoints"))
     metrics.count_request("prod", "/projects", "200")
     metrics.count_skipped("prod", "/projects", 1)
     return generate_latest(metrics.registry)

@@ -1,4 +1,7 @@
-"""Per-project series, from the merged view of every key's last good poll.
+"""The project list: ``GET /projects`` pages (400 a page), fetched by every poll.
+
+Its failure is the one that fails a poll. Per-project series come from the merged view of every
+key's last good poll; v2 state and pooler derive from the endpoints area when it has them.
 
 Sample::
 
@@ -18,8 +21,10 @@ from collections.abc import Iterable
 
 from prometheus_client.core import GaugeMetricFamily, InfoMetricFamily, Metric
 
+from ..collectors.base import SnapshotCollector, ViewSource
 from ..neon.models import STATES, derive_pooler, derive_state
-from .base import SnapshotCollector, ViewSource
+from .base import Area
+from .endpoints import endpoints_of
 
 
 class ProjectCollector(SnapshotCollector):
@@ -68,7 +73,7 @@ class ProjectCollector(SnapshotCollector):
             if p.size_bytes is not None:
                 size.add_metric([pid], p.size_bytes)
             current, pooled = p.state, p.pooler_enabled
-            eps = view.endpoints.get(pid)
+            eps = endpoints_of(view).get(pid)
             if eps is not None:
                 current, pooled = derive_state(eps), derive_pooler(eps)
             if current is not None:
@@ -84,3 +89,13 @@ class ProjectCollector(SnapshotCollector):
         for key, n in view.projects_per_key.items():
             count.add_metric([key], n)
         yield from (info, size, state, pooler, pg, count)
+
+
+AREA = Area(
+    name="projects",
+    default=True,
+    help="the project list (always on: every other area hangs off it)",
+    cost="ceil(projects / 400) requests per list fetch (every poll while that is under a tenth "
+    "of the budget)",
+    collector=ProjectCollector,
+)

@@ -1,4 +1,5 @@
-"""Per-compute-endpoint series (``--collector.endpoints``, on by default; v2 only).
+"""Compute endpoints: ``GET /projects/{project_id}/endpoints`` (``--collector.endpoints``, on
+by default; v2 only), one request per project, refreshed in the budgeted rotation.
 
 Sample::
 
@@ -13,12 +14,30 @@ Sample::
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import cast
 
 from prometheus_client.core import GaugeMetricFamily, InfoMetricFamily, Metric
 
-from ..neon.models import STATES
-from .base import SnapshotCollector, ViewSource
+from ..collectors.base import SnapshotCollector, ViewSource
+from ..neon.client import NeonClient
+from ..neon.models import STATES, Endpoint
+from ..neon.parse import parse_v2_endpoints
+from ..state import View
+from .base import Area
+
+NAME = "endpoints"
+ROUTE = "/projects/{project_id}/endpoints"
+
+
+async def fetch(client: NeonClient, project_id: str) -> tuple[Endpoint, ...] | None:
+    data = await client.get_unless_gone(ROUTE, f"/projects/{project_id}/endpoints")
+    return None if data is None else client.parse(ROUTE, parse_v2_endpoints, data)
+
+
+def endpoints_of(view: View) -> Mapping[str, tuple[Endpoint, ...]]:
+    return cast(Mapping[str, tuple[Endpoint, ...]], view.of(NAME))
+
 
 _LABELS = ["project_id", "endpoint_id"]
 
@@ -54,7 +73,7 @@ class EndpointCollector(SnapshotCollector):
         last_active = gauge(
             "last_active_timestamp_seconds", "When the compute was last active (Unix time)"
         )
-        for pid, endpoints in view.endpoints.items():
+        for pid, endpoints in endpoints_of(view).items():
             for e in endpoints:
                 labels = [pid, e.id]
                 info.add_metric([pid, e.branch_id, e.id, e.type], {})
@@ -69,3 +88,13 @@ class EndpointCollector(SnapshotCollector):
                 if e.last_active_timestamp is not None:
                     last_active.add_metric(labels, e.last_active_timestamp)
         yield from (info, state, pooler, min_cu, max_cu, suspend, last_active)
+
+
+AREA = Area(
+    name=NAME,
+    default=True,
+    help="compute endpoints per project",
+    cost="1 request per project per refresh, in the budgeted rotation",
+    collector=EndpointCollector,
+    fetch=fetch,
+)

@@ -1,0 +1,54 @@
+"""The registry of areas: every surface of the Neon API the exporter reads.
+
+Config defaults, ``--[no-]collector.NAME`` flags, the poller's planning, the collectors and the
+docs test iterate over ``AREAS``. Adding an area is one module (see ``base.Area``) and one line
+here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from prometheus_client import CollectorRegistry
+
+from ..collectors.base import ViewSource
+from ..state import View
+from . import branches, endpoints, projects, usage
+from .base import Area
+
+AREAS: tuple[Area, ...] = (
+    projects.AREA,
+    endpoints.AREA,
+    branches.AREA,
+    usage.AREA,
+)
+BY_NAME = {a.name: a for a in AREAS}
+DETAIL_AREAS = tuple(a for a in AREAS if a.detail)
+COLLECTOR_DEFAULTS = {a.name: a.default for a in DETAIL_AREAS}
+"""Areas a user can switch (the project list is always on)."""
+
+
+def snapshot_registry(view: ViewSource, *, areas: Sequence[str]) -> CollectorRegistry:
+    """Every series derived from polled data, rendered from ``view()``: the collectors of the
+    areas named (the project list is always among them)."""
+    registry = CollectorRegistry(auto_describe=False)
+    for area in AREAS:
+        if area.name in areas or area.name == projects.AREA.name:
+            registry.register(area.collector(view))
+    return registry
+
+
+def frozen_registry(view: View, *, areas: Sequence[str]) -> CollectorRegistry:
+    """The snapshot series of one fixed view: safe to render on another thread or process."""
+    return snapshot_registry(lambda: view, areas=areas)
+
+
+__all__ = [
+    "AREAS",
+    "BY_NAME",
+    "COLLECTOR_DEFAULTS",
+    "DETAIL_AREAS",
+    "Area",
+    "frozen_registry",
+    "snapshot_registry",
+]

@@ -1,0 +1,48 @@
+"""What an area is: one surface of the Neon API, from its requests to its series.
+
+An area names itself (``--[no-]collector.NAME``, the ``collector`` label of
+``neon_exporter_collector_success``), says whether it is on by default and what it costs in
+requests, fetches its data through the Neon client, and renders it with its collector. The
+registry in ``__init__.py`` lists them; config, poller, state and docs iterate over it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from prometheus_client.registry import Collector
+
+from ..collectors.base import ViewSource
+from ..neon.client import NeonClient
+
+FetchOne = Callable[[NeonClient, str], Awaitable[Any | None]]
+"""One project's detail of the area; None when the project is gone (404)."""
+
+FetchBatch = Callable[[NeonClient, Sequence[str], datetime], Awaitable[Mapping[str, Any] | None]]
+"""Detail of many projects in one request (the values of the projects Neon reported; the
+others have none); None when the plan does not offer the route (403): per project then."""
+
+
+@dataclass(frozen=True, slots=True)
+class Area:
+    name: str
+    default: bool  # on unless --no-collector.NAME
+    help: str  # one line for --help and docs/configuration.md
+    cost: str  # its requests, as docs/metrics.md states them
+    collector: Callable[[ViewSource], Collector]
+    # Per-project detail refreshed in the budgeted rotation; None for the project list itself.
+    fetch: FetchOne | None = None
+    # Refreshed every ``interval_setting`` (a Config field) rather than at every rotation.
+    interval_setting: str | None = None
+    # Many projects per request where the plan allows it; ``fetch`` is the fallback.
+    batch: FetchBatch | None = None
+    batch_size: int = 1
+    batch_route: str = ""  # for the log line when the batch route is denied
+
+    @property
+    def detail(self) -> bool:
+        """Whether the area fetches per-project detail (everything but the project list)."""
+        return self.fetch is not None

@@ -1,0 +1,97 @@
+"""The exporter's metrics: the snapshot registry of the areas on, and the exporter's own.
+
+Upstream data is only ever rendered from a :class:`View` by the areas' collectors. The counters
+here are the exporter's own, direct-instrumented, and change with every request to Neon, so they
+form the small ``live`` registry (with key health) rendered apart from the cached snapshot part.
+"""
+
+from __future__ import annotations
+
+import platform
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, disable_created_metrics
+
+from . import __version__
+from .areas import snapshot_registry
+from .collectors.health import HealthCollector
+from .state import State
+
+
+@dataclass(slots=True)
+class Metrics:
+    registry: CollectorRegistry  # everything, rendered from the live state (once, tests)
+    live: CollectorRegistry  # key health, the exporter's own counters and build info
+    areas: tuple[str, ...]  # the areas on (their collectors render the snapshot part)
+    api_requests: Counter
+    skipped_items: Counter
+    cursor_repeats: Counter
+    render_errors: Counter
+    live_changes: int = 0  # bumped with every counter change, so renders of ``live`` can be reused
+
+    def count_request(self, key: str, route: str, code: str) -> None:
+        self.api_requests.labels(key=key, route=route, code=code).inc()
+        self.live_changes += 1
+
+    def count_skipped(self, key: str, route: str, n: int) -> None:
+        self.skipped_items.labels(key=key, route=route).inc(n)
+        self.live_changes += 1
+
+    def count_cursor_repeat(self, key: str, route: str) -> None:
+        self.cursor_repeats.labels(key=key, route=route).inc()
+        self.live_changes += 1
+
+    def count_render_error(self) -> None:
+        self.render_errors.inc()
+        self.live_changes += 1
+
+
+def build_metrics(state: State, *, areas: Sequence[str]) -> Metrics:
+    # *_created series double the counter lines for a value nobody graphs.
+    disable_created_metrics()  # type: ignore[no-untyped-call]
+    live = CollectorRegistry(auto_describe=False)
+    health = HealthCollector(state.all_health)
+    live.register(health)
+    api_requests = Counter(
+        "neon_exporter_api_requests",
+        "Requests to the Neon API by route template and status code (or timeout / error).",
+        ["key", "route", "code"],
+        registry=live,
+    )
+    skipped = Counter(
+        "neon_exporter_api_skipped_items",
+        "Items in Neon's answers skipped because a field the exporter needs was missing or bad.",
+        ["key", "route"],
+        registry=live,
+    )
+    repeats = Counter(
+        "neon_exporter_api_cursor_repeats",
+        "Paged answers whose cursor came back repeated; the pages read before are kept.",
+        ["key", "route"],
+        registry=live,
+    )
+    render_errors = Counter(
+        "neon_exporter_render_errors",
+        "Renders of the /metrics snapshot part that failed (each is retried on the next scrape).",
+        registry=live,
+    )
+    build = Gauge(
+        "neon_exporter_build_info",
+        "Version of neon-exporter and of the Python running it; always 1.",
+        ["version", "python_version"],
+        registry=live,
+    )
+    build.labels(version=__version__, python_version=platform.python_version()).set(1)
+    registry = snapshot_registry(state.view, areas=areas)
+    for collector in (health, api_requests, skipped, repeats, render_errors, build):
+        registry.register(collector)
+    return Metrics(
+        registry=registry,
+        live=live,
+        areas=tuple(areas),
+        api_requests=api_requests,
+        skipped_items=skipped,
+        cursor_repeats=repeats,
+        render_errors=render_errors,
+    )

@@ -1,0 +1,162 @@
+"""What one poll refreshes, most urgent first: a pure function of what is known, no I/O.
+
+The poller keeps its planning memory (:class:`Memory`) apart from the snapshots that are served:
+when each project's list entry was last seen with fresh detail, and which batch routes the plan
+denied.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from .areas import Area
+from .areas.endpoints import NAME as ENDPOINTS
+from .neon.client import PAGE_LIMIT
+from .neon.models import Project, derive_state
+from .state import KeySnapshot
+
+LIST_SHARE = 0.1  # of a key's budget the project list may take before it is fetched less often
+
+
+@dataclass(slots=True)
+class Memory:
+    """The poller's planning memory of one key: never served, only used to choose work."""
+
+    listed_at: float | None = None  # time.monotonic() of the last project list fetched
+    # project id -> (updated_at, compute_last_active_at) of its list entry when its rotating
+    # detail was last fetched: a list entry that differs marks the project changed.
+    stamps: dict[str, tuple[str, str]] = field(default_factory=dict)
+    # area -> wall time its batch route answered 403 (not on this plan): per project until the
+    # area's interval has passed, then the batch route is tried again.
+    denied_at: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """Batches first (many projects a request), then per-project items.
+
+    ``items`` are (project id, areas) most urgent first: new projects, then changed, then the
+    oldest detail; the first ``urgent`` are new or changed.
+    """
+
+    batches: Mapping[str, list[list[str]]]  # area -> batches of project ids due
+    items: list[tuple[str, tuple[str, ...]]]
+    urgent: int = 0
+
+
+def batching(area: Area, memory: Memory, intervals: Mapping[str, float], now: float) -> bool:
+    """Whether the area's batch route is to be used (not denied within its interval)."""
+    if area.batch is None:
+        return False
+    denied = memory.denied_at.get(area.name)
+    return denied is None or now - denied >= intervals.get(area.name, 0.0)
+
+
+def plan(
+    projects: Mapping[str, Project],
+    previous: KeySnapshot | None,
+    memory: Memory,
+    areas: Sequence[Area],
+    intervals: Mapping[str, float],
+    *,
+    now: float,
+    skip: set[str] | frozenset[str] = frozenset(),
+) -> Plan:
+    """The work of one poll. ``areas`` are the detail areas on; ``intervals`` holds the refresh
+    interval of each area refreshed on its own clock (absent: every rotation); ``skip`` are
+    projects whose list entry is carried over (unavailable), so not refreshed now."""
+    fetched = previous.fetched if previous is not None else {}
+    rotating = tuple(a.name for a in areas if a.name not in intervals)
+    batches: dict[str, list[list[str]]] = {}
+    per_project: dict[str, set[str]] = {}  # interval area -> projects due one by one
+    for area in areas:
+        if area.name not in intervals:
+            continue
+        times = fetched.get(area.name, {})
+        due = sorted(
+            (
+                pid
+                for pid in projects
+                if pid not in skip and now - times.get(pid, -math.inf) >= intervals[area.name]
+            ),
+            key=lambda pid: times.get(pid, -1.0),
+        )
+        if batching(area, memory, intervals, now):
+            size = area.batch_size
+            batches[area.name] = [due[i : i + size] for i in range(0, len(due), size)]
+        else:
+            per_project[area.name] = set(due)
+    ranked: list[tuple[int, float, str, tuple[str, ...]]] = []
+    for pid, p in projects.items():
+        if pid in skip:
+            continue
+        names = rotating + tuple(a for a, due in per_project.items() if pid in due)
+        if not names:
+            continue
+        known = [fetched.get(a, {}).get(pid) for a in rotating or names]
+        if any(t is None for t in known):
+            rank = 0  # new: nothing known yet
+        elif _changed(p, memory.stamps.get(pid), previous, pid):
+            rank = 1
+        else:
+            rank = 2
+        oldest = min((t for t in known if t is not None), default=-1.0)
+        ranked.append((rank, oldest, pid, names))
+    ranked.sort()
+    urgent = sum(1 for rank, *_ in ranked if rank < 2)
+    return Plan(batches, [(pid, names) for _, _, pid, names in ranked], urgent)
+
+
+def _changed(
+    p: Project, stamp: tuple[str, str] | None, previous: KeySnapshot | None, pid: str
+) -> bool:
+    """Whether the list entry moved since the project's detail was fetched.
+
+    ``compute_last_active_at`` moves all the time while a compute runs; for a project already
+    known to be active that is no news, so it only counts for projects not known active.
+    """
+    if stamp is None:
+        return True
+    if stamp[0] != p.updated_at:
+        return True
+    endpoints = previous.detail.get(ENDPOINTS, {}).get(pid) if previous is not None else None
+    known_active = endpoints is not None and derive_state(endpoints) == "active"
+    return stamp[1] != p.compute_last_active_at and not known_active
+
+
+def list_interval(projects: int, budget_per_minute: float) -> float:
+    """Seconds between fetches of the project list, so its pages take at most LIST_SHARE.
+
+    The list is what shows new and changed projects, so it is fetched every poll while it is
+    cheap: at 1,000 projects and 300 requests a minute every 6 s, so every poll. At 10,000
+    projects and 120 a minute its 25 pages a poll would be a fifth of the budget and hold full
+    freshness well above the floor; then polls in between rotate detail only.
+    """
+    pages = max(1, math.ceil(projects / PAGE_LIMIT))
+    return pages * 60.0 / (LIST_SHARE * budget_per_minute)
+
+
+def poll_deadline(*, poll_interval: float, poll_max_age: float) -> float:
+    """How long one poll of one key may take in all, retries and ``Retry-After`` waits included.
+
+    Each request has its own timeout, but a poll is many requests, each retried, so a slow or
+    stalling upstream could keep a poll running for hours while ``poll_success`` still said 1.
+    The deadline makes such a poll fail while the last good data is still served (it ends
+    ``poll_interval`` before that data is ``poll_max_age`` old), yet leaves room for any poll the
+    configuration can serve: one slower than this would see its data expire between polls anyway.
+    """
+    return max(poll_interval, poll_max_age - poll_interval)
+
+
+def slice_seconds(poll_interval: float) -> float:
+    """How long a scheduled poll refreshes detail before it carries the rest over: the poll
+    interval less the poll job's jitter and a margin, so it is done before its next run is due
+    (a run still going then would make APScheduler skip that run and idle the budget)."""
+    margin = max(0.5, poll_interval / 50)
+    return max(poll_interval / 2, poll_interval - poll_jitter(poll_interval) - margin)
+
+
+def poll_jitter(poll_interval: float) -> float:
+    return min(1.0, poll_interval / 20)
