@@ -37,6 +37,7 @@ class Runtime:
             keys=tuple(k.name for k in config.keys), max_age=config.poll_max_age, clock=clock
         )
         metrics = build_metrics(state, endpoints=config.collector("endpoints"))
+        metrics.record_config_load(success=True, at=clock())  # a Runtime starts from a loaded one
         return cls(config, state, metrics, Exposition(state, metrics), clock)
 
     def reconfigure(self, config: Config) -> None:

@@ -8,9 +8,12 @@ small ``live`` registry (with key health) rendered apart from the cached snapsho
 from __future__ import annotations
 
 import platform
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, disable_created_metrics
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 from .. import __version__
 from ..state import State, View
@@ -42,6 +45,35 @@ def frozen_registry(view: View, *, endpoints: bool) -> CollectorRegistry:
     return snapshot_registry(lambda: view, endpoints=endpoints)
 
 
+class ConfigReloadCollector(Collector):
+    """Prometheus' own convention (``prometheus_config_last_reload_successful``): whether the
+    last configuration load (start or reload) succeeded, and when one last did. Nothing is
+    exported until a configuration has been loaded."""
+
+    def __init__(self) -> None:
+        self.successful: bool | None = None
+        self.last_success: float | None = None
+
+    def describe(self) -> Iterable[Metric]:
+        return ()
+
+    def collect(self) -> Iterable[Metric]:
+        if self.successful is None:
+            return
+        yield GaugeMetricFamily(
+            "neon_exporter_config_last_reload_successful",
+            "1 if the last configuration load (start or reload) succeeded, 0 if a reload was "
+            "refused and the previous configuration is still running.",
+            value=1.0 if self.successful else 0.0,
+        )
+        if self.last_success is not None:
+            yield GaugeMetricFamily(
+                "neon_exporter_config_last_reload_success_timestamp_seconds",
+                "Unix time of the last successful configuration load (start or reload).",
+                value=self.last_success,
+            )
+
+
 @dataclass(slots=True)
 class Metrics:
     registry: CollectorRegistry  # everything, rendered from the live state (once, tests)
@@ -49,6 +81,7 @@ class Metrics:
     endpoints: bool
     api_requests: Counter
     skipped_items: Counter
+    config_reload: ConfigReloadCollector
     live_changes: int = 0  # bumped with every counter change, so renders of ``live`` can be reused
 
     def count_request(self, key: str, route: str, code: str) -> None:
@@ -57,6 +90,13 @@ class Metrics:
 
     def count_skipped(self, key: str, route: str, n: int) -> None:
         self.skipped_items.labels(key=key, route=route).inc(n)
+        self.live_changes += 1
+
+    def record_config_load(self, *, success: bool, at: float) -> None:
+        """A configuration was loaded (``success``) or a reload refused, at Unix time ``at``."""
+        self.config_reload.successful = success
+        if success:
+            self.config_reload.last_success = at
         self.live_changes += 1
 
 
@@ -85,8 +125,10 @@ def build_metrics(state: State, *, endpoints: bool) -> Metrics:
         registry=live,
     )
     build.labels(version=__version__, python_version=platform.python_version()).set(1)
+    config_reload = ConfigReloadCollector()
+    live.register(config_reload)
     registry = snapshot_registry(state.view, endpoints=endpoints)
-    for collector in (health, api_requests, skipped, build):
+    for collector in (health, api_requests, skipped, build, config_reload):
         registry.register(collector)
     return Metrics(
         registry=registry,
@@ -94,4 +136,5 @@ def build_metrics(state: State, *, endpoints: bool) -> Metrics:
         endpoints=endpoints,
         api_requests=api_requests,
         skipped_items=skipped,
+        config_reload=config_reload,
     )
