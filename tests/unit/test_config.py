@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -374,3 +375,39 @@ def test_demo_only_when_nothing_is_configured() -> None:
     _, c = parse(["--demo"], {})
     assert c.demo
     assert not c.warnings
+
+
+CONFIG_DOC = Path(__file__).resolve().parents[2] / "docs" / "configuration.md"
+
+
+def _help_flags() -> set[str]:
+    """Every long flag `neon-exporter --help` lists (``--[no-]x`` as both spellings)."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "exporter", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    flags = set(re.findall(r"(?<![\w-])--[a-z][\w.-]*[\w]", proc.stdout))
+    return flags - {"--help", "--version"}
+
+
+def _documented_flags() -> set[str]:
+    """Every flag docs/configuration.md names in backticks; ``--[no-]x`` counts as both."""
+    text = CONFIG_DOC.read_text()
+    flags: set[str] = set()
+    for code in re.findall(r"`([^`]*)`", text):
+        for flag in re.findall(r"(?<![\w-])--(\[no-\])?([a-z][\w.-]*[\w])", code):
+            flags.add(f"--{flag[1]}")
+            if flag[0]:
+                flags.add(f"--no-{flag[1]}")
+    return flags
+
+
+def test_every_flag_in_help_is_documented_and_every_documented_flag_exists() -> None:
+    """docs/configuration.md and --help name the same flags."""
+    help_flags, documented = _help_flags(), _documented_flags()
+    assert help_flags - documented == set(), "in --help but not in docs/configuration.md"
+    assert documented - help_flags == set(), "in docs/configuration.md but not a flag"
+    assert "once cli.py defines it" not in CONFIG_DOC.read_text()
