@@ -119,22 +119,37 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+DEMO_FALLBACK = (
+    "no API key and no config file: serving the built-in demo (a simulated Neon API, not Neon); "
+    "set NEON_API_KEY or --config.file to poll Neon"
+)
+
+
+def _nothing_configured(flags: Mapping[str, Any], env: Mapping[str, str]) -> bool:
+    """No config file and no key variable. A key variable set but empty counts as configured:
+    it is a mistake to name, not a first run to answer with the demo."""
+    return not (
+        flags.get("config_file")
+        or env.get("NEON_EXPORTER_CONFIG")
+        or "NEON_API_KEY" in env
+        or "NEON_API_KEY_FILE" in env
+    )
+
+
 def parse(argv: Sequence[str], env: Mapping[str, str]) -> tuple[str, Config]:
     args = _parser().parse_args(argv)
     flags: dict[str, Any] = vars(args)
-    config = build_config(flags, env, demo=args.demo)
-    if args.command == "serve" and not config.keys and not config.demo:
-        # With no key at all, serving the demo beats exiting: it is what a first run wants.
-        config = build_config(flags, env, demo=True)
-        note = "no API key configured: serving the built-in demo"
-        config = dataclasses.replace(config, warnings=(*config.warnings, note))
-    elif not config.keys and not config.demo:
-        raise ConfigError(
-            "keys",
-            "no API key configured (NEON_API_KEY, NEON_API_KEY_FILE, "
-            "keys in --config.file, or --demo)",
-        )
+    # With nothing configured, serving the demo beats exiting: it is what a first run wants.
+    fallback = args.command == "serve" and not args.demo and _nothing_configured(flags, env)
+    config = build_config(flags, env, demo=args.demo or fallback)
+    if fallback:
+        config = dataclasses.replace(config, warnings=(*config.warnings, DEMO_FALLBACK))
     return args.command, config
+
+
+def reload_config(argv: Sequence[str], env: Mapping[str, str]) -> Config:
+    """The configuration a reload applies: never the demo, so one without keys is refused."""
+    return build_config(vars(_parser().parse_args(argv)), env, demo=False)
 
 
 async def _serve(config: Config, load_config: Callable[[], Config]) -> int:
@@ -245,12 +260,14 @@ def run(argv: Sequence[str], env: Mapping[str, str], out: TextIO = sys.stdout) -
     setup_logging(config.log_level, config.log_format)
     for warning in config.warnings:
         log.warning(warning)
+    if config.demo and DEMO_FALLBACK not in config.warnings:
+        log.info("--demo: serving the built-in demo (a simulated Neon API, not Neon)")
     try:
         if command == "check":
             return asyncio.run(_check(config, out))
         if command == "once":
             return asyncio.run(_once(config, out))
-        return asyncio.run(_serve(config, lambda: parse(argv, env)[1]))
+        return asyncio.run(_serve(config, lambda: reload_config(argv, env)))
     except KeyboardInterrupt:
         return EXIT_OK
 

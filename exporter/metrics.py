@@ -8,15 +8,46 @@ form the small ``live`` registry (with key health) rendered apart from the cache
 from __future__ import annotations
 
 import platform
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, disable_created_metrics
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 from . import __version__
 from .areas import snapshot_registry
 from .collectors.health import HealthCollector
 from .state import State
+
+
+class ConfigReloadCollector(Collector):
+    """Prometheus' own convention (``prometheus_config_last_reload_successful``): whether the
+    last configuration load (start or reload) succeeded, and when one last did. Nothing is
+    exported until a configuration has been loaded."""
+
+    def __init__(self) -> None:
+        self.successful: bool | None = None
+        self.last_success: float | None = None
+
+    def describe(self) -> Iterable[Metric]:
+        return ()
+
+    def collect(self) -> Iterable[Metric]:
+        if self.successful is None:
+            return
+        yield GaugeMetricFamily(
+            "neon_exporter_config_last_reload_successful",
+            "1 if the last configuration load (start or reload) succeeded, 0 if a reload was "
+            "refused and the previous configuration is still running.",
+            value=1.0 if self.successful else 0.0,
+        )
+        if self.last_success is not None:
+            yield GaugeMetricFamily(
+                "neon_exporter_config_last_reload_success_timestamp_seconds",
+                "Unix time of the last successful configuration load (start or reload).",
+                value=self.last_success,
+            )
 
 
 @dataclass(slots=True)
@@ -28,6 +59,7 @@ class Metrics:
     skipped_items: Counter
     cursor_repeats: Counter
     render_errors: Counter
+    config_reload: ConfigReloadCollector
     live_changes: int = 0  # bumped with every counter change, so renders of ``live`` can be reused
 
     def count_request(self, key: str, route: str, code: str) -> None:
@@ -40,6 +72,13 @@ class Metrics:
 
     def count_cursor_repeat(self, key: str, route: str) -> None:
         self.cursor_repeats.labels(key=key, route=route).inc()
+        self.live_changes += 1
+
+    def record_config_load(self, *, success: bool, at: float) -> None:
+        """A configuration was loaded (``success``) or a reload refused, at Unix time ``at``."""
+        self.config_reload.successful = success
+        if success:
+            self.config_reload.last_success = at
         self.live_changes += 1
 
     def count_render_error(self) -> None:
@@ -83,8 +122,10 @@ def build_metrics(state: State, *, areas: Sequence[str]) -> Metrics:
         registry=live,
     )
     build.labels(version=__version__, python_version=platform.python_version()).set(1)
+    config_reload = ConfigReloadCollector()
+    live.register(config_reload)
     registry = snapshot_registry(state.view, areas=areas)
-    for collector in (health, api_requests, skipped, repeats, render_errors, build):
+    for collector in (health, api_requests, skipped, repeats, render_errors, build, config_reload):
         registry.register(collector)
     return Metrics(
         registry=registry,
@@ -94,4 +135,5 @@ def build_metrics(state: State, *, areas: Sequence[str]) -> Metrics:
         skipped_items=skipped,
         cursor_repeats=repeats,
         render_errors=render_errors,
+        config_reload=config_reload,
     )

@@ -80,6 +80,7 @@ class Service:
         self.clock = clock
         self.state = State(keys=_names(config), max_age=config.poll_max_age, clock=clock)
         self.metrics: Metrics = build_metrics(self.state, areas=_areas_on(config))
+        self.metrics.record_config_load(success=True, at=clock())  # it starts from a loaded one
         self.exposition = Exposition(self.state, self.metrics)
         self._memory: dict[str, Memory] = {}  # per key, across reloads and poller sessions
         self._load = load
@@ -170,6 +171,11 @@ class Service:
             await stack.aclose()
             await asyncio.sleep(0)  # let the cancelled jobs unwind before sessions are gone
 
+    @property
+    def running(self) -> bool:
+        """True while the pollers and their scheduler are started."""
+        return self._running is not None
+
     def reconfigure(self, config: Config) -> None:
         """Adopt a reloaded config; settings in RESTART_ONLY keep their old values."""
         kept = {name: getattr(self.config, name) for name in RESTART_ONLY}
@@ -180,32 +186,55 @@ class Service:
             del self._memory[gone]
 
     async def reload(self) -> bool:
-        """Re-read the configuration and apply it; False (and a log line) if it is bad."""
+        """Re-read the configuration and apply it; False (and a log line) if it is bad.
+
+        Either way ``neon_exporter_config_last_reload_successful`` tells, as Prometheus does."""
         async with self._lock:
-            if self._load is None:
-                log.warning("reload ignored: the demo's configuration is built in")
-                return False
-            try:
-                new = self._load()
-            except ConfigError as exc:
-                log.error("reload failed, keeping the running configuration", error=str(exc))
-                return False
-            old = self.config
-            for name in RESTART_ONLY:
-                if getattr(old, name) != getattr(new, name):
-                    log.warning("setting changed but needs a restart", setting=name)
-            await self.stop()
-            self.reconfigure(new)
-            if self._on_reload is not None:
-                self._on_reload(new)
-            await self.start()
-            log.info(
-                "configuration reloaded",
-                keys=list(_names(self.config)),
-                added=sorted(set(_names(new)) - set(_names(old))),
-                removed=sorted(set(_names(old)) - set(_names(new))),
+            ok = await self._reload()
+            self.metrics.record_config_load(success=ok, at=self.clock())
+            return ok
+
+    async def _reload(self) -> bool:
+        if self._load is None:
+            log.warning("reload ignored: the demo's configuration is built in")
+            return False
+        try:
+            new = self._load()
+            if not new.keys or new.demo:  # the loader refuses these; never swap Neon for nothing
+                raise ConfigError("keys", "no API key configured")
+        except ConfigError as exc:
+            log.error("reload failed, keeping the running configuration", error=str(exc))
+            return False
+        old = self.config
+        for name in RESTART_ONLY:
+            if getattr(old, name) != getattr(new, name):
+                log.warning("setting changed but needs a restart", setting=name)
+        await self.stop()
+        try:
+            await self._apply(new)
+        except Exception as exc:  # whatever failed, polling must not stay stopped
+            log.error(
+                "reload failed, restoring the running configuration",
+                error=f"{type(exc).__name__}: {exc}",
             )
-            return True
+            await self.stop()  # whatever part of the new configuration started
+            await self._apply(old)
+            return False
+        log.info(
+            "configuration reloaded",
+            keys=list(_names(self.config)),
+            added=sorted(set(_names(new)) - set(_names(old))),
+            removed=sorted(set(_names(old)) - set(_names(new))),
+        )
+        return True
+
+    async def _apply(self, config: Config) -> None:
+        # The web side first: it is the likeliest to refuse, and then the state is untouched
+        # (keys dropped by set_keys would come back empty).
+        if self._on_reload is not None:
+            self._on_reload(config)
+        self.reconfigure(config)
+        await self.start()
 
 
 def _names(config: Config) -> tuple[str, ...]:

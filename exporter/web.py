@@ -121,7 +121,11 @@ async def metrics(request: web.Request) -> web.StreamResponse:
     return resp
 
 
-async def healthz(_: web.Request) -> web.Response:
+async def healthz(request: web.Request) -> web.Response:
+    # Alive means polling too: a reload that could not even restore the running configuration
+    # must not leave a process that answers ok and never polls again.
+    if not request.app[SERVICE].running:
+        return web.Response(status=503, text="polling is stopped\n")
     return web.Response(text="ok\n")
 
 

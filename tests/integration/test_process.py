@@ -236,3 +236,15 @@ def test_sigterm_during_a_slow_poll_exits_0_promptly(tmp_path: Path) -> None:
     assert code == 0
     assert levels <= {"info", "warning"}, out
     assert "Traceback" not in out
+
+
+def test_demo_says_so_in_one_log_line(tmp_path: Path) -> None:
+    """With nothing configured serve runs the demo and warns once; --demo says so once (info)."""
+    with exporter(tmp_path, []) as exp:
+        implicit = [r for r in exp.logs() if "built-in demo" in str(r["event"])]
+        assert sample(exp.metrics(), "neon_exporter_config_last_reload_successful") == 1
+    assert [r["level"] for r in implicit] == ["warning"], implicit
+    done = run_cli(["once", "--demo", "--log.format", "json"], {})
+    lines = [line for line in done.stderr.splitlines() if "built-in demo" in line]
+    assert len(lines) == 1, done.stderr
+    assert json.loads(lines[0])["level"] == "info"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -115,8 +116,8 @@ class _no_raise:
 
 
 YAML_BAD = [
-    ("poll_interval: [1\n", "config.file"),
-    ("- a\n- b\n", "config.file"),
+    ("poll_interval: [1\n", "--config.file"),
+    ("- a\n- b\n", "--config.file"),
     ("pol_interval: 5s\n", "pol_interval"),
     ("keys:\n  - name: prod\n    key: abcdef\n", "keys[0]"),
     ("keys:\n  - name: prod\n", "keys[0]"),
@@ -153,7 +154,260 @@ def test_bad_config_exits_2_as_a_process(tmp_path: Path) -> None:
         check=False,
     )
     assert proc.returncode == 2
-    assert (
-        proc.stderr == "neon-exporter: error: poll.interval: not a duration (use e.g. 500ms, "
+    assert proc.stderr == (
+        f"neon-exporter: error: poll_interval in {cfg}: not a duration (use e.g. 500ms, "
         "30s, 5m): 'often'\n"
     )
+
+
+def _yaml(tmp_path: Path, text: str) -> str:
+    path = tmp_path / "neon-exporter.yml"
+    path.write_text(text)
+    return str(path)
+
+
+def _error(argv: list[str], env: dict[str, str], capsys: pytest.CaptureFixture[str]) -> str:
+    """Parse the command line as the CLI does (nothing is run, so Neon is never called); it must
+    fail with a ConfigError, which ``run`` prints as one line with exit 2. Returns that line."""
+    del capsys  # the line is the exception's text; run() writes exactly that
+    with pytest.raises(ConfigError) as info:
+        parse(argv, {"PATH": "/usr/bin", **env})
+    line = str(info.value)
+    assert "\n" not in line, line
+    return line
+
+
+DURATION_FIELDS = [
+    ("poll_interval", "--poll.interval"),
+    ("poll_max_age", "--poll.max-age"),
+    ("key_check_interval", "--key-check.interval"),
+    ("request_timeout", "--neon.timeout"),
+    ("usage_interval", "--collector.usage.interval"),
+]
+
+
+@pytest.mark.parametrize(("field", "flag"), DURATION_FIELDS)
+@pytest.mark.parametrize("value", [".inf", "-.inf", ".nan", "0", "-5", "0s", "-1m", "1e400"])
+def test_non_finite_or_non_positive_yaml_durations_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], field: str, flag: str, value: str
+) -> None:
+    """.inf, .nan, zero and negative durations in the file name the YAML field and the file."""
+    path = _yaml(tmp_path, f"{field}: {value}\n")
+    line = _error(["check", "--config.file", path], {"NEON_API_KEY": "k" * 20}, capsys)
+    assert line.startswith(f"{field} in {path}: "), line
+
+
+@pytest.mark.parametrize(("field", "flag"), DURATION_FIELDS)
+@pytest.mark.parametrize("value", ["inf", "nan", "0", "-5s", "0ms", "99999999999999999999d"])
+def test_non_finite_or_non_positive_flag_durations_exit_2(
+    capsys: pytest.CaptureFixture[str], field: str, flag: str, value: str
+) -> None:
+    """The same values given as flags name the flag."""
+    line = _error(["check", f"{flag}={value}"], {"NEON_API_KEY": "k" * 20}, capsys)
+    assert line.startswith(f"{flag}: "), line
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("max_requests_per_minute", ".inf"),
+        ("max_requests_per_minute", ".nan"),
+        ("max_requests_per_minute", "0"),
+        ("max_requests_per_minute", "-1"),
+        ("max_concurrency", ".inf"),
+        ("max_concurrency", "0"),
+        ("max_concurrency", "-2"),
+        ("max_concurrency", "1.5"),
+    ],
+)
+def test_non_positive_budget_or_concurrency_in_yaml_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], field: str, value: str
+) -> None:
+    """A budget or concurrency that is not a positive finite number names the YAML field."""
+    path = _yaml(tmp_path, f"{field}: {value}\n")
+    line = _error(["check", "--config.file", path], {"NEON_API_KEY": "k" * 20}, capsys)
+    assert line.startswith(f"{field} in {path}: "), line
+
+
+@pytest.mark.parametrize(
+    ("flag", "value"),
+    [
+        ("--neon.max-requests-per-minute", "inf"),
+        ("--neon.max-requests-per-minute", "nan"),
+        ("--neon.max-requests-per-minute", "0"),
+        ("--neon.max-concurrency", "0"),
+        ("--neon.max-concurrency", "-1"),
+    ],
+)
+def test_non_positive_budget_or_concurrency_flags_exit_2(
+    capsys: pytest.CaptureFixture[str], flag: str, value: str
+) -> None:
+    line = _error(["check", f"{flag}={value}"], {"NEON_API_KEY": "k" * 20}, capsys)
+    assert line.startswith(f"{flag}: "), line
+
+
+def test_infinite_poll_interval_exits_2_as_a_process(tmp_path: Path) -> None:
+    """`poll_interval: .inf` is refused at start (exit 2, one line), not a traceback later."""
+    path = _yaml(tmp_path, "poll_interval: .inf\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "exporter", "--config.file", path, "--web.listen-address", ":0"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+        env={"PATH": "/usr/bin", "NEON_API_KEY": "k" * 20},
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.startswith(f"neon-exporter: error: poll_interval in {path}: "), proc.stderr
+    assert proc.stderr.count("\n") == 1
+
+
+def test_yaml_values_are_named_by_field_and_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A bad value from the YAML file names the YAML field and the file, as the user wrote it."""
+    env = {"NEON_API_KEY": "k" * 20}
+    for text, field in [
+        ("poll_interval: 60 fortnights\n", "poll_interval"),
+        ("api_url: ftp://x\n", "api_url"),
+        ("listen_address: nowhere\n", "listen_address"),
+        ("log_level: loud\n", "log_level"),
+        ("log_format: xml\n", "log_format"),
+        ("web_config_file: /nonexistent/web.yml\n", "web_config_file"),
+        ("poll_interval: 5m\npoll_max_age: 1m\n", "poll_max_age"),
+        ("pol_interval: 5s\n", "pol_interval"),
+        ("collectors: {nope: true}\n", "collectors.nope"),
+        ("keys:\n  - name: 'bad name'\n    key_env: X\n", "keys[0].name"),
+    ]:
+        path = _yaml(tmp_path, text)
+        line = _error(["check", "--config.file", path], env, capsys)
+        assert line.startswith(f"{field} in {path}: "), line
+
+
+@pytest.mark.parametrize(
+    ("argv", "env", "name"),
+    [
+        (["--neon.api-url", "ftp://x"], {}, "--neon.api-url"),
+        ([], {"NEON_API_URL": "ftp://x"}, "NEON_API_URL"),
+        (["--web.listen-address", "nowhere"], {}, "--web.listen-address"),
+        ([], {"NEON_EXPORTER_LISTEN_ADDRESS": "nowhere"}, "NEON_EXPORTER_LISTEN_ADDRESS"),
+        (["--poll.interval", "60 fortnights"], {}, "--poll.interval"),
+        (["--log.level", "loud"], {}, "--log.level"),
+        (["--web.config.file", "/nonexistent/web.yml"], {}, "--web.config.file"),
+        (["--poll.interval", "5m", "--poll.max-age", "1m"], {}, "--poll.max-age"),
+    ],
+)
+def test_flag_and_env_values_are_named_as_given(
+    capsys: pytest.CaptureFixture[str], argv: list[str], env: dict[str, str], name: str
+) -> None:
+    """A bad flag names the flag; a bad environment value names the variable."""
+    line = _error(["check", *argv], {"NEON_API_KEY": "k" * 20, **env}, capsys)
+    assert line.startswith(f"{name}: "), line
+
+
+@pytest.mark.parametrize(
+    ("text", "field"),
+    [
+        ("poll_interval: often\n", "poll_interval"),
+        ("api_url: ftp://x\n", "api_url"),
+        ("max_concurrency: 0\n", "max_concurrency"),
+        ("log_level: loud\n", "log_level"),
+        ("poll_interval: 5m\npoll_max_age: 1m\n", "poll_max_age"),
+    ],
+)
+def test_yaml_file_must_be_valid_on_its_own(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, field: str
+) -> None:
+    """A bad value in the file is refused even when a flag overrides it (as Prometheus)."""
+    path = _yaml(tmp_path, text)
+    argv = [
+        "check",
+        "--config.file",
+        path,
+        "--poll.interval=30s",
+        "--poll.max-age=10m",
+        "--neon.api-url=https://x.example/api/v2",
+        "--neon.max-concurrency=4",
+        "--log.level=info",
+    ]
+    line = _error(argv, {"NEON_API_KEY": "k" * 20}, capsys)
+    assert line.startswith(f"{field} in {path}: "), line
+
+
+@pytest.mark.parametrize("variable", ["NEON_API_KEY", "NEON_API_KEY_FILE"])
+@pytest.mark.parametrize("command", [[], ["check"], ["once"]])
+def test_empty_key_variable_exits_2_instead_of_the_demo(
+    capsys: pytest.CaptureFixture[str], variable: str, command: list[str]
+) -> None:
+    """NEON_API_KEY (or _FILE) set but empty is a mistake to name, not a reason for the demo."""
+    line = _error(command, {variable: ""}, capsys)
+    assert line.startswith(f"{variable}: "), line
+    assert "empty" in line
+
+
+@pytest.mark.parametrize("text", ["", "poll_interval: 30s\n", "keys: []\n"])
+def test_config_file_without_keys_exits_2_instead_of_the_demo(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str
+) -> None:
+    """--config.file (or NEON_EXPORTER_CONFIG) with no key anywhere exits 2 naming the file."""
+    path = _yaml(tmp_path, text)
+    line = _error(["--config.file", path], {}, capsys)
+    assert line.startswith(f"keys in {path}: "), line
+    line = _error([], {"NEON_EXPORTER_CONFIG": path}, capsys)
+    assert line.startswith(f"keys in {path}: "), line
+
+
+def test_config_file_without_keys_uses_the_key_variable(tmp_path: Path) -> None:
+    """A file without keys is fine when NEON_API_KEY supplies the key."""
+    _, c = parse(["--config.file", _yaml(tmp_path, "poll_interval: 30s\n")], {"NEON_API_KEY": "k"})
+    assert [k.name for k in c.keys] == ["default"]
+    assert not c.demo
+
+
+def test_demo_only_when_nothing_is_configured() -> None:
+    """No file and no key variable: the demo, with one warning saying so; --demo: no warning."""
+    _, c = parse([], {})
+    assert c.demo
+    assert [w for w in c.warnings if "demo" in w] == [
+        "no API key and no config file: serving the built-in demo (a simulated Neon API, "
+        "not Neon); set NEON_API_KEY or --config.file to poll Neon"
+    ]
+    _, c = parse(["--demo"], {})
+    assert c.demo
+    assert not c.warnings
+
+
+CONFIG_DOC = Path(__file__).resolve().parents[2] / "docs" / "configuration.md"
+
+
+def _help_flags() -> set[str]:
+    """Every long flag `neon-exporter --help` lists (``--[no-]x`` as both spellings)."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "exporter", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    flags = set(re.findall(r"(?<![\w-])--[a-z][\w.-]*[\w]", proc.stdout))
+    return flags - {"--help", "--version"}
+
+
+def _documented_flags() -> set[str]:
+    """Every flag docs/configuration.md names in backticks; ``--[no-]x`` counts as both."""
+    text = CONFIG_DOC.read_text()
+    flags: set[str] = set()
+    for code in re.findall(r"`([^`]*)`", text):
+        for flag in re.findall(r"(?<![\w-])--(\[no-\])?([a-z][\w.-]*[\w])", code):
+            flags.add(f"--{flag[1]}")
+            if flag[0]:
+                flags.add(f"--no-{flag[1]}")
+    return flags
+
+
+def test_every_flag_in_help_is_documented_and_every_documented_flag_exists() -> None:
+    """docs/configuration.md and --help name the same flags."""
+    help_flags, documented = _help_flags(), _documented_flags()
+    assert help_flags - documented == set(), "in --help but not in docs/configuration.md"
+    assert documented - help_flags == set(), "in docs/configuration.md but not a flag"
+    assert "once cli.py defines it" not in CONFIG_DOC.read_text()
