@@ -25,7 +25,12 @@ DEFAULT_API_URL = "https://console.neon.tech/api/v2"
 DEFAULT_LISTEN_ADDRESS = ":10049"
 NEON_RATE_LIMIT_PER_MINUTE = 700
 DEMO_REQUESTS_PER_MINUTE = 6000.0  # the demo's local simulator: 100 a second
-COLLECTOR_DEFAULTS: Mapping[str, bool] = {"endpoints": True, "branches": False, "usage": False}
+COLLECTOR_DEFAULTS: Mapping[str, bool] = {
+    "endpoints": True,
+    "branches": False,
+    "usage": False,
+    "recoverable": False,
+}
 
 _KEY_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 _ORG_ID = re.compile(r"^[a-z0-9-]{1,60}$")

@@ -44,6 +44,7 @@ class Plan:
     batches: Mapping[str, list[list[str]]]  # area -> batches of project ids due
     items: list[tuple[str, tuple[str, ...]]]
     urgent: int = 0
+    account: tuple[str, ...] = ()  # account-level areas due (one request or list each)
 
 
 def batching(area: Area, memory: Memory, intervals: Mapping[str, float], now: float) -> bool:
@@ -68,6 +69,8 @@ def plan(
     interval of each area refreshed on its own clock (absent: every rotation); ``skip`` are
     projects whose list entry is carried over (unavailable), so not refreshed now."""
     fetched = previous.fetched if previous is not None else {}
+    account = _account_due(previous, [a for a in areas if a.fetch_account], intervals, now)
+    areas = [a for a in areas if a.detail]
     rotating = tuple(a.name for a in areas if a.name not in intervals)
     batches: dict[str, list[list[str]]] = {}
     per_project: dict[str, set[str]] = {}  # interval area -> projects due one by one
@@ -106,7 +109,27 @@ def plan(
         ranked.append((rank, oldest, pid, names))
     ranked.sort()
     urgent = sum(1 for rank, *_ in ranked if rank < 2)
-    return Plan(batches, [(pid, names) for _, _, pid, names in ranked], urgent)
+    return Plan(batches, [(pid, names) for _, _, pid, names in ranked], urgent, account)
+
+
+def _account_due(
+    previous: KeySnapshot | None,
+    areas: Sequence[Area],
+    intervals: Mapping[str, float],
+    now: float,
+) -> tuple[str, ...]:
+    """Account-level areas never fetched, failing, or older than their interval."""
+    have = previous.account if previous is not None else {}
+    due = []
+    for area in areas:
+        piece = have.get(area.name)
+        if (
+            piece is None
+            or piece.failing_since is not None
+            or now - piece.fetched_at >= intervals.get(area.name, 0.0)
+        ):
+            due.append(area.name)
+    return tuple(due)
 
 
 def _changed(

@@ -10,8 +10,10 @@ that project's last detail of that area (see ``KeySnapshot.failed``) and never f
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any, TypeVar
@@ -23,7 +25,7 @@ from .neon.client import NeonClient
 from .neon.errors import KeyRejected, NeonError
 from .neon.models import Project
 from .plan import Memory, Plan, list_interval, plan
-from .state import KeySnapshot, State
+from .state import AccountPiece, KeySnapshot, State
 
 log = structlog.get_logger("exporter.poller")
 T = TypeVar("T")
@@ -41,7 +43,8 @@ async def list_projects(
     unavailable: set[str] = set()
     async for page in client.project_pages():
         for project in page.projects:
-            projects[project.id] = project
+            if project.deleted_at is None:  # a deleted project never looks live
+                projects[project.id] = project
         unavailable.update(page.unavailable_project_ids)
     kept = set()
     if previous is not None:
@@ -87,9 +90,12 @@ class Refresh:
         prev_detail = previous.detail if previous else {}
         prev_fetched = previous.fetched if previous else {}
         prev_failed = previous.failed if previous else {}
-        self.detail: dict[str, dict[str, Any]] = {a: carried(prev_detail, a) for a in self.areas}
-        self.fetched = {a: carried(prev_fetched, a) for a in self.areas}
-        self.failed = {a: carried(prev_failed, a) for a in self.areas}
+        per_project = [a.name for a in areas if a.detail]
+        self.detail: dict[str, dict[str, Any]] = {a: carried(prev_detail, a) for a in per_project}
+        self.fetched = {a: carried(prev_fetched, a) for a in per_project}
+        self.failed = {a: carried(prev_failed, a) for a in per_project}
+        prev_account = previous.account if previous else {}
+        self.account = {a.name: p for a in areas if (p := prev_account.get(a.name)) is not None}
         self.errors: dict[str, str] = {}  # area -> its first error in this poll
         self.gone: set[str] = set()  # deleted between the list and their detail request
         self.pending = 0  # requests started and not finished: they queue on the budget first
@@ -119,6 +125,27 @@ class Refresh:
             self.detail[area][pid] = value
         self.fetched[area][pid] = self.clock()
         self.failed[area].pop(pid, None)
+
+    async def account_area(self, name: str) -> None:
+        """One account-level area: its data for this key, or its failure (last data kept)."""
+        fetch = self.areas[name].fetch_account
+        assert fetch is not None
+        if not self.affordable(1):
+            return
+        self.pending += 1
+        try:
+            value = await fetch(self.client)
+        except KeyRejected:
+            raise
+        except NeonError as exc:
+            self.errors.setdefault(name, str(exc))
+            old = self.account.get(name) or AccountPiece(None, -math.inf)
+            if old.failing_since is None:
+                self.account[name] = replace(old, failing_since=self.clock())
+            return
+        finally:
+            self.pending -= 1
+        self.account[name] = AccountPiece(value, self.clock())
 
     async def batches(self, work: Plan, replan: Callable[[dict[str, float]], Plan]) -> Plan:
         """The batched requests due (many projects each). The first batch of an area finds
@@ -216,6 +243,7 @@ class Refresh:
             fetched=frozen(self.fetched),
             failed=frozen(self.failed),
             errors=MappingProxyType(dict(self.errors)),
+            account=MappingProxyType(dict(self.account)),
         )
 
 
@@ -255,6 +283,8 @@ async def poll_v2(
         clock=clock,
         until=until,
     )
+    for name in work.account:
+        await run.account_area(name)
     work = await run.batches(
         work,
         lambda denied_at: plan(

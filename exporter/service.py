@@ -20,7 +20,7 @@ from functools import partial
 import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from .areas import DETAIL_AREAS
+from .areas import DETAIL_AREAS, Area
 from .config import RESTART_ONLY, Config, ConfigError
 from .metrics import Metrics, build_metrics
 from .neon.budget import TokenBucket
@@ -96,9 +96,7 @@ class Service:
         None refreshes all of it every poll (``once``)."""
         config = self.config
         areas = [a for a in DETAIL_AREAS if config.collector(a.name)]
-        intervals = {
-            a.name: float(getattr(config, a.interval_setting)) for a in areas if a.interval_setting
-        }
+        intervals = {a.name: t for a in areas if (t := _interval(a, config)) is not None}
         deadline = poll_deadline(
             poll_interval=config.poll_interval, poll_max_age=config.poll_max_age
         )
@@ -235,6 +233,13 @@ class Service:
             self._on_reload(config)
         self.reconfigure(config)
         await self.start()
+
+
+def _interval(area: Area, config: Config) -> float | None:
+    """The area's own refresh interval (None: every rotation), the config's where it has one."""
+    if area.interval_setting is not None:
+        return float(getattr(config, area.interval_setting))
+    return area.interval
 
 
 def _names(config: Config) -> tuple[str, ...]:

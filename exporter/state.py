@@ -23,6 +23,16 @@ def _nothing() -> Mapping[str, Any]:
 
 
 @dataclass(frozen=True, slots=True)
+class AccountPiece:
+    """An account-level area's data for one key (not per project: deleted projects, API keys,
+    spending limits), with when it was fetched and, while its fetches fail, since when."""
+
+    value: Any
+    fetched_at: float
+    failing_since: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class KeySnapshot:
     """One successful poll of one key: what is served for it.
 
@@ -42,6 +52,14 @@ class KeySnapshot:
     failed: Mapping[str, Mapping[str, float]] = field(default_factory=_nothing)
     # area -> the first error it met in this poll (for the log and the landing page)
     errors: Mapping[str, str] = field(default_factory=_nothing)
+    # account-level area -> its data for this key (absent until first fetched)
+    account: Mapping[str, AccountPiece] = field(default_factory=_nothing)
+
+    def area_success(self) -> dict[str, bool]:
+        """Per area fetched: True while none of its requests is failing."""
+        out = {area: not self.failed.get(area) for area in self.fetched}
+        out.update((area, p.failing_since is None) for area, p in self.account.items())
+        return out
 
     def detail_status(self) -> dict[str, tuple[float | None, int]]:
         """Per area fetched: (time of the oldest detail, projects with none yet)."""
@@ -79,24 +97,35 @@ class View:
     projects: Mapping[str, Project]
     projects_per_key: Mapping[str, int]
     detail: Mapping[str, Mapping[str, Any]] = field(default_factory=_nothing)  # area -> pid ->
+    account: Mapping[str, Mapping[str, Any]] = field(default_factory=_nothing)  # area -> key ->
 
     def of(self, area: str) -> Mapping[str, Any]:
         """One area's detail by project id (empty when the area is off or has none yet)."""
         return self.detail.get(area, _NOTHING)
 
+    def per_key(self, area: str) -> Mapping[str, Any]:
+        """One account-level area's data by key name (empty when off or none yet)."""
+        return self.account.get(area, _NOTHING)
+
     def __reduce__(self) -> tuple[object, ...]:
         # Plain dicts cross a process boundary (mappingproxy does not pickle).
         detail = {area: dict(m) for area, m in self.detail.items()}
-        return (_view_of_dicts, (dict(self.projects), dict(self.projects_per_key), detail))
+        account = {area: dict(m) for area, m in self.account.items()}
+        args = (dict(self.projects), dict(self.projects_per_key), detail, account)
+        return (_view_of_dicts, args)
 
 
 def _view_of_dicts(
-    projects: dict[str, Project], per_key: dict[str, int], detail: dict[str, dict[str, Any]]
+    projects: dict[str, Project],
+    per_key: dict[str, int],
+    detail: dict[str, dict[str, Any]],
+    account: dict[str, dict[str, Any]],
 ) -> View:
     return View(
         MappingProxyType(projects),
         MappingProxyType(per_key),
         MappingProxyType({area: MappingProxyType(m) for area, m in detail.items()}),
+        MappingProxyType({area: MappingProxyType(m) for area, m in account.items()}),
     )
 
 
@@ -161,7 +190,7 @@ class State:
         h = self._health[key]
         h.details = snapshot.detail_status()
         # A snapshot to publish means its project list was fetched.
-        h.areas = {"projects": True} | {k: not snapshot.failed.get(k) for k in snapshot.fetched}
+        h.areas = {"projects": True} | snapshot.area_success()
         if h.data_since is None:
             h.data_since = snapshot.taken_at
         # An unchanged answer need not re-render thousands of series.
@@ -221,9 +250,24 @@ class State:
                     for area in sorted(areas)
                 }
             ),
+            account=MappingProxyType(self._account(snapshots, now)),
         )
         self._view = (self.generation, view)
         return view
+
+    def _account(self, snapshots: list[KeySnapshot], now: float) -> dict[str, Any]:
+        """Account-level data by area and key: each key's own (the collectors dedupe what two
+        keys both see), failing data served until ``max_age`` old as for detail."""
+        out: dict[str, dict[str, Any]] = {}
+        for snap in snapshots:
+            for area, piece in snap.account.items():
+                if piece.failing_since is not None:
+                    if now - piece.fetched_at > self.max_age:
+                        continue
+                    expiry = piece.fetched_at + self.max_age
+                    self._next_detail_expiry = min(self._next_detail_expiry, expiry)
+                out.setdefault(area, {})[snap.key] = piece.value
+        return {area: MappingProxyType(m) for area, m in out.items()}
 
     def _merge_detail(self, snapshots: list[KeySnapshot], kind: str, now: float) -> dict[str, Any]:
         """One kind of detail over keys: per project, the freshest fetch of any key that
@@ -259,4 +303,4 @@ class State:
 
 def _data(s: KeySnapshot) -> tuple[object, ...]:
     # ``failed`` too: which detail is failing decides when it ages out of the view.
-    return (s.projects, s.detail, s.failed)
+    return (s.projects, s.detail, s.failed, s.account)

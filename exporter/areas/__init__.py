@@ -13,7 +13,7 @@ from prometheus_client import CollectorRegistry
 
 from ..collectors.base import ViewSource
 from ..state import View
-from . import branches, endpoints, projects, usage
+from . import branches, endpoints, projects, recoverable, usage
 from .base import Area
 
 AREAS: tuple[Area, ...] = (
@@ -21,9 +21,11 @@ AREAS: tuple[Area, ...] = (
     endpoints.AREA,
     branches.AREA,
     usage.AREA,
+    recoverable.AREA,
 )
 BY_NAME = {a.name: a for a in AREAS}
-DETAIL_AREAS = tuple(a for a in AREAS if a.detail)
+DETAIL_AREAS = tuple(a for a in AREAS if a.switchable)
+"""Every area but the project list: per-project detail and account-level areas."""
 COLLECTOR_DEFAULTS = {a.name: a.default for a in DETAIL_AREAS}
 """Areas a user can switch (the project list is always on)."""
 

@@ -21,6 +21,9 @@ from ..neon.client import NeonClient
 FetchOne = Callable[[NeonClient, str], Awaitable[Any | None]]
 """One project's detail of the area; None when the project is gone (404)."""
 
+FetchAccount = Callable[[NeonClient], Awaitable[Any]]
+"""An account-level area's data for one key (not per project)."""
+
 FetchBatch = Callable[[NeonClient, Sequence[str], datetime], Awaitable[Mapping[str, Any] | None]]
 """Detail of many projects in one request (the values of the projects Neon reported; the
 others have none); None when the plan does not offer the route (403): per project then."""
@@ -35,7 +38,11 @@ class Area:
     collector: Callable[[ViewSource], Collector]
     # Per-project detail refreshed in the budgeted rotation; None for the project list itself.
     fetch: FetchOne | None = None
-    # Refreshed every ``interval_setting`` (a Config field) rather than at every rotation.
+    # Account-level data (one per key, not per project), refreshed every ``interval_setting``.
+    fetch_account: FetchAccount | None = None
+    # Refreshed every ``interval`` seconds (or the Config field ``interval_setting`` names)
+    # rather than at every rotation; account-level areas always have one.
+    interval: float | None = None
     interval_setting: str | None = None
     # Many projects per request where the plan allows it; ``fetch`` is the fallback.
     batch: FetchBatch | None = None
@@ -44,5 +51,10 @@ class Area:
 
     @property
     def detail(self) -> bool:
-        """Whether the area fetches per-project detail (everything but the project list)."""
+        """Whether the area fetches per-project detail."""
         return self.fetch is not None
+
+    @property
+    def switchable(self) -> bool:
+        """Whether ``--[no-]collector.NAME`` turns it on or off (all but the project list)."""
+        return self.fetch is not None or self.fetch_account is not None

@@ -205,8 +205,9 @@ class NeonClient:
         else:
             await self._get("/auth", "/auth")
 
-    async def project_pages(self) -> AsyncIterator[ProjectPage]:
-        """Every page of the project list (v1 is a single bare array)."""
+    async def project_pages(self, *, recoverable: bool = False) -> AsyncIterator[ProjectPage]:
+        """Every page of the project list (v1 is a single bare array); ``recoverable`` lists
+        deleted projects that can still be restored instead (v2 only)."""
         if self.version == "v1":
             data = await self._get("/projects", "/projects")
             projects, skipped = self._parse("/projects", parse_v1_projects, data)
@@ -216,21 +217,25 @@ class NeonClient:
         params = {"limit": str(PAGE_LIMIT)}
         if self.org_id:
             params["org_id"] = self.org_id
+        route = "/projects"
+        if recoverable:
+            params["recoverable"] = "true"
+            route = "/projects?recoverable=true"  # counted apart from the live list
         seen_cursors: set[str] = set()
         for _ in range(MAX_PAGES):
-            data = await self._get("/projects", "/projects", params)
-            page = self._parse("/projects", parse_v2_projects_page, data)
-            self.count_skipped("/projects", page.skipped)
+            data = await self._get(route, "/projects", params)
+            page = self._parse(route, parse_v2_projects_page, data)
+            self.count_skipped(route, page.skipped)
             yield page
             # Neon returns a cursor even on the last page, so a short or empty page ends the
             # list; a missing or repeated cursor ends it too rather than looping forever.
             if len(page.projects) + page.skipped < PAGE_LIMIT or page.cursor is None:
                 return
             if page.cursor in seen_cursors:
-                raise MalformedResponse("/projects", "pagination cursor repeats")
+                raise MalformedResponse(route, "pagination cursor repeats")
             seen_cursors.add(page.cursor)
             params["cursor"] = page.cursor
-        raise MalformedResponse("/projects", f"more than {MAX_PAGES} pages")
+        raise MalformedResponse(route, f"more than {MAX_PAGES} pages")
 
     async def get(self, route: str, path: str, params: dict[str, str] | None = None) -> object:
         """GET ``path`` (``route`` is its template, for counting and errors): decoded JSON, or

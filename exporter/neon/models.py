@@ -23,6 +23,9 @@ class Project:
     # Kept as Neon wrote them: only compared, to spend the request budget on changed projects.
     updated_at: str = ""
     compute_last_active_at: str = ""
+    # Set only on deleted projects (``GET /projects?recoverable=true``): Unix times.
+    deleted_at: float | None = None
+    recoverable_until: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -135,6 +135,8 @@ def _v2_project(item: dict[str, Any]) -> Project:
         size_bytes=_opt_int(item, "synthetic_storage_size"),
         updated_at=_opt_str(item, "updated_at"),
         compute_last_active_at=_opt_str(item, "compute_last_active_at"),
+        deleted_at=_timestamp(item, "deleted_at"),
+        recoverable_until=_timestamp(item, "recoverable_until"),
     )
 
 

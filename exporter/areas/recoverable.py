@@ -1,0 +1,85 @@
+"""Deleted projects that can still be restored: ``GET /projects?recoverable=true``
+(``--collector.recoverable``, off by default; v2 only), one request per 400 deleted projects
+per key, every hour.
+
+Deleted projects never look live: they are not in ``neon_project_*``; they have series of
+their own, with both times, so an alert can warn before one can no longer be restored.
+
+Sample::
+
+    neon_deleted_project_info{org_id="",project_id="old-sun-123456",project_name="old-sun",region_id="aws-us-east-2"} 1.0
+    neon_deleted_project_deleted_timestamp_seconds{project_id="old-sun-123456"} 1.7e+09
+    neon_deleted_project_recoverable_until_timestamp_seconds{project_id="old-sun-123456"} 1.7006e+09
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import cast
+
+from prometheus_client.core import GaugeMetricFamily, InfoMetricFamily, Metric
+
+from ..collectors.base import SnapshotCollector, ViewSource
+from ..neon.client import NeonClient
+from ..neon.models import Project
+from ..state import View
+from .base import Area
+
+NAME = "recoverable"
+
+
+async def fetch(client: NeonClient) -> tuple[Project, ...]:
+    """Every deleted project the key can still restore."""
+    out: dict[str, Project] = {}
+    async for page in client.project_pages(recoverable=True):
+        out.update((p.id, p) for p in page.projects if p.deleted_at is not None)
+    return tuple(out.values())
+
+
+def deleted_of(view: View) -> dict[str, Project]:
+    """Deleted projects over keys, each once; none that is also live (restored meanwhile)."""
+    per_key = cast(Mapping[str, tuple[Project, ...]], view.per_key(NAME))
+    return {p.id: p for projects in per_key.values() for p in projects if p.id not in view.projects}
+
+
+class DeletedProjectCollector(SnapshotCollector):
+    def __init__(self, view: ViewSource) -> None:
+        self.view = view
+
+    def collect(self) -> Iterable[Metric]:
+        deleted = deleted_of(self.view())
+        if not deleted:
+            return
+        info = InfoMetricFamily(
+            "neon_deleted_project",
+            "A deleted Neon project that can still be restored (polled); always 1.",
+            labels=["project_id", "project_name", "region_id", "org_id"],
+        )
+        at = GaugeMetricFamily(
+            "neon_deleted_project_deleted_timestamp_seconds",
+            "Unix time the project was deleted, as last polled.",
+            labels=["project_id"],
+        )
+        until = GaugeMetricFamily(
+            "neon_deleted_project_recoverable_until_timestamp_seconds",
+            "Unix time after which the deleted project can no longer be restored, as last polled.",
+            labels=["project_id"],
+        )
+        for pid, p in sorted(deleted.items()):
+            info.add_metric([pid, p.name, p.region_id, p.org_id], {})
+            if p.deleted_at is not None:
+                at.add_metric([pid], p.deleted_at)
+            if p.recoverable_until is not None:
+                until.add_metric([pid], p.recoverable_until)
+        yield from (info, at, until)
+
+
+AREA = Area(
+    name=NAME,
+    default=False,
+    help="deleted projects that can still be restored (refreshed hourly)",
+    cost="ceil(deleted projects / 400) requests per key per interval (one for most accounts)",
+    collector=DeletedProjectCollector,
+    fetch_account=fetch,
+    interval=3600.0,
+)
