@@ -1,13 +1,15 @@
-"""The Grafana dashboard: current with its generator, valid against Grafana's own schema, and wired
-to the dashboard variables the way its generator's docstring promises."""
+"""The Grafana dashboard: current with its generator, valid against Grafana's own schema, wired
+to the dashboard variables the way grafana/neon_dashboard's docstring promises, and built from
+every row module listed in its registry."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
+import pkgutil
 import re
+import subprocess
+import sys
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
@@ -16,6 +18,14 @@ from jsonschema import Draft7Validator
 
 ROOT = Path(__file__).resolve().parents[2]
 GRAFANA = ROOT / "grafana"
+# The dashboard code lives beside its generator, not in the installed package: import it the way
+# `python grafana/generate.py` does, with grafana/ on the path.
+if str(GRAFANA) not in sys.path:
+    sys.path.insert(0, str(GRAFANA))
+
+from neon_dashboard import rows  # noqa: E402
+from neon_dashboard.rows import ROWS  # noqa: E402
+
 DASHBOARD = GRAFANA / "dashboards" / "neon-exporter.json"
 SCHEMAS = GRAFANA / "schema"
 ALERTS_DOC = "https://github.com/neon-exporter/neon-exporter/blob/main/docs/alerts.md"
@@ -34,15 +44,6 @@ KEY_METRICS = {
     "neon_exporter_detail_unfetched_projects",
 }
 SELECTOR = re.compile(r"\b(neon_[a-z_]+)(\{[^}]*\})?")
-
-
-def _generator() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("grafana_generate", GRAFANA / "generate.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _dashboard() -> dict[str, Any]:
@@ -68,8 +69,25 @@ def _errors(validator: Draft7Validator, instance: object) -> list[str]:
 
 
 def test_committed_json_is_generator_output() -> None:
-    """grafana/dashboards/neon-exporter.json is exactly what grafana/generate.py writes."""
-    assert DASHBOARD.read_text() == _generator().render(), "run: python grafana/generate.py"
+    """grafana/dashboards/neon-exporter.json is exactly what grafana/generate.py writes, run the
+    way the README says (its --check exits 1 on a stale JSON)."""
+    done = subprocess.run(
+        [sys.executable, str(GRAFANA / "generate.py"), "--check"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert (done.returncode, done.stderr) == (0, ""), "run: python grafana/generate.py"
+
+
+def test_every_row_module_is_a_dashboard_row_in_registry_order() -> None:
+    """Each module in grafana/neon_dashboard/rows/ is listed once in ROWS, and the dashboard's
+    rows are ROWS' titles in order: a new row module that is not registered fails here."""
+    modules = {m.name for m in pkgutil.iter_modules(rows.__path__)}
+    listed = [r.panels.__module__.rsplit(".", 1)[1] for r in ROWS]
+    assert sorted(listed) == sorted(modules)
+    titles = [p["title"] for p in _dashboard()["panels"] if p["type"] == "row"]
+    assert titles == [r.title for r in ROWS]
 
 
 def test_dashboard_is_valid_against_grafana_schema() -> None:
