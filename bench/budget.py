@@ -37,7 +37,7 @@ from aiohttp.test_utils import TestServer  # noqa: E402
 
 from exporter.plan import slice_seconds  # noqa: E402
 from exporter.service import Service  # noqa: E402
-from exporter.simulator import Simulator  # noqa: E402
+from tests.sim import Simulator  # noqa: E402
 from tests.support import KEYS, key_files, make_config  # noqa: E402
 
 ENDPOINTS = "/projects/{project_id}/endpoints"

@@ -11,7 +11,7 @@
 #      same machine reuse it; REBUILD_BASE=1 makes it again.
 #   2. podman build --pull=never --isolation=chroot, with the host's CA bundle mounted for pip.
 #   3. The image reports the version of exporter/__init__.py (`--version` and its OCI label).
-#   4. Against the simulator on the host (python -m exporter.simulator), with the key mounted as a
+#   4. Against the simulator on the host (python -m tests.sim), with the key mounted as a
 #      read-only file and a read-only root filesystem, all capabilities dropped: /readyz turns 200,
 #      /metrics (scraped from the host) shows the key valid and the simulator's projects, the
 #      process runs as uid 10049 (not root), the key never appears in the container's logs, and the
@@ -121,7 +121,7 @@ run --entrypoint /bin/sh "$IMAGE" -c \
 TOKEN="napi_containertest_$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
 printf '%s\n' "$TOKEN" >"$WORK/neon-api-key"
 chmod 0644 "$WORK/neon-api-key" # the exporter's uid must read it (a secret volume does the same)
-"$PYTHON" -u -m exporter.simulator --host 127.0.0.1 --port 0 --key "ci=$TOKEN" >"$WORK/sim.log" 2>&1 &
+"$PYTHON" -u -m tests.sim --host 127.0.0.1 --port 0 --key "ci=$TOKEN" >"$WORK/sim.log" 2>&1 &
 SIM_PID=$!
 for _ in $(seq 50); do grep -q 'listening on http' "$WORK/sim.log" && break; sleep 0.2; done
 SIM_URL=$(grep -o 'http://[^ ]*' "$WORK/sim.log" | head -1)

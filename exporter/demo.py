@@ -13,8 +13,6 @@ from .config import Config, KeyConfig, KeySource
 from .simulator import Simulator
 
 DEMO_KEY_NAME = "demo"
-# The demo runs for as long as the user likes: its simulator keeps only recent requests.
-DEMO_REQUEST_LOG = 1000
 
 
 @asynccontextmanager
@@ -28,7 +26,6 @@ async def demo_api(config: Config) -> AsyncIterator[tuple[Config, Simulator]]:
         seed=7,
         churn_seconds=20.0,
         org_id="org-demo-12345",
-        request_log=DEMO_REQUEST_LOG,
         # As today's Neon may: some endpoints answer without the deprecated pooler fields.
         omit_pooler_fields=0.25,
     )

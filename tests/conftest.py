@@ -10,7 +10,7 @@ import structlog
 from aiohttp.test_utils import TestServer
 
 from exporter.service import Service
-from exporter.simulator import Simulator
+from tests.sim import Simulator
 from tests.support import KEYS, key_files, make_config
 
 

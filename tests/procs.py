@@ -134,7 +134,7 @@ def simulator(
     argv = [
         sys.executable,
         "-m",
-        "exporter.simulator",
+        "tests.sim",
         "--port",
         "0",
         "--projects",

@@ -1,6 +1,10 @@
-"""A simulated Neon management API (v2 and v1) for the demo mode and the tests."""
+"""A simulated Neon management API (v2 and v1), read-only, for the demo mode.
 
-from exporter.simulator.app import Simulator, error_response
-from exporter.simulator.model import Fault, RequestRecord, SimEndpoint, SimProject
+The tests extend it (tests/sim) with faults, a request log and an HTTP control API.
+"""
 
-__all__ = ["Fault", "RequestRecord", "SimEndpoint", "SimProject", "Simulator", "error_response"]
+from exporter.simulator.api import error_response
+from exporter.simulator.app import Simulator
+from exporter.simulator.model import SimBranch, SimEndpoint, SimProject
+
+__all__ = ["SimBranch", "SimEndpoint", "SimProject", "Simulator", "error_response"]

@@ -13,9 +13,9 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from exporter.service import Service
-from exporter.simulator import Fault, Simulator
-from exporter.simulator.model import branch_json
+from exporter.simulator.renderings import branch_json
 from exporter.state import KeySnapshot, State
+from tests.sim import Fault, Simulator
 from tests.support import KEYS, key_files, make_config
 
 CONSUMPTION = "/consumption_history/projects"

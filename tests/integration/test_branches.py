@@ -7,7 +7,7 @@ from collections.abc import Callable
 from aiohttp.test_utils import TestServer
 
 from exporter.service import Service
-from exporter.simulator import Simulator
+from tests.sim import Simulator
 from tests.support import KEYS
 
 Build = Callable[..., Service]
@@ -72,7 +72,7 @@ async def test_deleted_project_between_list_and_branches_vanishes(
     sim: Simulator, sim_url: str, runtime_for: Build
 ) -> None:
     """A 404 on a project's branches means it is gone: it leaves the metrics, the poll is good."""
-    from exporter.simulator import Fault
+    from tests.sim import Fault
 
     rt = runtime_for(sim_url, collectors={"endpoints": False, "branches": True})
     sim.inject(Fault(status=404, route=ROUTE, times=1))

@@ -12,8 +12,8 @@ from exporter.areas import DETAIL_AREAS
 from exporter.plan import list_interval
 from exporter.poller import poll_v2
 from exporter.service import Service
-from exporter.simulator import Simulator
 from exporter.state import KeySnapshot
+from tests.sim import Simulator
 from tests.support import KEYS, assert_within_budget
 
 Build = Callable[..., Service]

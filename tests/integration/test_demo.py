@@ -1,41 +1,49 @@
-"""The built-in demo (``--demo``): bounded in memory, and a full first picture at once."""
+"""The built-in demo (``--demo``): a read-only API, and a full first picture at once."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import aiohttp
 from prometheus_client.parser import text_string_to_metric_families
 
 from exporter.config import Config
-from exporter.demo import demo_api
+from exporter.demo import DEMO_KEY_NAME, demo_api
 from tests.procs import exporter, wait_for
 
-DEMO_LOG = 1000  # the demo simulator keeps this many recent requests
+# The tests' simulator's control API (tests/sim/control.py); the demo's must have none of it.
+CONTROL_ROUTES = (
+    ("POST", "/_sim/keys/demo/revoke"),
+    ("POST", "/_sim/faults"),
+    ("DELETE", "/_sim/faults"),
+    ("GET", "/_sim/requests"),
+    ("POST", "/_sim/projects"),
+    ("POST", "/_sim/unavailable"),
+)
 DEMO_PROJECTS = 24
 DEMO_ENDPOINTS = 48
 BURST = 10  # exporter.neon.budget.MAX_BURST
 
 
-async def test_demo_request_log_is_a_bounded_ring() -> None:
-    """Many requests to the demo's API: its log holds the latest 1,000, the count is all."""
-    sent = DEMO_LOG + 200
+async def test_demo_api_has_no_control_routes_and_revokes_in_process() -> None:
+    """The demo's API is read-only: no /_sim/ control routes (faults, request log, revoke over
+    HTTP), so it keeps nothing per request; its key is revoked and restored in-process (the
+    landing page's buttons do that through the exporter's own routes)."""
     async with demo_api(Config()) as (config, sim), aiohttp.ClientSession() as session:
         token = config.keys[0].source.get()
         headers = {"Authorization": f"Bearer {token}"}
-        for _ in range(sent - 1):
-            async with session.get(f"{config.api_url}/auth", headers=headers) as resp:
-                assert resp.status == 200
+        base = config.api_url.removesuffix("/api/v2")
+        for method, path in CONTROL_ROUTES:
+            async with session.request(method, f"{base}{path}", json={}) as resp:
+                assert resp.status == 404, (method, path)
+        async with session.get(f"{config.api_url}/projects", headers=headers) as resp:
+            assert resp.status == 200  # the revoke over HTTP did nothing
+        sim.revoke(DEMO_KEY_NAME)
+        async with session.get(f"{config.api_url}/projects", headers=headers) as resp:
+            assert resp.status == 401
+        sim.restore(DEMO_KEY_NAME)
         async with session.get(f"{config.api_url}/projects", headers=headers) as resp:
             assert resp.status == 200
-        assert len(sim.requests) == DEMO_LOG
-        assert sim.requests[-1].route == "/projects"  # the newest is kept, the oldest went
-        base = config.api_url.removesuffix("/api/v2")
-        async with session.get(f"{base}/_sim/requests") as resp:
-            stats = json.loads(await resp.text())
-    assert stats["total"] == sent
-    assert stats["recorded"] == DEMO_LOG
 
 
 def _samples(text: str, name: str) -> list[tuple[dict[str, str], float]]:

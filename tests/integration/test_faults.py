@@ -33,7 +33,7 @@ from prometheus_client import generate_latest
 from exporter.logs import setup_logging
 from exporter.neon.client import MAX_BODY_BYTES, MAX_PAGES, PAGE_LIMIT
 from exporter.service import Pollers, Service
-from exporter.simulator import Fault, Simulator
+from tests.sim import Fault, Simulator
 from tests.support import KEYS, key_files, make_config
 
 FaultFn = Callable[[web.Request], Awaitable[web.StreamResponse | None]]

@@ -18,10 +18,10 @@ from exporter.config import KeyConfig, KeySource
 from exporter.demo import DEMO_KEY_NAME
 from exporter.landing import KeyRow, key_table
 from exporter.service import Service
-from exporter.simulator import Simulator
 from exporter.state import KeyHealth
 from exporter.web import make_app
 from tests.procs import sample
+from tests.sim import Simulator
 from tests.support import make_config
 
 TOKEN = "demo-" + "c" * 40

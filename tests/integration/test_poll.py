@@ -12,7 +12,7 @@ from aiohttp.test_utils import TestServer
 
 from exporter.neon.client import PAGE_LIMIT
 from exporter.service import Service
-from exporter.simulator import Fault, Simulator
+from tests.sim import Fault, Simulator
 from tests.support import KEYS, assert_within_budget, key_files, make_config
 
 Build = Callable[..., Service]

@@ -20,10 +20,10 @@ from prometheus_client import generate_latest
 
 from exporter.render import Exposition, RenderError, render_snapshot
 from exporter.service import Service
-from exporter.simulator import Simulator
 from exporter.state import View
 from exporter.web import SERVICE, metrics
 from tests.procs import sample
+from tests.sim import Simulator
 
 Build = Callable[..., Service]
 

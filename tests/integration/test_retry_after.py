@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from exporter.neon.client import MAX_RETRY_WAIT
 from exporter.service import Service
-from exporter.simulator import Fault, RequestRecord, Simulator
+from tests.sim import Fault, RequestRecord, Simulator
 
 Build = Callable[..., Service]
 

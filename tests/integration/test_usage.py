@@ -8,7 +8,7 @@ from pathlib import Path
 from aiohttp.test_utils import TestServer
 
 from exporter.service import Service
-from exporter.simulator import Simulator
+from tests.sim import Simulator
 from tests.support import KEYS
 
 Build = Callable[..., Service]

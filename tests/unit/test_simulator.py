@@ -1,4 +1,4 @@
-"""Tests for the simulated Neon management API (exporter.simulator)."""
+"""Tests for the simulated Neon management API (exporter.simulator, and tests.sim's additions)."""
 
 from __future__ import annotations
 
@@ -24,7 +24,8 @@ from pytest_aiohttp import AiohttpClient
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
-from exporter.simulator import Fault, Simulator
+from exporter.simulator import Simulator as PackageSimulator
+from tests.sim import Fault, Simulator
 
 REPO = Path(__file__).resolve().parents[2]
 OPENAPI = REPO / "tests" / "data" / "neon-api-v2.official.yaml"
@@ -407,9 +408,51 @@ async def test_http_control_api(sim_client: tuple[Simulator, Client]) -> None:
     assert stats["by_status"] == {"200": 3, "401": 1, "503": 1}
 
 
+async def test_request_log_is_a_bounded_ring(aiohttp_client: AiohttpClient) -> None:
+    """Many requests: the log holds the latest ``request_log``, the count is all of them."""
+    log = 1000
+    sent = log + 200
+    sim = Simulator(keys=KEYS, projects=3, request_log=log)
+    client = await aiohttp_client(sim.make_app())
+    for _ in range(sent - 1):
+        assert (await client.get("/api/v2/auth", headers=auth())).status == 200
+    assert (await client.get("/api/v2/projects", headers=auth())).status == 200
+    assert len(sim.requests) == log
+    assert sim.requests[-1].route == "/projects"  # the newest is kept, the oldest went
+    stats = await (await client.get("/_sim/requests")).json()
+    assert stats["total"] == sent
+    assert stats["recorded"] == log
+
+
+def test_package_simulator_serves_no_control_routes() -> None:
+    """The shipped simulator (the demo's) serves the read-only API only: faults, the request
+    log and the /_sim/ control API are the tests' additions."""
+    paths = {
+        r.resource.canonical
+        for r in PackageSimulator(keys=KEYS).make_app().router.routes()
+        if r.resource is not None
+    }
+    assert paths == {
+        "/api/v2/projects",
+        "/api/v2/projects/{project_id}",
+        "/api/v2/projects/{project_id}/endpoints",
+        "/api/v2/projects/{project_id}/branches",
+        "/api/v2/consumption_history/projects",
+        "/api/v2/auth",
+        "/api/v1/projects",
+    }
+    tests_paths = {
+        r.resource.canonical
+        for r in Simulator(keys=KEYS).make_app().router.routes()
+        if r.resource is not None
+    }
+    assert {p for p in tests_paths - paths if not p.startswith("/_sim/")} == set()
+    assert "/_sim/faults" in tests_paths
+
+
 def test_standalone_process_prints_listening_line_and_stops_on_sigterm() -> None:
-    """`python -m exporter.simulator` prints one listening line, serves, and exits 0 on SIGTERM."""
-    cmd = [sys.executable, "-m", "exporter.simulator", "--port", "0", "--projects", "5"]
+    """`python -m tests.sim` prints one listening line, serves, and exits 0 on SIGTERM."""
+    cmd = [sys.executable, "-m", "tests.sim", "--port", "0", "--projects", "5"]
     cmd += ["--key", "demo=tok-demo-secret", "--seed", "1", "--churn-seconds", "0"]
     env = {
         **os.environ,

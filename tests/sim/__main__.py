@@ -1,6 +1,6 @@
-"""Run the simulated Neon API standalone.
+"""Run the tests' simulator, with its ``/_sim/`` control API, standalone (from the repo root).
 
-    python -m exporter.simulator --port 0 --projects 50 --key demo=TOKEN
+    python -m tests.sim --port 0 --projects 50 --key demo=TOKEN
 
 Prints one line ``listening on http://HOST:PORT`` once bound; exits 0 on SIGTERM/SIGINT.
 """
@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from aiohttp import web
 
-from exporter.simulator.app import Simulator
+from tests.sim.simulator import Simulator
 
 
 def _key(value: str) -> tuple[str, str]:
@@ -27,7 +27,7 @@ def _key(value: str) -> tuple[str, str]:
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m exporter.simulator", description="Simulated Neon management API"
+        prog="python -m tests.sim", description="Simulated Neon management API"
     )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
