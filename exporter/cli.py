@@ -150,33 +150,42 @@ async def _serve(
         except OSError as exc:
             log.error("cannot listen", address=config.listen_address, error=exc.strerror)
             return EXIT_FAILED
-        scheme = "https" if guard.ssl_context is not None else "http"
-        addresses = [
-            f"{scheme}://[{a[0]}]:{a[1]}" if ":" in a[0] else f"{scheme}://{a[0]}:{a[1]}"
-            for a in runner.addresses
-        ]
-        log.info(
-            "listening",
-            addresses=addresses or [config.listen_address],
-            keys=[k.name for k in config.keys],
-            api_url=config.api_url,
-            demo=config.demo,
-        )
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
-        reloads: set[asyncio.Task[bool]] = set()  # strong references until each is done
-
-        def on_sighup() -> None:
-            task = asyncio.ensure_future(app[SERVICE].reload())
-            reloads.add(task)
-            task.add_done_callback(reloads.discard)
-
-        loop.add_signal_handler(signal.SIGHUP, on_sighup)
-        await stop.wait()
+        _log_listening(config, runner, guard)
+        await _until_stopped(app[SERVICE])
         log.info("shutting down")
     return EXIT_OK
+
+
+def _log_listening(config: Config, runner: web.AppRunner, guard: WebGuard) -> None:
+    scheme = "https" if guard.ssl_context is not None else "http"
+    addresses = [
+        f"{scheme}://[{a[0]}]:{a[1]}" if ":" in a[0] else f"{scheme}://{a[0]}:{a[1]}"
+        for a in runner.addresses
+    ]
+    log.info(
+        "listening",
+        addresses=addresses or [config.listen_address],
+        keys=[k.name for k in config.keys],
+        api_url=config.api_url,
+        demo=config.demo,
+    )
+
+
+async def _until_stopped(service: Service) -> None:
+    """Serve until SIGTERM or SIGINT; SIGHUP reloads."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    reloads: set[asyncio.Task[bool]] = set()  # strong references until each is done
+
+    def on_sighup() -> None:
+        task = asyncio.ensure_future(service.reload())
+        reloads.add(task)
+        task.add_done_callback(reloads.discard)
+
+    loop.add_signal_handler(signal.SIGHUP, on_sighup)
+    await stop.wait()
 
 
 async def _check(config: Config, out: TextIO) -> int:

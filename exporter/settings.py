@@ -155,7 +155,7 @@ def markdown(collectors: Mapping[str, bool]) -> str:
             _default_cell(s, collectors),
             s.help + s.details,
         )
-        rows.append("| " + " | ".join(cells) + " |")
+        rows.append("|" + "|".join(f" {c} " if c else " " for c in cells) + "|")
     return "\n".join(rows) + "\n"
 
 
