@@ -16,14 +16,20 @@ import structlog
 from aiohttp import web
 
 from . import __version__
-from .config import COLLECTOR_DEFAULTS, Config, ConfigError, build_config, split_listen_address
-from .demo import demo_api
+from .areas import COLLECTOR_DEFAULTS
+from .config import Config, build_config
+from .demo import add_routes, demo_api
+from .errors import ConfigError
+from .guard import GuardedSite, WebGuard, WebReload, load_web
 from .logs import setup_logging
 from .memory import pin_mmap_threshold
 from .neon.errors import KeyRejected, NeonError
+from .parsers import split_listen_address
 from .service import Service
+from .settings import SETTINGS, Setting, flag_help
 from .simulator import Simulator
-from .web import SERVICE, GuardedSite, WebGuard, make_app
+from .web import SERVICE, make_app
+from .webconfig import WebConfig
 
 log = structlog.get_logger("exporter")
 
@@ -50,73 +56,25 @@ def _parser() -> argparse.ArgumentParser:
         "once: poll once and print the exposition (for node_exporter's textfile collector)",
     )
     p.add_argument("--version", action="version", version=f"neon-exporter {__version__}")
-    p.add_argument(
-        "--demo",
-        action="store_true",
-        help="run against a built-in simulated Neon API (no key needed)",
-    )
-    flag = p.add_argument
-    flag("--config.file", dest="config_file", help="YAML config (env NEON_EXPORTER_CONFIG)")
-    flag(
-        "--web.listen-address",
-        dest="listen_address",
-        help="address to serve on, default :10049 (env NEON_EXPORTER_LISTEN_ADDRESS)",
-    )
-    flag(
-        "--web.config.file",
-        dest="web_config_file",
-        help="TLS, basic auth and headers in the exporter-toolkit format "
-        "(docs/web-configuration.md)",
-    )
-    flag(
-        "--neon.api-url",
-        dest="api_url",
-        help="Neon API base URL, default https://console.neon.tech/api/v2 (env NEON_API_URL)",
-    )
-    flag(
-        "--neon.max-requests-per-minute",
-        dest="max_requests_per_minute",
-        help="request budget per key, default 300 (Neon allows 700 per account)",
-    )
-    flag(
-        "--neon.max-concurrency",
-        dest="max_concurrency",
-        help="requests in flight per key, default 8",
-    )
-    flag("--neon.timeout", dest="request_timeout", help="per-request timeout, default 10s")
-    flag("--poll.interval", dest="poll_interval", help="time between polls, default 60s")
-    flag(
-        "--poll.max-age",
-        dest="poll_max_age",
-        help="drop a failing key's last data after this, default 10m",
-    )
-    flag(
-        "--key-check.interval",
-        dest="key_check_interval",
-        help="time between cheap key probes, default 30s",
-    )
-    flag("--log.level", dest="log_level", help="debug, info (default), warning, error")
-    flag("--log.format", dest="log_format", help="auto (default), json, console")
-    flag(
-        "--collector.usage.interval",
-        dest="usage_interval",
-        help="how often usage is refreshed, default 15m (Neon updates it about that often)",
-    )
-    p.add_argument(
-        "--web.enable-lifecycle",
-        dest="enable_lifecycle",
-        action="store_true",
-        help="allow POST /-/reload (SIGHUP always reloads)",
-    )
-    for name, default in COLLECTOR_DEFAULTS.items():
-        flag(
-            f"--collector.{name}",
-            dest=f"collector.{name}",
-            default=None,
-            action=argparse.BooleanOptionalAction,
-            help=f"enable the {name} collector (default {'on' if default else 'off'})",
-        )
+    for setting in SETTINGS:
+        _add_flags(p, setting)
     return p
+
+
+def _add_flags(p: argparse.ArgumentParser, setting: Setting) -> None:
+    """The flags of one setting: ``None`` when not given, so the fold can tell."""
+    if setting.kind == "collectors":
+        for name, default in COLLECTOR_DEFAULTS.items():
+            p.add_argument(
+                f"--collector.{name}",
+                dest=f"collector.{name}",
+                default=None,
+                action=argparse.BooleanOptionalAction,
+                help=f"enable the {name} collector (default {'on' if default else 'off'})",
+            )
+    elif setting.flag:
+        action = "store_true" if setting.kind == "switch" else "store"
+        p.add_argument(setting.flag, dest=setting.name, action=action, help=flag_help(setting))
 
 
 DEMO_FALLBACK = (
@@ -136,35 +94,47 @@ def _nothing_configured(flags: Mapping[str, Any], env: Mapping[str, str]) -> boo
     )
 
 
-def parse(argv: Sequence[str], env: Mapping[str, str]) -> tuple[str, Config]:
+def _load(argv: Sequence[str], env: Mapping[str, str]) -> tuple[str, Config, WebConfig | None]:
+    """The command, the configuration and the web config it names (loaded beside it)."""
     args = _parser().parse_args(argv)
     flags: dict[str, Any] = vars(args)
     # With nothing configured, serving the demo beats exiting: it is what a first run wants.
     fallback = args.command == "serve" and not args.demo and _nothing_configured(flags, env)
-    config = build_config(flags, env, demo=args.demo or fallback)
+    config = build_config(flags, env, collectors=COLLECTOR_DEFAULTS, demo=args.demo or fallback)
     if fallback:
         config = dataclasses.replace(config, warnings=(*config.warnings, DEMO_FALLBACK))
-    return args.command, config
+    return args.command, config, load_web(config)
+
+
+def parse(argv: Sequence[str], env: Mapping[str, str]) -> tuple[str, Config]:
+    """The command and the configuration; the web config file is loaded too, to check it."""
+    command, config, _ = _load(argv, env)
+    return command, config
 
 
 def reload_config(argv: Sequence[str], env: Mapping[str, str]) -> Config:
-    """The configuration a reload applies: never the demo, so one without keys is refused."""
-    return build_config(vars(_parser().parse_args(argv)), env, demo=False)
+    """The configuration a reload applies: never the demo, so one without keys is refused.
+    The web config file is loaded beside it (``WebReload``)."""
+    flags = vars(_parser().parse_args(argv))
+    return build_config(flags, env, collectors=COLLECTOR_DEFAULTS, demo=False)
 
 
-async def _serve(config: Config, load_config: Callable[[], Config]) -> int:
+async def _serve(
+    config: Config, web_config: WebConfig | None, load_config: Callable[[], Config]
+) -> int:
     pin_mmap_threshold()
     async with AsyncExitStack() as stack:
         simulator: Simulator | None = None
         if config.demo:
             config, simulator = await stack.enter_async_context(demo_api(config))
-        guard = WebGuard(config.web)
+        guard = WebGuard(web_config)
+        web_reload = WebReload(guard, web_config, load_config)
         service = Service(
-            config,
-            load=None if config.demo else load_config,
-            on_reload=lambda new: guard.update(new.web),
+            config, load=None if config.demo else web_reload.load, on_reload=web_reload.apply
         )
-        app = make_app(service, simulator=simulator, guard=guard)
+        app = make_app(service, guard=guard)
+        if simulator is not None:
+            add_routes(app, simulator)
         runner = web.AppRunner(
             app,
             handle_signals=False,
@@ -180,33 +150,42 @@ async def _serve(config: Config, load_config: Callable[[], Config]) -> int:
         except OSError as exc:
             log.error("cannot listen", address=config.listen_address, error=exc.strerror)
             return EXIT_FAILED
-        scheme = "https" if guard.ssl_context is not None else "http"
-        addresses = [
-            f"{scheme}://[{a[0]}]:{a[1]}" if ":" in a[0] else f"{scheme}://{a[0]}:{a[1]}"
-            for a in runner.addresses
-        ]
-        log.info(
-            "listening",
-            addresses=addresses or [config.listen_address],
-            keys=[k.name for k in config.keys],
-            api_url=config.api_url,
-            demo=config.demo,
-        )
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
-        reloads: set[asyncio.Task[bool]] = set()  # strong references until each is done
-
-        def on_sighup() -> None:
-            task = asyncio.ensure_future(app[SERVICE].reload())
-            reloads.add(task)
-            task.add_done_callback(reloads.discard)
-
-        loop.add_signal_handler(signal.SIGHUP, on_sighup)
-        await stop.wait()
+        _log_listening(config, runner, guard)
+        await _until_stopped(app[SERVICE])
         log.info("shutting down")
     return EXIT_OK
+
+
+def _log_listening(config: Config, runner: web.AppRunner, guard: WebGuard) -> None:
+    scheme = "https" if guard.ssl_context is not None else "http"
+    addresses = [
+        f"{scheme}://[{a[0]}]:{a[1]}" if ":" in a[0] else f"{scheme}://{a[0]}:{a[1]}"
+        for a in runner.addresses
+    ]
+    log.info(
+        "listening",
+        addresses=addresses or [config.listen_address],
+        keys=[k.name for k in config.keys],
+        api_url=config.api_url,
+        demo=config.demo,
+    )
+
+
+async def _until_stopped(service: Service) -> None:
+    """Serve until SIGTERM or SIGINT; SIGHUP reloads."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    reloads: set[asyncio.Task[bool]] = set()  # strong references until each is done
+
+    def on_sighup() -> None:
+        task = asyncio.ensure_future(service.reload())
+        reloads.add(task)
+        task.add_done_callback(reloads.discard)
+
+    loop.add_signal_handler(signal.SIGHUP, on_sighup)
+    await stop.wait()
 
 
 async def _check(config: Config, out: TextIO) -> int:
@@ -253,7 +232,7 @@ async def _once(config: Config, out: TextIO) -> int:
 
 def run(argv: Sequence[str], env: Mapping[str, str], out: TextIO = sys.stdout) -> int:
     try:
-        command, config = parse(argv, env)
+        command, config, web_config = _load(argv, env)
     except ConfigError as exc:
         sys.stderr.write(f"neon-exporter: error: {exc}\n")
         return EXIT_CONFIG
@@ -267,7 +246,7 @@ def run(argv: Sequence[str], env: Mapping[str, str], out: TextIO = sys.stdout) -
             return asyncio.run(_check(config, out))
         if command == "once":
             return asyncio.run(_once(config, out))
-        return asyncio.run(_serve(config, lambda: reload_config(argv, env)))
+        return asyncio.run(_serve(config, web_config, lambda: reload_config(argv, env)))
     except KeyboardInterrupt:
         return EXIT_OK
 

@@ -1,4 +1,5 @@
-"""``--demo``: the simulated Neon API in-process on a loopback port, and a key for it."""
+"""``--demo``: the simulated Neon API in-process on a loopback port, a key for it, and the
+landing page's buttons that revoke and restore that key (routes only the demo has)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ from aiohttp import web
 
 from .config import Config, KeyConfig, KeySource
 from .simulator import Simulator
+from .web import DEMO, q_values
 
 DEMO_KEY_NAME = "demo"
+SIMULATOR = web.AppKey("simulator", Simulator)
 
 
 @asynccontextmanager
@@ -46,3 +49,37 @@ async def demo_api(config: Config) -> AsyncIterator[tuple[Config, Simulator]]:
         )
     finally:
         await runner.cleanup()
+
+
+def add_routes(app: web.Application, simulator: Simulator) -> None:
+    """POST /-/demo/revoke and /-/demo/restore (the landing page's buttons) on ``app``."""
+    app[SIMULATOR] = simulator
+    app[DEMO] = True
+    app.router.add_post("/-/demo/revoke", demo_revoke)
+    app.router.add_post("/-/demo/restore", demo_restore)
+
+
+async def demo_revoke(request: web.Request) -> web.Response:
+    request.app[SIMULATOR].revoke(DEMO_KEY_NAME)
+    return _back_to_landing(request, "demo key revoked")
+
+
+async def demo_restore(request: web.Request) -> web.Response:
+    request.app[SIMULATOR].restore(DEMO_KEY_NAME)
+    return _back_to_landing(request, "demo key restored")
+
+
+def _back_to_landing(request: web.Request, text: str) -> web.Response:
+    # A browser's form post is sent back to the page; curl gets one line (in the 303 too).
+    if _from_browser(request):
+        raise web.HTTPSeeOther(location="/", text=text + "\n")
+    return web.Response(text=text + "\n")
+
+
+def _from_browser(request: web.Request) -> bool:
+    """A form submission or a page navigation, by what browsers send with either."""
+    return (
+        request.headers.get("Sec-Fetch-Mode") == "navigate"
+        or request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data")
+        or q_values(request.headers.get("Accept", "")).get("text/html", 0.0) > 0
+    )

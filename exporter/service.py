@@ -21,7 +21,8 @@ import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from .areas import DETAIL_AREAS, Area
-from .config import RESTART_ONLY, Config, ConfigError
+from .config import RESTART_ONLY, Config
+from .errors import ConfigError
 from .metrics import Metrics, build_metrics
 from .neon.budget import TokenBucket
 from .neon.client import NeonClient, new_session
@@ -95,7 +96,7 @@ class Service:
         ``slice_seconds``: how long a poll refreshes detail before carrying the rest over;
         None refreshes all of it every poll (``once``)."""
         config = self.config
-        areas = [a for a in DETAIL_AREAS if config.collector(a.name)]
+        areas = [a for a in DETAIL_AREAS if config.collector(a.name, a.default)]
         intervals = {a.name: t for a in areas if (t := _interval(a, config)) is not None}
         deadline = poll_deadline(
             poll_interval=config.poll_interval, poll_max_age=config.poll_max_age
@@ -247,7 +248,7 @@ def _names(config: Config) -> tuple[str, ...]:
 
 
 def _areas_on(config: Config) -> tuple[str, ...]:
-    return ("projects", *(a.name for a in DETAIL_AREAS if config.collector(a.name)))
+    return ("projects", *(a.name for a in DETAIL_AREAS if config.collector(a.name, a.default)))
 
 
 async def _until_cancelled(job: Callable[[], Awaitable[object]], key: str) -> None:

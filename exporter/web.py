@@ -1,5 +1,6 @@
 """The HTTP side: /metrics, /healthz, /readyz (every key has had a first poll attempt, successful
-or not) and a landing page (landing.py), on aiohttp.
+or not), POST /-/reload and a landing page (landing.py), on aiohttp. The web config (TLS, basic
+auth, headers) is applied by guard.py; the demo's routes are added by demo.py.
 
 The poller's sessions and the scheduler live in ``cleanup_ctx``, so they start with the app and
 are closed with it, in-flight requests to Neon cancelled.
@@ -7,26 +8,20 @@ are closed with it, in-flight requests to Neon cancelled.
 
 from __future__ import annotations
 
-import asyncio
-import ssl
 import time
-from asyncio.sslproto import SSLProtocol
 from collections.abc import AsyncIterator
 
 import structlog
 from aiohttp import web
-from aiohttp.typedefs import Handler, Middleware
 from prometheus_client.exposition import choose_encoder
 
-from .demo import DEMO_KEY_NAME
+from .guard import WebGuard
 from .landing import KeyRow, page, requests_per_key
 from .render import RenderError
 from .service import Service
-from .simulator import Simulator
-from .webconfig import WebConfig
 
 SERVICE = web.AppKey("service", Service)
-SIMULATOR = web.AppKey("simulator", Simulator)
+DEMO = web.AppKey("demo", bool)  # set by demo.add_routes: the landing page shows its buttons
 STARTED = web.AppKey("started", float)  # time.monotonic() when the app was made
 WRITE_SLICE = 256 * 1024
 
@@ -144,34 +139,8 @@ async def landing(request: web.Request) -> web.Response:
         KeyRow(key, h, view.projects_per_key.get(key), spent.get(key, 0.0), now, uptime)
         for key, h in rt.state.all_health().items()
     ]
-    text = page(rows, demo=SIMULATOR in request.app)
+    text = page(rows, demo=request.app.get(DEMO, False))
     return web.Response(text=text, content_type="text/html")
-
-
-async def demo_revoke(request: web.Request) -> web.Response:
-    request.app[SIMULATOR].revoke(DEMO_KEY_NAME)
-    return _back_to_landing(request, "demo key revoked")
-
-
-async def demo_restore(request: web.Request) -> web.Response:
-    request.app[SIMULATOR].restore(DEMO_KEY_NAME)
-    return _back_to_landing(request, "demo key restored")
-
-
-def _back_to_landing(request: web.Request, text: str) -> web.Response:
-    # A browser's form post is sent back to the page; curl gets one line (in the 303 too).
-    if _from_browser(request):
-        raise web.HTTPSeeOther(location="/", text=text + "\n")
-    return web.Response(text=text + "\n")
-
-
-def _from_browser(request: web.Request) -> bool:
-    """A form submission or a page navigation, by what browsers send with either."""
-    return (
-        request.headers.get("Sec-Fetch-Mode") == "navigate"
-        or request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data")
-        or q_values(request.headers.get("Accept", "")).get("text/html", 0.0) > 0
-    )
 
 
 async def reload(request: web.Request) -> web.Response:
@@ -180,105 +149,10 @@ async def reload(request: web.Request) -> web.Response:
     return web.Response(status=500, text="reload failed: see the exporter's log\n")
 
 
-class WebGuard:
-    """The web configuration in force (TLS, basic auth, headers), renewed on reload.
-
-    aiohttp fixes an app's middlewares when it starts, so one stable middleware hands each
-    request to the current configuration's. TLS is applied per connection by
-    :class:`GuardedSite`, which asks ``ssl_context`` at each accept: a reload that turns TLS on
-    or off, or changes versions, ciphers, client certificates or the certificate, holds for
-    every connection accepted after it. Connections accepted before it are closed (after the
-    request in flight), so none keeps the old protection.
-    """
-
-    def __init__(self, config: WebConfig | None) -> None:
-        self.ssl_context: ssl.SSLContext | None = None
-        self._current: Middleware | None = None
-        self._server: web.Server | None = None
-        self.update(config)
-
-    def update(self, config: WebConfig | None) -> None:
-        had_tls = self.ssl_context is not None
-        self.ssl_context = _context_of(config)
-        self._current = config.middleware() if config is not None else None
-        if self._server is not None and (had_tls or self.ssl_context is not None):
-            connections = self._server.connections
-            for handler in connections:
-                handler.close()
-            log.info(
-                "web configuration applied to new connections",
-                tls=self.ssl_context is not None,
-                connections_closed=len(connections),
-            )
-
-    def protocol(self, server: web.Server) -> asyncio.BaseProtocol:
-        """One accepted connection's protocol: aiohttp's handler, behind TLS if configured."""
-        handler = server()
-        if self.ssl_context is None:
-            return handler
-        # What loop.create_server(ssl=...) does per connection, with the context of now.
-        return SSLProtocol(
-            asyncio.get_running_loop(),
-            handler,
-            self.ssl_context,
-            None,  # type: ignore[arg-type]  # no waiter: nobody awaits the handshake
-            server_side=True,
-        )
-
-    def attach(self, server: web.Server) -> None:
-        """The aiohttp server whose connections a TLS change closes."""
-        self._server = server
-
-    @web.middleware
-    async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        transport = request.transport
-        if transport is not None and transport.get_extra_info("sslcontext") is not self.ssl_context:
-            # Accepted under TLS settings a reload has replaced, its handshake finishing after
-            # the reload closed the older connections: no answer under the old protection.
-            response = web.Response(status=503, text="TLS settings changed: reconnect\n")
-            response.force_close()
-            return response
-        if self._current is None:
-            return await handler(request)
-        return await self._current(request, handler)
-
-
-def _context_of(config: WebConfig | None) -> ssl.SSLContext | None:
-    if config is None or config.tls is None:
-        return None
-    # Built when the file was loaded; a WebConfig made in code builds it now.
-    return config.context or config.ssl_context()
-
-
-class GuardedSite(web.BaseSite):
-    """A TCP listener that takes each new connection's TLS settings from the guard."""
-
-    __slots__ = ("_guard", "_host", "_port")
-
-    def __init__(self, runner: web.BaseRunner, host: str | None, port: int, guard: WebGuard):
-        super().__init__(runner)
-        self._host, self._port, self._guard = host, port, guard
-
-    @property
-    def name(self) -> str:
-        scheme = "https" if self._guard.ssl_context is not None else "http"
-        return f"{scheme}://{self._host or '0.0.0.0'}:{self._port}"
-
-    async def start(self) -> None:
-        await super().start()
-        server = self._runner.server
-        assert server is not None  # BaseSite refuses a runner that is not set up
-        self._guard.attach(server)
-        self._server = await asyncio.get_running_loop().create_server(
-            lambda: self._guard.protocol(server), self._host, self._port, backlog=self._backlog
-        )
-
-
-def make_app(
-    service: Service, *, simulator: Simulator | None = None, guard: WebGuard | None = None
-) -> web.Application:
-    """The HTTP side of ``service``, which the app starts and stops."""
-    guard = guard or WebGuard(service.config.web)
+def make_app(service: Service, *, guard: WebGuard | None = None) -> web.Application:
+    """The HTTP side of ``service``, which the app starts and stops; ``guard`` applies the web
+    config (none: plain HTTP, no auth). The demo adds its routes (``demo.add_routes``)."""
+    guard = guard or WebGuard(None)
     app = web.Application(middlewares=[guard.middleware])
     app[SERVICE] = service
     app[STARTED] = time.monotonic()
@@ -289,8 +163,4 @@ def make_app(
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
-    if simulator is not None:
-        app[SIMULATOR] = simulator
-        app.router.add_post("/-/demo/revoke", demo_revoke)
-        app.router.add_post("/-/demo/restore", demo_restore)
     return app

@@ -15,7 +15,7 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from exporter.config import KeyConfig, KeySource
-from exporter.demo import DEMO_KEY_NAME
+from exporter.demo import DEMO_KEY_NAME, add_routes
 from exporter.landing import KeyRow, key_table
 from exporter.service import Service
 from exporter.state import KeyHealth
@@ -75,7 +75,9 @@ async def demo_url(tmp_path: Path) -> AsyncIterator[str]:
     await api.start_server()
     key = KeyConfig(name=DEMO_KEY_NAME, source=KeySource(value=TOKEN))
     rt = Service(make_config(str(api.make_url("/api/v2")), (key,)))
-    server = TestServer(make_app(rt, simulator=sim), host="127.0.0.1")
+    app = make_app(rt)
+    add_routes(app, sim)
+    server = TestServer(app, host="127.0.0.1")
     await server.start_server()
     url = str(server.make_url("/")).rstrip("/")
     try:

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from exporter.cli import parse, run
-from exporter.config import ConfigError, parse_duration
+from exporter.errors import ConfigError
+from exporter.parsers import parse_duration
 
 
 @pytest.mark.parametrize(

@@ -26,6 +26,7 @@ import pytest
 import yaml
 
 import exporter
+from exporter.areas import COLLECTOR_DEFAULTS
 from exporter.config import build_config
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -306,7 +307,7 @@ def test_deployment_mounts_the_config_and_keys_it_names(tmp_path: Path) -> None:
         key["key_file"] = str(local)
     config_file = tmp_path / "config.yml"
     config_file.write_text(yaml.safe_dump(raw))
-    config = build_config({"config_file": str(config_file)}, {})
+    config = build_config({"config_file": str(config_file)}, {}, collectors=COLLECTOR_DEFAULTS)
     assert [k.name for k in config.keys] == [k["name"] for k in raw["keys"]]
 
 

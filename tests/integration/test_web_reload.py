@@ -1,0 +1,100 @@
+"""A reload loads the web config file beside the configuration: a bad one refuses the reload,
+and a reload that fails after the web side took the new one gives the old one back."""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+import aiohttp
+import bcrypt
+import pytest
+from aiohttp.test_utils import TestServer
+
+from exporter.config import Config
+from exporter.guard import WebGuard, WebReload, load_web
+from exporter.service import Service
+from exporter.web import make_app
+from tests.support import key_files, make_config
+
+
+def _users(path: Path, user: str) -> None:
+    hashed = bcrypt.hashpw(b"pw", bcrypt.gensalt(4)).decode()
+    path.write_text(f"basic_auth_users:\n  {user}: {hashed}\n")
+
+
+Status = Callable[[str], Awaitable[int]]
+
+
+@pytest.fixture
+async def served(sim_url: str, tmp_path: Path) -> AsyncIterator[tuple[Service, Status, Path]]:
+    """An exporter app whose reload re-reads ``web.yml`` (basic auth for user ``a`` at first)."""
+    web_file = tmp_path / "web.yml"
+    _users(web_file, "a")
+    config = make_config(sim_url, key_files(tmp_path), web_config_file=str(web_file))
+    web_config = load_web(config)
+    guard = WebGuard(web_config)
+    reloads = WebReload(guard, web_config, lambda: dataclasses.replace(config))
+    service = Service(config, load=reloads.load, on_reload=reloads.apply)
+    server = TestServer(make_app(service, guard=guard), host="127.0.0.1")
+    await server.start_server()
+
+    async def status(user: str) -> int:
+        auth = "Basic " + base64.b64encode(f"{user}:pw".encode()).decode()
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(server.make_url("/healthz"), headers={"Authorization": auth}) as resp,
+        ):
+            return resp.status
+
+    try:
+        yield service, status, web_file
+    finally:
+        await server.close()
+
+
+async def test_bad_web_config_refuses_the_reload_and_keeps_the_running_one(
+    served: tuple[Service, Status, Path],
+) -> None:
+    """A web config that does not load is refused like a bad config: the running one stays."""
+    service, status, web_file = served
+    assert await status("a") == 200
+    web_file.write_text("basic_auth_users: [not, a, mapping]\n")
+    assert await service.reload() is False
+    assert service.metrics.config_reload.successful is False
+    assert await status("a") == 200
+    _users(web_file, "b")
+    assert await service.reload() is True
+    assert (await status("b"), await status("a")) == (200, 401)
+
+
+async def test_restoring_after_a_failed_reload_restores_the_web_config(tmp_path: Path) -> None:
+    """apply(new) then apply(old), as Service does when starting the new one fails."""
+    (tmp_path / "a.yml").write_text("http_server_config:\n  headers:\n    X-Frame-Options: deny\n")
+    (tmp_path / "b.yml").write_text("http_server_config: {}\n")
+    old = Config(web_config_file=str(tmp_path / "a.yml"))
+    new = Config(web_config_file=str(tmp_path / "b.yml"))
+    guard = WebGuard(load_web(old))
+    reloads = WebReload(guard, load_web(old), lambda: new)
+    seen: list[str | None] = []
+
+    async def header() -> str | None:
+        async def ok(request: aiohttp.web.Request) -> aiohttp.web.Response:
+            return aiohttp.web.Response()
+
+        app = aiohttp.web.Application(middlewares=[guard.middleware])
+        app.router.add_get("/", ok)
+        async with (
+            TestServer(app, host="127.0.0.1") as server,
+            aiohttp.ClientSession() as session,
+            session.get(server.make_url("/")) as resp,
+        ):
+            return resp.headers.get("X-Frame-Options")
+
+    reloads.apply(reloads.load())
+    seen.append(await header())
+    reloads.apply(dataclasses.replace(old))  # the running configuration, restored
+    seen.append(await header())
+    assert seen == [None, "deny"]

@@ -1,0 +1,57 @@
+"""The settings table: docs/configuration.md shows it exactly, and it drives the defaults."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from exporter.areas import COLLECTOR_DEFAULTS
+from exporter.cli import parse
+from exporter.config import Config
+from exporter.settings import SETTINGS, VALUES, default, markdown
+
+CONFIG_DOC = Path(__file__).resolve().parents[2] / "docs" / "configuration.md"
+_TABLE = re.compile(
+    r"(<!-- generated from the table in exporter/settings\.py.*?-->\n)(.*?)"
+    r"(<!-- end of the generated table -->)",
+    re.DOTALL,
+)
+
+
+def _documented_table() -> str:
+    match = _TABLE.search(CONFIG_DOC.read_text())
+    assert match is not None, "docs/configuration.md lost the generated table's markers"
+    return match.group(2)
+
+
+def test_docs_settings_table_is_the_settings_table() -> None:
+    """The doc's table is exactly what the table in settings.py renders (regenerate with
+    ``python -m tests.unit.test_settings``)."""
+    assert _documented_table() == markdown(COLLECTOR_DEFAULTS)
+
+
+def test_config_defaults_are_the_table_defaults() -> None:
+    """A Config made in code and one folded from nothing given have the table's defaults."""
+    _, folded = parse(["check"], {"NEON_API_KEY": "k" * 20})
+    for setting in VALUES:
+        if setting.name == "poll_max_age":
+            continue  # derived: at least three poll intervals
+        assert getattr(Config(), setting.name) == default(setting), setting.name
+        assert getattr(folded, setting.name) == default(setting), setting.name
+
+
+def test_demo_defaults_come_from_the_table() -> None:
+    _, demo = parse(["--demo"], {})
+    for setting in SETTINGS:
+        if setting.demo is not None:
+            assert getattr(demo, setting.name) == default(setting, demo=True), setting.name
+
+
+def _rewrite() -> None:
+    text = CONFIG_DOC.read_text()
+    table = markdown(COLLECTOR_DEFAULTS)
+    CONFIG_DOC.write_text(_TABLE.sub(lambda m: m.group(1) + table + m.group(3), text, count=1))
+
+
+if __name__ == "__main__":
+    _rewrite()
