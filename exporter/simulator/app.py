@@ -20,6 +20,7 @@ from typing import Any
 
 from aiohttp import web
 
+from exporter.simulator import lists
 from exporter.simulator.model import (
     Fault,
     RequestRecord,
@@ -98,6 +99,7 @@ class Simulator:
         branch_page_size: int = MAX_BRANCH_LIMIT,
         request_log: int = DEFAULT_REQUEST_LOG,
         omit_pooler_fields: float = 0.0,
+        extras: lists.Extras = lists.Extras(),  # noqa: B008 (frozen)
     ) -> None:
         """``consumption_history``: whether the account's plan includes the consumption
         history API (False answers it 403, as Neon does below Scale); ``branch_page_size``
@@ -131,6 +133,8 @@ class Simulator:
         self.world.generate(projects, endpoints_per_project, org_id)
         if omit_pooler_fields > 0:
             self.world.omit_pooler_fields(omit_pooler_fields, random.Random(seed + 2))
+        self.lists = lists.Lists(self.world)  # deleted and shared projects; demo extras
+        self.lists.populate(extras, random.Random(seed + 3))
         self.requests: deque[RequestRecord] = deque(maxlen=request_log)
         self.requests_total = 0  # every request served, including those the ring let go
 
@@ -224,7 +228,7 @@ class Simulator:
     def make_app(self) -> web.Application:
         app = web.Application()
         r = app.router
-        r.add_get("/api/v2/projects", self._api("v2", ROUTE_PROJECTS, self._v2_projects))
+        lists.add_routes(r, self, self._api("v2", ROUTE_PROJECTS, self._v2_projects))
         r.add_get("/api/v2/projects/{project_id}", self._api("v2", ROUTE_PROJECT, self._v2_project))
         r.add_get(
             "/api/v2/projects/{project_id}/endpoints",

@@ -147,6 +147,9 @@ class SimProject:
     branch_logical_size_limit_mib: int = 65536
     history_retention_seconds: int = 86400
     role_id: int = 0  # first v1 role id; the v1 rendering derives role/database ids from it
+    # settings.quota (ProjectQuota: limit name -> value; empty: none) and the maintenance window
+    quota: dict[str, int] = field(default_factory=dict)
+    maintenance_starts_at: datetime | None = None
 
     def visible(self, key_name: str) -> bool:
         return self.visible_to is None or key_name in self.visible_to
@@ -529,6 +532,11 @@ def project_list_item(project: SimProject, now: datetime) -> dict[str, Any]:
         item["compute_last_active_at"] = rfc3339(last_active)
     if project.org_id is not None:
         item["org_id"] = project.org_id
+    if project.quota:
+        item["settings"]["quota"] = dict(project.quota)
+        item["quota_reset_at"] = rfc3339(_consumption_period(now)[1])  # deprecated, still sent
+    if project.maintenance_starts_at is not None:
+        item["maintenance_starts_at"] = rfc3339(project.maintenance_starts_at)
     return item
 
 
