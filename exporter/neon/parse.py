@@ -12,7 +12,17 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypeVar
 
-from .models import STATES, Branch, BranchPage, Endpoint, Project, ProjectPage, Usage
+from .models import (
+    QUOTA_FIELDS,
+    STATES,
+    Branch,
+    BranchPage,
+    Endpoint,
+    Project,
+    ProjectPage,
+    Quota,
+    Usage,
+)
 
 T = TypeVar("T")
 
@@ -137,7 +147,23 @@ def _v2_project(item: dict[str, Any]) -> Project:
         compute_last_active_at=_opt_str(item, "compute_last_active_at"),
         deleted_at=_timestamp(item, "deleted_at"),
         recoverable_until=_timestamp(item, "recoverable_until"),
+        quota=_quota(item.get("settings")),
+        quota_reset_at=_timestamp(item, "quota_reset_at"),
+        maintenance_starts_at=_timestamp(item, "maintenance_starts_at"),
+        history_retention_seconds=_opt_int(item, "history_retention_seconds"),
+        active_time_seconds=_opt_int(item, "active_time"),
+        permission=_opt_str(item, "effective_project_permission"),
     )
+
+
+def _quota(settings: object) -> Quota | None:
+    """``settings.quota``: its positive limits; None when it sets none (zero means unlimited).
+    A malformed quota is no quota, never a reason to skip the project."""
+    quota = settings.get("quota") if isinstance(settings, dict) else None
+    if not isinstance(quota, dict):
+        return None
+    limits = {n: v for n in QUOTA_FIELDS if (v := _opt_int(quota, n)) is not None and v > 0}
+    return Quota(**limits) if limits else None
 
 
 def _v1_project(item: dict[str, Any]) -> Project:

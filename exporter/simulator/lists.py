@@ -150,7 +150,7 @@ class Lists:
 def _quota(index: int, project: SimProject, rng: random.Random) -> dict[str, int]:
     """A demo quota: every project limits active and compute time (some near their usage);
     every third also written data, every fourth the logical size, one in five sets an
-    unlimited (0) data transfer quota, which is no limit at all."""
+    unlimited (0) data transfer quota, which is no limit at all, and one in five a real one."""
     near = 1.05 if index % 5 == 0 else rng.uniform(1.5, 4.0)
     quota = {
         "active_time_seconds": max(3600, int(project.active_time_seconds * near)),
@@ -162,6 +162,8 @@ def _quota(index: int, project: SimProject, rng: random.Random) -> dict[str, int
         quota["logical_size_bytes"] = max(1 << 30, project.size_bytes * 2)
     if index % 5 == 1:
         quota["data_transfer_bytes"] = 0
+    elif index % 5 == 2:
+        quota["data_transfer_bytes"] = max(1 << 30, project.data_transfer_bytes * 3)
     return quota
 
 
