@@ -12,6 +12,7 @@ from aiohttp import web
 
 from .config import Config, KeyConfig, KeySource
 from .simulator import Simulator
+from .simulator.lists import Extras
 from .web import DEMO, q_values
 
 DEMO_KEY_NAME = "demo"
@@ -31,6 +32,8 @@ async def demo_api(config: Config) -> AsyncIterator[tuple[Config, Simulator]]:
         org_id="org-demo-12345",
         # As today's Neon may: some endpoints answer without the deprecated pooler fields.
         omit_pooler_fields=0.25,
+        # Deleted and shared projects, quotas and maintenance windows, for their areas.
+        extras=Extras.demo(),
     )
     runner = web.AppRunner(sim.make_app(), handle_signals=False, access_log=None)
     await runner.setup()

@@ -13,16 +13,24 @@ Sample::
     neon_project_pooler_enabled{project_id="wispy-sea-654321"} 0.0
     neon_project_pg_version{project_id="wispy-sea-654321"} 15.0
     neon_projects{key="prod"} 1.0
+    neon_project_quota_active_time_seconds{project_id="wispy-sea-654321"} 36000.0
+    neon_project_quota_reset_timestamp_seconds{project_id="wispy-sea-654321"} 1.738368e+09
+    neon_project_maintenance_starts_timestamp_seconds{project_id="wispy-sea-654321"} 1.737342e+09
+    neon_project_history_retention_seconds{project_id="wispy-sea-654321"} 604800.0
+    neon_project_period_active_time_seconds{project_id="wispy-sea-654321"} 750111.0
+
+Quotas, maintenance, history retention and active time ride on the list (v2): no request of
+their own. A quota limit of zero (unlimited) has no series; a field Neon does not send has none.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from prometheus_client.core import GaugeMetricFamily, InfoMetricFamily, Metric
 
 from ..collectors.base import SnapshotCollector, ViewSource
-from ..neon.models import STATES, derive_pooler, derive_state
+from ..neon.models import QUOTA_FIELDS, STATES, Project, derive_pooler, derive_state
 from .base import Area
 from .endpoints import endpoints_of
 
@@ -89,6 +97,67 @@ class ProjectCollector(SnapshotCollector):
         for key, n in view.projects_per_key.items():
             count.add_metric([key], n)
         yield from (info, size, state, pooler, pg, count)
+        yield from list_extras(view.projects)
+
+
+QUOTA_HELP = {
+    "active_time_seconds": "wall-clock seconds the project's computes may be active",
+    "compute_time_seconds": "CPU seconds the project's computes may use",
+    "written_data_bytes": "bytes the project may write",
+    "data_transfer_bytes": "bytes the project may transfer out through the proxy",
+    "logical_size_bytes": "logical size each branch of the project may reach",
+}
+
+
+def _gauge(name: str, help_text: str) -> GaugeMetricFamily:
+    return GaugeMetricFamily(name, help_text, labels=["project_id"])
+
+
+def list_extras(projects: Mapping[str, Project]) -> Iterable[Metric]:
+    """Quota limits, quota reset and maintenance times, history retention and this period's
+    active time: fields of the list items, absent where Neon does not send them."""
+    quotas = {
+        name: _gauge(
+            f"neon_project_quota_{name}",
+            f"Quota: {QUOTA_HELP[name]} per billing period (logical size: at any time); Neon "
+            "suspends the project's computes at it. Absent when unlimited.",
+        )
+        for name in QUOTA_FIELDS
+    }
+    reset = _gauge(
+        "neon_project_quota_reset_timestamp_seconds",
+        "Unix time the project's quota usage resets (Neon's deprecated quota_reset_at).",
+    )
+    maintenance = _gauge(
+        "neon_project_maintenance_starts_timestamp_seconds",
+        "Unix time Neon places the project in maintenance mode; absent when none is scheduled.",
+    )
+    retention = _gauge(
+        "neon_project_history_retention_seconds",
+        "How far back the project's history is kept: the window branches can be restored in.",
+    )
+    active = _gauge(
+        "neon_project_period_active_time_seconds",
+        "Wall-clock seconds the project's computes were active this billing period (the "
+        "list's active_time; what the active time quota counts), as last polled.",
+    )
+    for pid, p in projects.items():
+        if p.quota is not None:
+            for name, family in quotas.items():
+                limit = getattr(p.quota, name)
+                if limit is not None:
+                    family.add_metric([pid], limit)
+        for family, value in (
+            (reset, p.quota_reset_at),
+            (maintenance, p.maintenance_starts_at),
+            (retention, p.history_retention_seconds),
+            (active, p.active_time_seconds),
+        ):
+            if value is not None:
+                family.add_metric([pid], value)
+    # Only families with samples: a v1 key, or an account without quotas, shows none of them.
+    families = (*quotas.values(), reset, maintenance, retention, active)
+    yield from (f for f in families if f.samples)
 
 
 AREA = Area(

@@ -28,8 +28,9 @@ from .errors import (
     NeonError,
     TransportError,
 )
+from .fields import ParseError
 from .models import Project, ProjectPage
-from .parse import ParseError, parse_v1_projects, parse_v2_projects_page
+from .parse import parse_v1_projects, parse_v2_projects_page
 
 log = structlog.get_logger("exporter.neon")
 USER_AGENT = f"neon-exporter/{__version__}"

@@ -26,6 +26,33 @@ class Project:
     # Set only on deleted projects (``GET /projects?recoverable=true``): Unix times.
     deleted_at: float | None = None
     recoverable_until: float | None = None
+    # Free with the v2 list; None when Neon did not send them (times as Unix times).
+    quota: Quota | None = None  # None too when every limit is zero or absent: unlimited
+    quota_reset_at: float | None = None
+    maintenance_starts_at: float | None = None
+    history_retention_seconds: int | None = None
+    active_time_seconds: int | None = None  # the list's active_time: this billing period
+    permission: str = ""  # effective_project_permission (shared projects); "" when omitted
+
+
+QUOTA_FIELDS = (
+    "active_time_seconds",
+    "compute_time_seconds",
+    "written_data_bytes",
+    "data_transfer_bytes",
+    "logical_size_bytes",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Quota:
+    """A project's ``settings.quota``: each limit, None where unlimited (zero or absent)."""
+
+    active_time_seconds: int | None = None
+    compute_time_seconds: int | None = None
+    written_data_bytes: int | None = None
+    data_transfer_bytes: int | None = None
+    logical_size_bytes: int | None = None  # enforced per branch
 
 
 @dataclass(frozen=True, slots=True)

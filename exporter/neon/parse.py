@@ -7,121 +7,33 @@ is wrong raises :class:`ParseError`, never anything else.
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Callable
-from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
-from .models import STATES, Branch, BranchPage, Endpoint, Project, ProjectPage, Usage
-
-T = TypeVar("T")
-
-
-class ParseError(ValueError):
-    """The body does not have the shape of the documented response."""
-
-
-class _BadItem(Exception):
-    pass
-
-
-# Strings are interned: ids, regions and types repeat across endpoints, projects and every
-# poll, and at 10,000 projects one shared object per distinct value is megabytes saved.
-def _str(item: dict[str, Any], name: str) -> str:
-    value = item.get(name)
-    if not isinstance(value, str) or not value:
-        raise _BadItem(name)
-    return sys.intern(value)
-
-
-def _opt_str(item: dict[str, Any], name: str) -> str:
-    value = item.get(name)
-    return sys.intern(value) if isinstance(value, str) else ""
-
-
-def _int(item: dict[str, Any], name: str) -> int:
-    value = item.get(name)
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise _BadItem(name)
-    return value
-
-
-def _opt_int(item: dict[str, Any], name: str) -> int | None:
-    value = item.get(name)
-    if isinstance(value, bool) or not isinstance(value, int):
-        return None
-    return value
-
-
-def _num(item: dict[str, Any], name: str) -> float:
-    value = _opt_num(item, name)
-    if value is None:
-        raise _BadItem(name)
-    return value
-
-
-def _opt_num(item: dict[str, Any], name: str) -> float | None:
-    value = item.get(name)
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    try:
-        return float(value)
-    except OverflowError:  # json.loads makes ints of any size; float() refuses past ~1e308
-        return None
-
-
-def _bool(item: dict[str, Any], name: str) -> bool:
-    value = item.get(name)
-    if not isinstance(value, bool):
-        raise _BadItem(name)
-    return value
-
-
-def _opt_bool(item: dict[str, Any], name: str) -> bool | None:
-    value = item.get(name)
-    return value if isinstance(value, bool) else None
-
-
-def _state(item: dict[str, Any], name: str) -> str:
-    value = item.get(name)
-    if value not in STATES:
-        raise _BadItem(name)
-    return STATES[STATES.index(value)]  # the shared constant, not the decoded copy
-
-
-def _timestamp(item: dict[str, Any], name: str) -> float | None:
-    value = item.get(name)
-    if not isinstance(value, str):
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
-    except (ValueError, OverflowError, OSError):  # a naive year-1 date fails in mktime
-        return None
-
-
-def _items(
-    data: object, field: str, parse: Callable[[dict[str, Any]], T]
-) -> tuple[tuple[T, ...], int]:
-    if field == "":  # a bare array (v1); an object, even one with a "" key, is not one
-        if not isinstance(data, list):
-            raise ParseError("expected a JSON array")
-        raw: object = data
-    elif isinstance(data, dict):
-        raw = data.get(field)
-    else:
-        raise ParseError("expected a JSON object")
-    if not isinstance(raw, list):
-        raise ParseError(f"missing array {field!r}")
-    out: list[T] = []
-    skipped = 0
-    for item in raw:
-        try:
-            if not isinstance(item, dict):
-                raise _BadItem("item")
-            out.append(parse(item))
-        except _BadItem:
-            skipped += 1
-    return tuple(out), skipped
+from .fields import (
+    ParseError,
+    _BadItem,
+    _bool,
+    _int,
+    _items,
+    _num,
+    _opt_bool,
+    _opt_int,
+    _opt_num,
+    _opt_str,
+    _state,
+    _str,
+    _timestamp,
+)
+from .models import (
+    QUOTA_FIELDS,
+    Branch,
+    BranchPage,
+    Endpoint,
+    Project,
+    ProjectPage,
+    Quota,
+    Usage,
+)
 
 
 def _v2_project(item: dict[str, Any]) -> Project:
@@ -137,7 +49,23 @@ def _v2_project(item: dict[str, Any]) -> Project:
         compute_last_active_at=_opt_str(item, "compute_last_active_at"),
         deleted_at=_timestamp(item, "deleted_at"),
         recoverable_until=_timestamp(item, "recoverable_until"),
+        quota=_quota(item.get("settings")),
+        quota_reset_at=_timestamp(item, "quota_reset_at"),
+        maintenance_starts_at=_timestamp(item, "maintenance_starts_at"),
+        history_retention_seconds=_opt_int(item, "history_retention_seconds"),
+        active_time_seconds=_opt_int(item, "active_time"),
+        permission=_opt_str(item, "effective_project_permission"),
     )
+
+
+def _quota(settings: object) -> Quota | None:
+    """``settings.quota``: its positive limits; None when it sets none (zero means unlimited).
+    A malformed quota is no quota, never a reason to skip the project."""
+    quota = settings.get("quota") if isinstance(settings, dict) else None
+    if not isinstance(quota, dict):
+        return None
+    limits = {n: v for n in QUOTA_FIELDS if (v := _opt_int(quota, n)) is not None and v > 0}
+    return Quota(**limits) if limits else None
 
 
 def _v1_project(item: dict[str, Any]) -> Project:

@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 
 from aiohttp import web
 
-from exporter.simulator import api
+from exporter.simulator import api, lists
 from exporter.simulator.api import MAX_BRANCH_LIMIT, error_response
 from exporter.simulator.consumption import v2_consumption
 from exporter.simulator.world import World
@@ -46,6 +46,7 @@ class Simulator:
         consumption_history: bool = True,
         branch_page_size: int = MAX_BRANCH_LIMIT,
         omit_pooler_fields: float = 0.0,
+        extras: lists.Extras = lists.Extras(),  # noqa: B008 (frozen)
     ) -> None:
         """``consumption_history``: whether the account's plan includes the consumption
         history API (False answers it 403, as Neon does below Scale); ``branch_page_size``
@@ -66,6 +67,8 @@ class Simulator:
         self.world.generate(projects, endpoints_per_project, org_id)
         if omit_pooler_fields > 0:
             self.world.omit_pooler_fields(omit_pooler_fields, random.Random(seed + 2))
+        self.lists = lists.Lists(self.world)  # deleted and shared projects; demo extras
+        self.lists.populate(extras, random.Random(seed + 3))
 
     def revoke(self, name: str) -> None:
         """From now on key ``name`` gets 401 on every route."""
@@ -82,8 +85,13 @@ class Simulator:
 
     def make_app(self) -> web.Application:
         app = web.Application()
-        for version, path, route, handler in self._routes():
-            app.router.add_get(f"/api/{version}{path}", self._api(version, route, handler))
+        routes = self._routes()
+        (live,) = (h for v, path, _, h in routes if (v, path) == ("v2", ROUTE_PROJECTS))
+        # First: /projects/shared must not be taken for /projects/{project_id}.
+        lists.add_routes(app.router, self, self._api("v2", ROUTE_PROJECTS, live))
+        for version, path, route, handler in routes:
+            if (version, path) != ("v2", ROUTE_PROJECTS):
+                app.router.add_get(f"/api/{version}{path}", self._api(version, route, handler))
         if self.churn_seconds > 0:
             app.cleanup_ctx.append(self._churn_ctx)
         return app

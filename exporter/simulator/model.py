@@ -144,6 +144,9 @@ class SimProject:
     branch_logical_size_limit_mib: int = 65536
     history_retention_seconds: int = 86400
     role_id: int = 0  # first v1 role id; the v1 rendering derives role/database ids from it
+    # settings.quota (ProjectQuota: limit name -> value; empty: none) and the maintenance window
+    quota: dict[str, int] = field(default_factory=dict)
+    maintenance_starts_at: datetime | None = None
 
     def visible(self, key_name: str) -> bool:
         return self.visible_to is None or key_name in self.visible_to

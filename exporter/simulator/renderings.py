@@ -59,6 +59,11 @@ def project_list_item(project: SimProject, now: datetime) -> dict[str, Any]:
         item["compute_last_active_at"] = rfc3339(last_active)
     if project.org_id is not None:
         item["org_id"] = project.org_id
+    if project.quota:
+        item["settings"]["quota"] = dict(project.quota)
+        item["quota_reset_at"] = rfc3339(_consumption_period(now)[1])  # deprecated, still sent
+    if project.maintenance_starts_at is not None:
+        item["maintenance_starts_at"] = rfc3339(project.maintenance_starts_at)
     return item
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from neon_dashboard.panels import ALERTS_DOC, Json
-from neon_dashboard.rows import ROWS
+from neon_dashboard.rows import ROWS, quotas
 from neon_dashboard.variables import variables
 
 SCHEMA_VERSION = 39  # Grafana 10.4 / 11; newer Grafana migrates it on load
@@ -61,7 +61,8 @@ def _annotations() -> Json:
                 "iconColor": "rgba(0, 211, 255, 1)",
                 "name": "Annotations & Alerts",
                 "type": "dashboard",
-            }
+            },
+            quotas.maintenance_annotation(),
         ]
     }
 

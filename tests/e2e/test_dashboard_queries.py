@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -170,3 +171,23 @@ def test_key_panels_show_a_rejected_key(stack: Stack) -> None:
         wait_for(lambda: value("Time since last 401") >= 0, timeout=30, what="401 time")
     finally:
         http_post(f"{stack.exporter_url}/-/demo/restore")
+
+
+def _annotations() -> list[dict[str, Any]]:
+    listed = _dashboard()["annotations"]["list"]
+    return [a for a in listed if a["datasource"]["type"] == "prometheus"]
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("annotation", _annotations(), ids=lambda a: str(a["name"]))
+def test_annotation_query_returns_times(stack: Stack, annotation: dict[str, Any]) -> None:
+    """A Prometheus annotation's query runs and returns series carrying its text's labels, whose
+    values are the event times in milliseconds (useValueForTime), in the demo's future."""
+    assert annotation["useValueForTime"] is True
+    result = stack.prom.query(_substitute(annotation["expr"], stack.values["all"]))
+    assert result, f"{annotation['name']}: no series for {annotation['expr']}"
+    now_ms = time.time() * 1000
+    for series in result:
+        for label in re.findall(r"\{\{\s*(\w+)\s*\}\}", annotation["textFormat"]):
+            assert label in series["metric"], f"{annotation['name']}: no label {label}"
+        assert now_ms < float(series["value"][1]) < now_ms + 7 * 86400 * 1000

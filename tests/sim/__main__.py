@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 from aiohttp import web
 
+from exporter.simulator.lists import Extras
 from tests.sim.simulator import Simulator
 
 
@@ -52,6 +53,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="share of projects whose endpoints omit the deprecated pooler fields (0 to 1)",
     )
     parser.add_argument(
+        "--extras",
+        action="store_true",
+        help="the demo's extras: deleted and shared projects, quotas, maintenance windows",
+    )
+    parser.add_argument(
         "--request-log",
         type=int,
         default=10_000,
@@ -76,6 +82,7 @@ async def serve(args: argparse.Namespace) -> None:
         org_id=args.org_id,
         request_log=args.request_log,
         omit_pooler_fields=args.omit_pooler_fields,
+        extras=Extras.demo() if args.extras else Extras(),
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -6,13 +6,13 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from collections.abc import Collection, Mapping
+from collections.abc import Collection
+from typing import Any
 
 from aiohttp import web
 
 from exporter.simulator import SimEndpoint, error_response
 from exporter.simulator import Simulator as DemoSimulator
-from exporter.simulator.api import MAX_BRANCH_LIMIT
 from exporter.simulator.app import ApiHandler, Handler
 from tests.sim.control import add_control_routes
 from tests.sim.faults import Fault, RequestRecord
@@ -23,35 +23,12 @@ DEFAULT_REQUEST_LOG = 100_000  # a bench run at 10,000 projects fits; about 15 M
 class Simulator(DemoSimulator):
     """The simulated control plane with faults, a request log and control over its world."""
 
-    def __init__(
-        self,
-        *,
-        keys: Mapping[str, str],
-        projects: int = 5,
-        endpoints_per_project: int = 1,
-        seed: int = 0,
-        churn_seconds: float = 0.0,
-        org_id: str | None = None,
-        consumption_history: bool = True,
-        branch_page_size: int = MAX_BRANCH_LIMIT,
-        request_log: int = DEFAULT_REQUEST_LOG,
-        omit_pooler_fields: float = 0.0,
-    ) -> None:
+    def __init__(self, *, request_log: int = DEFAULT_REQUEST_LOG, **world: Any) -> None:
         """``request_log``: how many recent requests ``requests`` keeps (a ring, so a simulator
-        that runs for long stays the same size); the rest as the package's simulator."""
+        that runs for long stays the same size); ``world``: as the package's simulator."""
         if request_log < 1:
             raise ValueError("request_log must be at least 1")
-        super().__init__(
-            keys=keys,
-            projects=projects,
-            endpoints_per_project=endpoints_per_project,
-            seed=seed,
-            churn_seconds=churn_seconds,
-            org_id=org_id,
-            consumption_history=consumption_history,
-            branch_page_size=branch_page_size,
-            omit_pooler_fields=omit_pooler_fields,
-        )
+        super().__init__(**world)
         self._faults: list[Fault] = []
         self.requests: deque[RequestRecord] = deque(maxlen=request_log)
         self.requests_total = 0  # every request served, including those the ring let go

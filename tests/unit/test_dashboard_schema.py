@@ -42,6 +42,20 @@ KEY_METRICS = {
     "neon_exporter_api_budget_requests_per_minute",
     "neon_exporter_detail_oldest_timestamp_seconds",
     "neon_exporter_detail_unfetched_projects",
+    "neon_shared_projects",
+}
+# Series of projects that are not the account's live ones (deleted, or another account's): never
+# among the project variable's values, so that variable cannot filter them.
+NOT_LIVE = re.compile(r"neon_(deleted|shared)_project_")
+# What Grafana's Prometheus datasource reads from an annotation query (its annotations.ts), which
+# the dashboard schema (generated from a TypeScript type with TODOs there) does not list.
+PROMETHEUS_ANNOTATION = {
+    "expr": str,
+    "step": str,
+    "tagKeys": str,
+    "textFormat": str,
+    "titleFormat": str,
+    "useValueForTime": bool,
 }
 SELECTOR = re.compile(r"\b(neon_[a-z_]+)(\{[^}]*\})?")
 
@@ -93,7 +107,12 @@ def test_every_row_module_is_a_dashboard_row_in_registry_order() -> None:
 def test_dashboard_is_valid_against_grafana_schema() -> None:
     """The dashboard validates against the schema generated from @grafana/schema's Dashboard."""
     validator = _validator(SCHEMAS / "dashboard.schema.json", "Dashboard")
-    assert _errors(validator, _dashboard()) == []
+    dashboard = _dashboard()
+    for annotation in dashboard["annotations"]["list"]:
+        if annotation["datasource"]["type"] == "prometheus":
+            for name, kind in PROMETHEUS_ANNOTATION.items():
+                assert isinstance(annotation.pop(name), kind), (annotation["name"], name)
+    assert _errors(validator, dashboard) == []
     # The panel list is anyOf(Panel, RowPanel), whose error says only "not valid under any":
     # each panel against its own definition names the offending field.
     panel = _validator(SCHEMAS / "dashboard.schema.json", "Panel")
@@ -150,7 +169,7 @@ def test_every_selector_is_filtered_by_its_variable() -> None:
         for t in panel["targets"]:
             for m in SELECTOR.finditer(t["expr"]):
                 metric, matchers = m.group(1), m.group(2) or ""
-                if metric == "neon_exporter_build_info":
+                if metric == "neon_exporter_build_info" or NOT_LIVE.match(metric):
                     continue
                 wanted = 'key=~"$key"' if metric in KEY_METRICS else 'project_id=~"$project"'
                 assert wanted in matchers, f"{panel['title']}: {metric}{matchers}"

@@ -27,6 +27,13 @@ V2_PAGE = {
             "pg_version": 15,
             "synthetic_storage_size": 41943040,
             "org_id": "org-morning-bread-81040908",
+            # Fields of ProjectListItem the projects collector serves since issue 13: a zero
+            # quota is unlimited (no series).
+            "settings": {"quota": {"compute_time_seconds": 36000, "written_data_bytes": 0}},
+            "quota_reset_at": "2023-12-01T00:00:00Z",
+            "maintenance_starts_at": "2023-11-15T03:00:00Z",
+            "history_retention_seconds": 604800,
+            "active_time": 750111,
         },
     ],
     "pagination": {"cursor": "shiny-wind-028834"},

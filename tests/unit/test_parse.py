@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from exporter.neon.fields import ParseError
 from exporter.neon.models import Endpoint, derive_pooler, derive_state
 from exporter.neon.parse import (
-    ParseError,
     parse_v1_projects,
     parse_v2_endpoints,
     parse_v2_projects_page,
@@ -154,3 +154,52 @@ def test_derived_pooler_is_any_endpoint_that_reports_it() -> None:
     assert derive_pooler((ep(None), ep(True), ep(False))) is True
     assert derive_pooler((ep(None),)) is None
     assert derive_pooler(()) is None
+
+
+def test_v2_list_quota_maintenance_retention_and_active_time() -> None:
+    """settings.quota keeps its positive limits (zero means unlimited); a quota of zeros, an
+    empty or malformed one is none at all; every field is optional and never skips the item."""
+    base = {"id": "p-1", "pg_version": 16}
+    page = parse_v2_projects_page(
+        {
+            "projects": [
+                base
+                | {
+                    "settings": {
+                        "quota": {
+                            "active_time_seconds": 36000,
+                            "compute_time_seconds": 0,
+                            "logical_size_bytes": 1073741824,
+                        }
+                    },
+                    "quota_reset_at": "2025-02-01T00:00:00Z",
+                    "maintenance_starts_at": "2025-01-20T03:00:00Z",
+                    "history_retention_seconds": 604800,
+                    "active_time": 750111,
+                    "effective_project_permission": "CAN_VIEW",
+                },
+                base | {"id": "p-2", "settings": {"quota": {"active_time_seconds": 0}}},
+                base | {"id": "p-3", "settings": {"quota": {}}},
+                base | {"id": "p-4", "settings": {"quota": "lots"}, "active_time": "x"},
+                base | {"id": "p-5"},
+            ]
+        }
+    )
+    assert page.skipped == 0
+    p1, p2, p3, p4, p5 = page.projects
+    assert p1.quota is not None
+    assert p1.quota.active_time_seconds == 36000
+    assert p1.quota.compute_time_seconds is None  # zero: unlimited
+    assert p1.quota.logical_size_bytes == 1073741824
+    assert p1.quota.written_data_bytes is None
+    assert p1.quota_reset_at == 1738368000.0
+    assert p1.maintenance_starts_at == 1737342000.0
+    assert p1.history_retention_seconds == 604800
+    assert p1.active_time_seconds == 750111
+    assert p1.permission == "CAN_VIEW"
+    for p in (p2, p3, p4, p5):
+        assert p.quota is None
+        assert p.maintenance_starts_at is None
+        assert p.history_retention_seconds is None
+        assert p.permission == ""
+    assert p4.active_time_seconds is None

@@ -10,9 +10,9 @@ from typing import Any, TypeVar
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from exporter.neon.fields import ParseError
 from exporter.neon.models import STATES, Endpoint, Project
 from exporter.neon.parse import (
-    ParseError,
     parse_v1_projects,
     parse_v2_endpoints,
     parse_v2_projects_page,
