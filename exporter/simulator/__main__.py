@@ -52,6 +52,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="share of projects whose endpoints omit the deprecated pooler fields (0 to 1)",
     )
     parser.add_argument(
+        "--plan",
+        choices=("usage", "legacy", "free"),
+        default="legacy",
+        help="the account's plan: usage-based (v2 consumption history), legacy, or free",
+    )
+    parser.add_argument(
         "--request-log",
         type=int,
         default=10_000,
@@ -76,6 +82,7 @@ async def serve(args: argparse.Namespace) -> None:
         org_id=args.org_id,
         request_log=args.request_log,
         omit_pooler_fields=args.omit_pooler_fields,
+        plan=args.plan,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -20,6 +20,7 @@ from typing import Any
 
 from aiohttp import web
 
+from exporter.simulator import billing
 from exporter.simulator.model import (
     Fault,
     RequestRecord,
@@ -98,6 +99,7 @@ class Simulator:
         branch_page_size: int = MAX_BRANCH_LIMIT,
         request_log: int = DEFAULT_REQUEST_LOG,
         omit_pooler_fields: float = 0.0,
+        plan: str | None = None,
     ) -> None:
         """``consumption_history``: whether the account's plan includes the consumption
         history API (False answers it 403, as Neon does below Scale); ``branch_page_size``
@@ -106,10 +108,12 @@ class Simulator:
         that runs for days, as the demo does, stays the same size); ``omit_pooler_fields``:
         the share of projects whose endpoints answer without the deprecated
         ``pooler_enabled``/``pooler_mode`` (Neon's document still lists them as required;
-        they are due to vanish)."""
+        they are due to vanish); ``plan``: the account's plan (see ``billing``; by default
+        legacy, or free without ``consumption_history``)."""
         if request_log < 1:
             raise ValueError("request_log must be at least 1")
         self.consumption_history = consumption_history
+        self.billing = billing.Billing(plan or ("legacy" if consumption_history else "free"))
         self.branch_page_size = branch_page_size
         tokens: dict[str, str] = {}
         for name, token in keys.items():
@@ -239,6 +243,7 @@ class Simulator:
             self._api("v2", ROUTE_CONSUMPTION, self._v2_consumption),
         )
         r.add_get("/api/v2/auth", self._api("v2", ROUTE_AUTH, self._v2_auth))
+        billing.add_routes(r, self)
         r.add_get("/api/v1/projects", self._api("v1", ROUTE_PROJECTS, self._v1_projects))
         r.add_post("/_sim/keys/{name}/revoke", self._sim_revoke)
         r.add_post("/_sim/keys/{name}/restore", self._sim_restore)
@@ -419,7 +424,7 @@ class Simulator:
         return web.json_response(body)
 
     async def _v2_consumption(self, request: web.Request, key_name: str) -> web.StreamResponse:
-        if not self.consumption_history:
+        if self.billing.plan_of(key_name, request.query.get("org_id")) != billing.LEGACY:
             return error_response(
                 403,
                 "This endpoint is not available. It is only supported with Scale, Business, "
