@@ -190,9 +190,7 @@ class Refresh:
         self.denied_at.pop(denial(key.route, key.org), None)
         where = denial(key.area, key.org)
         if self.routes.get(where) != key.route:
-            log.info(
-                f"{key.area} from {key.route}", key=self.client.key_name, org_id=key.org
-            )
+            log.info(f"{key.area} from {key.route}", key=self.client.key_name, org_id=key.org)
             self.routes[where] = key.route
 
     async def batch(self, key: BatchKey, ids: list[str]) -> str:

@@ -63,8 +63,10 @@ def _current_period(item: object) -> MeteredUsage:
         metrics = frame.get("metrics") if isinstance(frame, dict) else None
         for m in metrics if isinstance(metrics, list) else ():
             name, value = (m.get("metric_name"), m.get("value")) if isinstance(m, dict) else (0, 0)
-            if isinstance(name, str) and isinstance(value, int | float) and not isinstance(
-                value, bool
+            if (
+                isinstance(name, str)
+                and isinstance(value, int | float)
+                and not isinstance(value, bool)
             ):
                 sums[name] = sums.get(name, 0.0) + float(value)
     return MeteredUsage(tuple(sorted(sums.items())))

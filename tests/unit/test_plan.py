@@ -109,14 +109,10 @@ def test_usage_routes_best_first_per_organization() -> None:
         BatchKey("usage", V2, "org-b"): [1],
         BatchKey("usage", LEGACY, ""): [1],
     }
-    neither_a = Memory(
-        denied_at={denial(V2, "org-a"): NOW - 60, denial(LEGACY, "org-a"): NOW - 60}
-    )
+    neither_a = Memory(denied_at={denial(V2, "org-a"): NOW - 60, denial(LEGACY, "org-a"): NOW - 60})
     work = plan(prev.projects, prev, neither_a, [USAGE], intervals, now=NOW)
     assert {pid for pid, _ in work.items} == {p.id for p in ps[:150]}  # per project
-    retried = Memory(
-        denied_at={denial(V2, "org-a"): NOW - 900, denial(LEGACY, "org-a"): NOW - 60}
-    )
+    retried = Memory(denied_at={denial(V2, "org-a"): NOW - 900, denial(LEGACY, "org-a"): NOW - 60})
     assert BatchKey("usage", V2, "org-a") in routes(retried)
 
 
