@@ -31,6 +31,9 @@ async def demo_api(config: Config) -> AsyncIterator[tuple[Config, Simulator]]:
         request_log=DEMO_REQUEST_LOG,
         # As today's Neon may: some endpoints answer without the deprecated pooler fields.
         omit_pooler_fields=0.25,
+        # Today's accounts are on usage-based plans: usage from v2 consumption history, and
+        # the organization has a spending limit.
+        plan="usage",
     )
     runner = web.AppRunner(sim.make_app(), handle_signals=False, access_log=None)
     await runner.setup()
