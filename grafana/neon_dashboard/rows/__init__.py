@@ -4,12 +4,13 @@ new module and one entry in ROWS."""
 from __future__ import annotations
 
 from neon_dashboard.panels import Row
-from neon_dashboard.rows import branches, computes, health, projects, usage
+from neon_dashboard.rows import branches, computes, health, projects, usage, usage_plans
 
 ROWS: tuple[Row, ...] = (
     health.ROW,
     projects.ROW,
     usage.ROW,
+    usage_plans.ROW,
     computes.ROW,
     branches.ROW,
 )
