@@ -15,6 +15,8 @@ from .simulator import Simulator
 DEMO_KEY_NAME = "demo"
 # The demo runs for as long as the user likes: its simulator keeps only recent requests.
 DEMO_REQUEST_LOG = 1000
+DEMO_LEGACY_ORG = "org-demo-legacy-67890"
+DEMO_LEGACY_PROJECTS = 6
 
 
 @asynccontextmanager
@@ -35,6 +37,11 @@ async def demo_api(config: Config) -> AsyncIterator[tuple[Config, Simulator]]:
         # the organization has a spending limit.
         plan="usage",
     )
+    # ... but one organization is still on a legacy plan: its usage comes from the legacy
+    # route, learnt from v2's 403, and both dashboard rows have data.
+    for pid in sim.project_ids()[:DEMO_LEGACY_PROJECTS]:
+        sim.world.projects[pid].org_id = DEMO_LEGACY_ORG
+    sim.billing.org_plans[DEMO_LEGACY_ORG] = "legacy"
     runner = web.AppRunner(sim.make_app(), handle_signals=False, access_log=None)
     await runner.setup()
     try:

@@ -101,7 +101,7 @@ def top_storage() -> Json:
         "Which projects accrued the most branch storage (root and child, byte-months) this "
         "billing period? Prune branches or shorten the restore window at the top." + NEEDS,
         targets(
-            (f"topk(10, {named(f'({ROOT}) + ({CHILD})')})", "{{project_name}} ({{project_id}})"),
+            (f"topk(10, {named(f'(({ROOT}) + ({CHILD}))')})", "{{project_name}} ({{project_id}})"),
             instant=True,
         ),
         unit="bytes",
