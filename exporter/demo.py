@@ -17,6 +17,8 @@ from .web import DEMO, q_values
 
 DEMO_KEY_NAME = "demo"
 SIMULATOR = web.AppKey("simulator", Simulator)
+DEMO_LEGACY_ORG = "org-demo-legacy-67890"
+DEMO_LEGACY_PROJECTS = 6
 
 
 @asynccontextmanager
@@ -34,7 +36,15 @@ async def demo_api(config: Config) -> AsyncIterator[tuple[Config, Simulator]]:
         omit_pooler_fields=0.25,
         # Deleted and shared projects, quotas and maintenance windows, for their areas.
         extras=Extras.demo(),
+        # Today's accounts are on usage-based plans: usage from v2 consumption history, and
+        # the organization has a spending limit.
+        plan="usage",
     )
+    # ... but one organization is still on a legacy plan: its usage comes from the legacy
+    # route, learnt from v2's 403, and both dashboard rows have data.
+    for pid in list(sim.world.sorted_ids)[:DEMO_LEGACY_PROJECTS]:
+        sim.world.projects[pid].org_id = DEMO_LEGACY_ORG
+    sim.billing.org_plans[DEMO_LEGACY_ORG] = "legacy"
     runner = web.AppRunner(sim.make_app(), handle_signals=False, access_log=None)
     await runner.setup()
     try:

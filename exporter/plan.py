@@ -10,8 +10,10 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from .areas import Area
+from .areas.base import BatchRoute
 from .areas.endpoints import NAME as ENDPOINTS
 from .neon.client import PAGE_LIMIT
 from .neon.models import Project, derive_state
@@ -28,9 +30,24 @@ class Memory:
     # project id -> (updated_at, compute_last_active_at) of its list entry when its rotating
     # detail was last fetched: a list entry that differs marks the project changed.
     stamps: dict[str, tuple[str, str]] = field(default_factory=dict)
-    # area -> wall time its batch route answered 403 (not on this plan): per project until the
-    # area's interval has passed, then the batch route is tried again.
+    # denial(route, org) -> wall time that batch route answered 403 for that organization (not
+    # on its plan): the area's next route (or per project) serves it until the area's interval
+    # has passed, then the better route is tried again. Plans are per organization, so a key
+    # seeing two organizations learns each apart.
     denied_at: dict[str, float] = field(default_factory=dict)
+    # denial(area, org) -> the batch route that last answered for it: the route that works.
+    routes: dict[str, str] = field(default_factory=dict)
+
+
+def denial(route: str, org: str) -> str:
+    """The memory's key for a route (or area) and an organization ("" for none)."""
+    return f"{route} {org}" if org else route
+
+
+class BatchKey(NamedTuple):
+    area: str
+    route: str
+    org: str  # "" for projects of no organization
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,18 +58,24 @@ class Plan:
     oldest detail; the first ``urgent`` are new or changed.
     """
 
-    batches: Mapping[str, list[list[str]]]  # area -> batches of project ids due
+    batches: Mapping[BatchKey, list[list[str]]]  # batches of project ids due, per route
     items: list[tuple[str, tuple[str, ...]]]
     urgent: int = 0
     account: tuple[str, ...] = ()  # account-level areas due (one request or list each)
 
 
-def batching(area: Area, memory: Memory, intervals: Mapping[str, float], now: float) -> bool:
-    """Whether the area's batch route is to be used (not denied within its interval)."""
-    if area.batch is None:
-        return False
-    denied = memory.denied_at.get(area.name)
-    return denied is None or now - denied >= intervals.get(area.name, 0.0)
+def batch_route(
+    area: Area, org: str, memory: Memory, intervals: Mapping[str, float], now: float
+) -> BatchRoute | None:
+    """The best of the area's batch routes for projects of ``org`` not denied to it within the
+    area's interval; None: per project."""
+    for route in area.batches:
+        if route.needs_org and not org:
+            continue
+        denied = memory.denied_at.get(denial(route.route, org))
+        if denied is None or now - denied >= intervals.get(area.name, 0.0):
+            return route
+    return None
 
 
 def plan(
@@ -72,7 +95,7 @@ def plan(
     account = _account_due(previous, [a for a in areas if a.fetch_account], intervals, now)
     areas = [a for a in areas if a.detail]
     rotating = tuple(a.name for a in areas if a.name not in intervals)
-    batches: dict[str, list[list[str]]] = {}
+    batches: dict[BatchKey, list[list[str]]] = {}
     per_project: dict[str, set[str]] = {}  # interval area -> projects due one by one
     for area in areas:
         if area.name not in intervals:
@@ -86,11 +109,18 @@ def plan(
             ),
             key=lambda pid: times.get(pid, -1.0),
         )
-        if batching(area, memory, intervals, now):
-            size = area.batch_size
-            batches[area.name] = [due[i : i + size] for i in range(0, len(due), size)]
-        else:
-            per_project[area.name] = set(due)
+        groups: dict[BatchKey, list[str]] = {}
+        per_project[area.name] = set()
+        for pid in due:
+            org = projects[pid].org_id
+            route = batch_route(area, org, memory, intervals, now)
+            if route is None:
+                per_project[area.name].add(pid)
+            else:
+                groups.setdefault(BatchKey(area.name, route.route, org), []).append(pid)
+        for key, ids in groups.items():
+            size = next(r.size for r in area.batches if r.route == key.route)
+            batches[key] = [ids[i : i + size] for i in range(0, len(ids), size)]
     ranked: list[tuple[int, float, str, tuple[str, ...]]] = []
     for pid, p in projects.items():
         if pid in skip:

@@ -24,7 +24,7 @@ from .areas import Area
 from .neon.client import NeonClient
 from .neon.errors import KeyRejected, NeonError
 from .neon.models import Project
-from .plan import Memory, Plan, list_interval, plan
+from .plan import BatchKey, Memory, Plan, denial, list_interval, plan
 from .state import AccountPiece, KeySnapshot, State
 
 log = structlog.get_logger("exporter.poller")
@@ -82,6 +82,7 @@ class Refresh:
         self.client, self.projects, self.clock, self.until = client, projects, clock, until
         self.stamps = self._carried(memory.stamps)
         self.denied_at = dict(memory.denied_at)
+        self.routes = dict(memory.routes)
         self.areas = {a.name: a for a in areas}
 
         def carried(source: Mapping[str, Mapping[str, T]], area: str) -> dict[str, T]:
@@ -148,53 +149,70 @@ class Refresh:
         self.account[name] = AccountPiece(value, self.clock())
 
     async def batches(self, work: Plan, replan: Callable[[dict[str, float]], Plan]) -> Plan:
-        """The batched requests due (many projects each). The first batch of an area finds
-        out whether the plan offers the route at all; denied, the poll is planned again with
-        that area per project. Returns the plan the rest of the poll follows."""
-        for name, due in work.batches.items():
-            if not due:
-                continue
-            first = await self.batch(name, due[0])
-            if first == "ok":
-                self.denied_at.pop(name, None)
-                rest = [(name, ids) for ids in due[1:]]
-                await map_bounded(lambda b: self.batch(*b), rest, self.client.max_concurrency)
-            elif first == "denied":
-                log.info(
-                    f"{self.areas[name].batch_route} not on this plan: {name} per project",
-                    key=self.client.key_name,
-                )
-                self.denied_at[name] = self.clock()
-                return replan(self.denied_at)
-            elif first == "failed":
-                # The route is broken for this key (e.g. 404 "not a member of org_id", 406
-                # "range not valid"): the other batches would fail alike, so they are not sent,
-                # but their projects count as failing too, so their data ages out like the rest.
-                for ids in due[1:]:
-                    self.area_failed(name, ids, self.errors[name])
-        return work
+        """The batched requests due (many projects each). The first batch of a route and
+        organization finds out whether its plan offers the route at all; denied (403), the poll
+        is planned again with that route denied to that organization, so its projects go to the
+        area's next route (or per project), and so on. Returns the plan the rest follows."""
+        done: set[BatchKey] = set()
+        while True:
+            denied = False
+            for key, due in work.batches.items():
+                if key in done or not due:
+                    continue
+                done.add(key)
+                first = await self.batch(key, due[0])
+                if first == "ok":
+                    self._answered(key)
+                    rest = [(key, ids) for ids in due[1:]]
+                    await map_bounded(lambda b: self.batch(*b), rest, self.client.max_concurrency)
+                elif first == "denied":
+                    log.info(
+                        f"{key.route} not on this plan: {key.area} from the next route",
+                        key=self.client.key_name,
+                        org_id=key.org,
+                    )
+                    self.denied_at[denial(key.route, key.org)] = self.clock()
+                    denied = True
+                    break
+                elif first == "failed":
+                    # The route is broken for this key (e.g. 404 "not a member of org_id", 406
+                    # "range not valid"): the other batches would fail alike, so they are not
+                    # sent, but their projects count as failing too, so their data ages out.
+                    for ids in due[1:]:
+                        self.area_failed(key.area, ids, self.errors[key.area])
+            if not denied:
+                return work
+            work = replan(self.denied_at)
 
-    async def batch(self, name: str, ids: list[str]) -> str:
+    def _answered(self, key: BatchKey) -> None:
+        """The route answered: it is the one that works for that organization (until a better
+        one, tried again after the area's interval, answers too)."""
+        self.denied_at.pop(denial(key.route, key.org), None)
+        where = denial(key.area, key.org)
+        if self.routes.get(where) != key.route:
+            log.info(f"{key.area} from {key.route}", key=self.client.key_name, org_id=key.org)
+            self.routes[where] = key.route
+
+    async def batch(self, key: BatchKey, ids: list[str]) -> str:
         """One batched request: "ok", "denied" (403), "late" (over budget) or "failed"."""
-        area = self.areas[name]
-        assert area.batch is not None
+        route = next(r for r in self.areas[key.area].batches if r.route == key.route)
         if not self.affordable(1):
             return "late"
         self.pending += 1
         try:
             # The billing period is a matter of real time, not of the injectable clock.
-            answer = await area.batch(self.client, ids, datetime.now(UTC))
+            answer = await route.fetch(self.client, key.org, ids, datetime.now(UTC))
         except KeyRejected:
             raise
         except NeonError as exc:
-            self.area_failed(name, ids, str(exc))
+            self.area_failed(key.area, ids, str(exc))
             return "failed"
         finally:
             self.pending -= 1
         if answer is None:
             return "denied"
         for pid in ids:
-            self.got(name, pid, answer.get(pid))
+            self.got(key.area, pid, answer.get(pid))
         return "ok"
 
     async def item(self, entry: tuple[str, tuple[str, ...]]) -> None:
@@ -290,7 +308,7 @@ async def poll_v2(
         lambda denied_at: plan(
             projects,
             previous,
-            Memory(stamps=memory.stamps, denied_at=denied_at),
+            Memory(stamps=memory.stamps, denied_at=denied_at, routes=run.routes),
             areas,
             intervals,
             now=now,
@@ -303,7 +321,7 @@ async def poll_v2(
         publish(run.snapshot())
     await map_bounded(run.item, rest, client.max_concurrency)
     snapshot = run.snapshot()
-    memory.stamps, memory.denied_at = run.stamps, run.denied_at
+    memory.stamps, memory.denied_at, memory.routes = run.stamps, run.denied_at, run.routes
     return snapshot
 
 

@@ -13,7 +13,7 @@ from prometheus_client import CollectorRegistry
 
 from ..collectors.base import ViewSource
 from ..state import View
-from . import branches, endpoints, projects, recoverable, shared, usage
+from . import branches, endpoints, projects, recoverable, shared, spending_limit, usage
 from .base import Area
 
 AREAS: tuple[Area, ...] = (
@@ -23,6 +23,7 @@ AREAS: tuple[Area, ...] = (
     usage.AREA,
     recoverable.AREA,
     shared.AREA,
+    spending_limit.AREA,
 )
 BY_NAME = {a.name: a for a in AREAS}
 DETAIL_AREAS = tuple(a for a in AREAS if a.switchable)

@@ -24,9 +24,22 @@ FetchOne = Callable[[NeonClient, str], Awaitable[Any | None]]
 FetchAccount = Callable[[NeonClient], Awaitable[Any]]
 """An account-level area's data for one key (not per project)."""
 
-FetchBatch = Callable[[NeonClient, Sequence[str], datetime], Awaitable[Mapping[str, Any] | None]]
-"""Detail of many projects in one request (the values of the projects Neon reported; the
-others have none); None when the plan does not offer the route (403): per project then."""
+FetchBatch = Callable[
+    [NeonClient, str, Sequence[str], datetime], Awaitable[Mapping[str, Any] | None]
+]
+"""Detail of many projects of one organization (``""``: none) in one request: the values of the
+projects Neon reported (the others have none); None when the plan does not offer the route
+(403): the next route then, or per project."""
+
+
+@dataclass(frozen=True, slots=True)
+class BatchRoute:
+    """A route serving an area's detail for many projects a request."""
+
+    route: str  # its template: for the log line, and the planner's memory of denials
+    fetch: FetchBatch
+    size: int  # projects per request at most
+    needs_org: bool = False  # only for projects that belong to an organization
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,10 +57,9 @@ class Area:
     # rather than at every rotation; account-level areas always have one.
     interval: float | None = None
     interval_setting: str | None = None
-    # Many projects per request where the plan allows it; ``fetch`` is the fallback.
-    batch: FetchBatch | None = None
-    batch_size: int = 1
-    batch_route: str = ""  # for the log line when the batch route is denied
+    # Many projects per request where the plan allows it, best first: each project is served by
+    # the first route not denied to its organization; ``fetch`` is the fallback.
+    batches: tuple[BatchRoute, ...] = ()
 
     @property
     def detail(self) -> bool:

@@ -1,9 +1,19 @@
 """Usage: billing-period usage per project (``--collector.usage``, off by default; v2 only).
 
-From the consumption history API (100 projects per request) where the plan includes it, else
-``GET /projects/{project_id}``; refreshed every ``usage_interval`` (15m by default, about how
+From wherever the project's plan reports it, learnt per key and organization from Neon's
+answers: ``GET /consumption_history/v2/projects`` on today's usage-based plans (Launch, Scale,
+Agent, Business, Enterprise; 100 projects of one organization per request), else the legacy
+``GET /consumption_history/projects`` (100 projects per request), else ``GET
+/projects/{project_id}``. A 403 means "not on this plan": the next route serves, the key is
+never tripped, and the better route is tried again every usage interval (see
+:class:`exporter.plan.Memory`). Refreshed every ``usage_interval`` (15m by default, about how
 often Neon updates it). Gauges, not counters: they reset when a billing period starts. A value
-Neon does not report is absent, never 0 (consumption history has no data transfer).
+Neon does not report is absent, never 0 (legacy consumption history has no data transfer).
+
+The v2 route needs an ``org_id``: each project's own, from the project list the poll has
+already fetched (no request; every project of today's Neon belongs to an organization, and a
+key configured with ``org_id`` lists that organization's). A project without one is served by
+the legacy route or per project.
 
 Sample::
 
@@ -12,6 +22,8 @@ Sample::
     neon_project_written_data_bytes{project_id="shiny-wind-028834"} 1.048576e+08
     neon_project_data_transfer_bytes{project_id="shiny-wind-028834"} 5.24288e+07
     neon_project_data_storage_byte_seconds{project_id="shiny-wind-028834"} 3.6e+13
+    neon_project_compute_unit_seconds{project_id="shiny-wind-028834"} 5.0e+04
+    neon_project_root_branch_byte_months{project_id="shiny-wind-028834"} 1.0e+09
 """
 
 from __future__ import annotations
@@ -24,15 +36,18 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 
 from ..collectors.base import SnapshotCollector, ViewSource
 from ..neon.client import NeonClient
-from ..neon.errors import ApiStatusError
+from ..neon.errors import ApiStatusError, MalformedResponse
+from ..neon.metered import METRICS, MeteredUsage, parse_metered_page
 from ..neon.models import USAGE_FIELDS, Usage
 from ..neon.parse import parse_consumption_projects, parse_v2_project_usage
 from ..state import View
-from .base import Area
+from .base import Area, BatchRoute
 
 NAME = "usage"
 PROJECT_ROUTE = "/projects/{project_id}"
 CONSUMPTION_ROUTE = "/consumption_history/projects"
+METERED_ROUTE = "/consumption_history/v2/projects"
+MAX_PAGES = 100  # with at most 100 project_ids and limit=100 one page is the norm
 CONSUMPTION_BATCH = 100  # project_ids per consumption history request (the API's maximum)
 
 
@@ -58,10 +73,10 @@ def _period(now: datetime) -> tuple[str, str]:
 
 
 async def fetch_batch(
-    client: NeonClient, project_ids: Sequence[str], now: datetime
+    client: NeonClient, org_id: str, project_ids: Sequence[str], now: datetime
 ) -> Mapping[str, Usage] | None:
-    """Current-period usage of up to 100 projects in one request; None on 403 (the plan does
-    not include consumption history: per project then, and the key is fine)."""
+    """Legacy plans: current-period usage of up to 100 projects in one request; None on 403
+    (the plan does not include it: per project then, and the key is fine)."""
     if len(project_ids) > CONSUMPTION_BATCH:
         raise ValueError(f"at most {CONSUMPTION_BATCH} projects per request")
     start, end = _period(now)
@@ -74,8 +89,8 @@ async def fetch_batch(
         "metrics": "active_time_seconds,compute_time_seconds,written_data_bytes,"
         "data_storage_bytes_hour",
     }
-    if client.org_id:
-        params["org_id"] = client.org_id
+    if org_id or client.org_id:
+        params["org_id"] = org_id or client.org_id or ""
     try:
         data = await client.get(CONSUMPTION_ROUTE, CONSUMPTION_ROUTE, params)
     except ApiStatusError as exc:
@@ -85,8 +100,51 @@ async def fetch_batch(
     return client.parse(CONSUMPTION_ROUTE, parse_consumption_projects, data)
 
 
-def usage_of(view: View) -> Mapping[str, Usage]:
-    return cast(Mapping[str, Usage], view.of(NAME))
+async def fetch_metered(
+    client: NeonClient, org_id: str, project_ids: Sequence[str], now: datetime
+) -> Mapping[str, MeteredUsage] | None:
+    """Usage-based plans: every metric of up to 100 projects of organization ``org_id`` in the
+    current month, in one request (more only if Neon pages them); None on 403 (not on a
+    usage-based plan: the next route then, and the key is fine)."""
+    if len(project_ids) > CONSUMPTION_BATCH:
+        raise ValueError(f"at most {CONSUMPTION_BATCH} projects per request")
+    start, end = _period(now)
+    params = {
+        "org_id": org_id,
+        "project_ids": ",".join(project_ids),
+        "limit": str(CONSUMPTION_BATCH),
+        "granularity": "monthly",
+        "from": start,
+        "to": end,
+        "metrics": ",".join(METRICS),
+    }
+    out: dict[str, MeteredUsage] = {}
+    seen: set[str] = set()
+    for _ in range(MAX_PAGES):
+        try:
+            data = await client.get(METERED_ROUTE, METERED_ROUTE, params)
+        except ApiStatusError as exc:
+            if exc.status == 403:
+                return None
+            raise
+        page = client.parse_whole(METERED_ROUTE, parse_metered_page, data)
+        client.count_skipped(METERED_ROUTE, page.skipped)
+        out.update(page.usage)
+        # Every project asked for seen, an empty page, or no cursor: done. Otherwise the
+        # cursor is followed (Neon may page below the limit; a project it does not report
+        # costs one more, empty, page).
+        if out.keys() >= set(project_ids) or page.count == 0 or page.cursor is None:
+            return out
+        if page.cursor in seen:
+            client.cursor_repeated(METERED_ROUTE, org_id=org_id)
+            return out
+        seen.add(page.cursor)
+        params["cursor"] = page.cursor
+    raise MalformedResponse(METERED_ROUTE, f"more than {MAX_PAGES} pages")
+
+
+def usage_of(view: View) -> Mapping[str, Usage | MeteredUsage]:
+    return cast(Mapping[str, Usage | MeteredUsage], view.of(NAME))
 
 
 _HELP = {
@@ -97,6 +155,45 @@ _HELP = {
     "data_storage_byte_seconds": (
         "Storage consumed in the billing period in byte-seconds (Neon's "
         "data_storage_bytes_hour x 3600)"
+    ),
+}
+
+
+# Neon's v2 metric -> (series name, help). Named after Neon's metric and its unit in the plural
+# Prometheus way ("bytes_month" -> "byte_months"); values as Neon sends them, not converted: a
+# billing month is not a fixed number of seconds, and prices are per GB-month and CU-hour.
+METERED = {
+    "compute_unit_seconds": (
+        "neon_project_compute_unit_seconds",
+        "Compute used in the billing period in compute-unit seconds (CU x seconds)",
+    ),
+    "root_branch_bytes_month": (
+        "neon_project_root_branch_byte_months",
+        "Storage of root branches in the billing period in byte-months",
+    ),
+    "child_branch_bytes_month": (
+        "neon_project_child_branch_byte_months",
+        "Storage of child branches (their changes) in the billing period in byte-months",
+    ),
+    "instant_restore_bytes_month": (
+        "neon_project_instant_restore_byte_months",
+        "History kept for instant restore in the billing period in byte-months",
+    ),
+    "public_network_transfer_bytes": (
+        "neon_project_public_network_transfer_bytes",
+        "Bytes sent over the public network in the billing period",
+    ),
+    "private_network_transfer_bytes": (
+        "neon_project_private_network_transfer_bytes",
+        "Bytes sent over private networking in the billing period",
+    ),
+    "extra_branches_month": (
+        "neon_project_extra_branch_months",
+        "Branches beyond the plan's allowance in the billing period in branch-months",
+    ),
+    "snapshot_storage_bytes_month": (
+        "neon_project_snapshot_storage_byte_months",
+        "Snapshot storage in the billing period in byte-months",
     ),
 }
 
@@ -118,24 +215,39 @@ class UsageCollector(SnapshotCollector):
             )
             for name in USAGE_FIELDS
         }
+        metered = {
+            metric: GaugeMetricFamily(
+                name, f"{doc}, as last polled; resets each period.", labels=["project_id"]
+            )
+            for metric, (name, doc) in METERED.items()
+        }
         for pid, usage in usage_by_project.items():
+            if isinstance(usage, MeteredUsage):  # a usage-based plan
+                for metric, value in usage.values:
+                    if metric in metered:
+                        metered[metric].add_metric([pid], value)
+                continue
             for name, family in families.items():
                 value = getattr(usage, name)
                 if value is not None:
                     family.add_metric([pid], value)
         yield from families.values()
+        yield from metered.values()
 
 
 AREA = Area(
     name=NAME,
     default=False,
     help="billing-period usage per project (every --collector.usage.interval)",
-    cost="1 request per 100 projects per usage interval from consumption history; where the "
-    "plan has none (403), 1 request per project per usage interval",
+    cost="1 request per 100 projects of an organization per usage interval from consumption "
+    "history (v2 on usage-based plans, else legacy); where the plan has neither (403), 1 "
+    "request per project per usage interval, plus one 403 per denied route and organization "
+    "per usage interval (the better route tried again)",
     collector=UsageCollector,
     fetch=fetch,
     interval_setting="usage_interval",
-    batch=fetch_batch,
-    batch_size=CONSUMPTION_BATCH,
-    batch_route=CONSUMPTION_ROUTE,
+    batches=(
+        BatchRoute(METERED_ROUTE, fetch_metered, CONSUMPTION_BATCH, needs_org=True),
+        BatchRoute(CONSUMPTION_ROUTE, fetch_batch, CONSUMPTION_BATCH),
+    ),
 )

@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 
 from aiohttp import web
 
-from exporter.simulator import api, lists
+from exporter.simulator import api, billing, lists
 from exporter.simulator.api import MAX_BRANCH_LIMIT, error_response
 from exporter.simulator.consumption import v2_consumption
 from exporter.simulator.world import World
@@ -47,14 +47,18 @@ class Simulator:
         branch_page_size: int = MAX_BRANCH_LIMIT,
         omit_pooler_fields: float = 0.0,
         extras: lists.Extras = lists.Extras(),  # noqa: B008 (frozen)
+        plan: str | None = None,
     ) -> None:
         """``consumption_history``: whether the account's plan includes the consumption
         history API (False answers it 403, as Neon does below Scale); ``branch_page_size``
         caps branch pages below what the client asks for, to exercise paging;
         ``omit_pooler_fields``: the share of projects whose endpoints answer without the
         deprecated ``pooler_enabled``/``pooler_mode`` (Neon's document still lists them as
-        required; they are due to vanish)."""
+        required; they are due to vanish); ``plan``: the account's plan (see ``billing``; by
+        default legacy, or free without ``consumption_history``)."""
+        self.billing = billing.Billing(plan or ("legacy" if consumption_history else "free"))
         self.consumption_history = consumption_history
+        self.billing = billing.Billing(plan or ("legacy" if consumption_history else "free"))
         self.branch_page_size = branch_page_size
         self._keys = dict(keys)
         self._tokens = _tokens(keys)
@@ -92,6 +96,7 @@ class Simulator:
         for version, path, route, handler in routes:
             if (version, path) != ("v2", ROUTE_PROJECTS):
                 app.router.add_get(f"/api/{version}{path}", self._api(version, route, handler))
+        billing.add_routes(app.router, self)
         if self.churn_seconds > 0:
             app.cleanup_ctx.append(self._churn_ctx)
         return app
@@ -113,7 +118,7 @@ class Simulator:
                 "v2",
                 ROUTE_CONSUMPTION,
                 ROUTE_CONSUMPTION,
-                lambda r, k: v2_consumption(world, r, k, self.consumption_history),
+                lambda r, k: v2_consumption(world, r, k, self._legacy_plan(r, k)),
             ),
             ("v2", ROUTE_AUTH, ROUTE_AUTH, self._v2_auth),
             ("v1", ROUTE_PROJECTS, ROUTE_PROJECTS, lambda r, k: api.v1_projects(world, r, k)),
@@ -161,6 +166,11 @@ class Simulator:
     ) -> web.StreamResponse:
         """The answer to an authenticated request (a subclass may answer otherwise)."""
         return await handler(request, key_name)
+
+    def _legacy_plan(self, request: web.Request, key_name: str) -> bool:
+        """Whether the legacy consumption history answers (legacy plans only; 403 else)."""
+        plan = self.billing.plan_of(key_name, request.query.get("org_id"))
+        return plan == billing.LEGACY
 
     async def _v2_auth(self, request: web.Request, key_name: str) -> web.StreamResponse:
         return web.json_response({"account_id": self.account_id, "auth_method": "api_key_user"})

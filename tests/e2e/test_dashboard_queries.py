@@ -88,22 +88,48 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         project = _project_variable(prom)[0][0]
         # Grafana escapes regex metacharacters in a value; Neon project ids have none.
         assert re.fullmatch(r"[a-z0-9-]+", project), project
+        # A project's usage comes from its plan's route: the demo has projects on a legacy plan
+        # and on a usage-based one, and "one" selects one of the right plan for each usage row.
+        legacy, metered = (
+            _project_variable(prom, only=f"{metric} > -1")[0][0]
+            for metric in (LEGACY_USAGE, METERED_USAGE)
+        )
         yield Stack(
             prom,
             exp.url,
             {
                 "one": {"$key": "demo", "$project": project},
+                "one-" + LEGACY_USAGE: {"$key": "demo", "$project": legacy},
+                "one-" + METERED_USAGE: {"$key": "demo", "$project": metered},
                 "all": {"$key": ".*", "$project": ".*"},
             },
         )
+
+
+LEGACY_USAGE = "neon_project_active_time_seconds"  # any legacy usage gauge
+METERED_USAGE = "neon_project_compute_unit_seconds"  # any usage-based plan's gauge
+_LEGACY_RE = re.compile(
+    r"neon_project_(active_time|compute_time|written_data|data_transfer|data_storage)_"
+)
+_METERED_RE = re.compile(r"neon_project_\w+_(unit_seconds|months|network_transfer_bytes)\b")
+
+
+def _values(stack: Stack, mode: str, expr: str) -> dict[str, str]:
+    """The variables of ``mode``; "one" selects a project whose plan reports the usage asked."""
+    if mode == "one" and _LEGACY_RE.search(expr):
+        return stack.values["one-" + LEGACY_USAGE]
+    if mode == "one" and _METERED_RE.search(expr):
+        return stack.values["one-" + METERED_USAGE]
+    return stack.values[mode]
 
 
 def _variables() -> dict[str, dict[str, Any]]:
     return {v["name"]: v for v in _dashboard()["templating"]["list"]}
 
 
-def _project_variable(prom: Prometheus) -> list[tuple[str, str]]:
-    """(value, text) options of the project variable, as Grafana derives them."""
+def _project_variable(prom: Prometheus, only: str = "") -> list[tuple[str, str]]:
+    """(value, text) options of the project variable, as Grafana derives them; ``only``: those
+    of projects with a series of that expression."""
     var = _variables()["project"]
     inner = re.fullmatch(r"query_result\((.*)\)", var["query"])
     assert inner is not None
@@ -111,7 +137,10 @@ def _project_variable(prom: Prometheus) -> list[tuple[str, str]]:
     # JavaScript's named groups (?<n>...) are Python's (?P<n>...).
     pattern = re.compile(var["regex"].strip("/").replace("(?<", "(?P<"))
     options = []
-    for series in prom.query(inner.group(1)):
+    query = inner.group(1)
+    if only:
+        query = f"{query} and on (project_id) ({only})"
+    for series in prom.query(query):
         text = "{" + ",".join(f'{k}="{v}"' for k, v in series["metric"].items()) + "}"
         m = pattern.search(text)
         assert m is not None, text
@@ -148,7 +177,7 @@ def test_panel_query_returns_series(
     stack: Stack, mode: str, title: str, ref: str, expr: str
 ) -> None:
     """The panel target runs without error and returns series carrying its legend's labels."""
-    result = stack.prom.query(_substitute(expr, stack.values[mode]))
+    result = stack.prom.query(_substitute(expr, _values(stack, mode, expr)))
     assert result, f"{title}/{ref}: no series for {expr}"
     for label in re.findall(r"\{\{\s*(\w+)\s*\}\}", _legend(title, ref)):
         assert all(label in s["metric"] for s in result), f"{title}/{ref}: no label {label}"

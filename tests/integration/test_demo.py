@@ -76,10 +76,20 @@ def test_demo_first_poll_brings_every_series(tmp_path: Path) -> None:
     assert len(_samples(text, "neon_endpoint_info")) == DEMO_ENDPOINTS
     branched = {labels["project_id"] for labels, _ in _samples(text, "neon_branch_info")}
     assert len(branched) == DEMO_PROJECTS
-    used = {
+    # The demo's key is on a usage-based plan (usage from v2 consumption history), but for
+    # one organization still on a legacy plan (the legacy route).
+    metered = {
+        labels["project_id"] for labels, _ in _samples(text, "neon_project_compute_unit_seconds")
+    }
+    legacy = {
         labels["project_id"] for labels, _ in _samples(text, "neon_project_active_time_seconds")
     }
-    assert len(used) == DEMO_PROJECTS
+    assert len(metered) == DEMO_PROJECTS - 6
+    assert len(legacy) == 6
+    assert not metered & legacy
+    assert _samples(text, "neon_organization_spending_limit_dollars") == [
+        ({"org_id": "org-demo-12345"}, 500.0)
+    ]
 
     # Not a stopwatch: the requests the first poll made, against what the budget lets through.
     spent = sum(value for _, value in _samples(text, "neon_exporter_api_requests_total"))

@@ -58,6 +58,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="the demo's extras: deleted and shared projects, quotas, maintenance windows",
     )
     parser.add_argument(
+        "--plan",
+        choices=("usage", "legacy", "free"),
+        default="legacy",
+        help="the account's plan: usage-based (v2 consumption history), legacy, or free",
+    )
+    parser.add_argument(
         "--request-log",
         type=int,
         default=10_000,
@@ -83,6 +89,7 @@ async def serve(args: argparse.Namespace) -> None:
         request_log=args.request_log,
         omit_pooler_fields=args.omit_pooler_fields,
         extras=Extras.demo() if args.extras else Extras(),
+        plan=args.plan,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

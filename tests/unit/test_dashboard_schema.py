@@ -163,6 +163,9 @@ def test_every_panel_explains_itself() -> None:
             assert t["datasource"] == {"type": "prometheus", "uid": "${datasource}"}
 
 
+ORG_METRICS = {"neon_organization_spending_limit_dollars"}
+
+
 def test_every_selector_is_filtered_by_its_variable() -> None:
     """Health series are filtered by $key and data series by $project, in every query."""
     for panel in _panels():
@@ -170,6 +173,9 @@ def test_every_selector_is_filtered_by_its_variable() -> None:
             for m in SELECTOR.finditer(t["expr"]):
                 metric, matchers = m.group(1), m.group(2) or ""
                 if metric == "neon_exporter_build_info" or NOT_LIVE.match(metric):
+                    continue
+                if metric in ORG_METRICS:  # per organization: joined to the selected projects
+                    assert 'neon_project_info{project_id=~"$project"}' in t["expr"], metric
                     continue
                 wanted = 'key=~"$key"' if metric in KEY_METRICS else 'project_id=~"$project"'
                 assert wanted in matchers, f"{panel['title']}: {metric}{matchers}"

@@ -7,16 +7,17 @@ from typing import Any
 
 from exporter.areas import BY_NAME
 from exporter.neon.models import Endpoint, Project
-from exporter.plan import Memory, list_interval, plan
+from exporter.plan import BatchKey, Memory, denial, list_interval, plan
 from exporter.state import AccountPiece, KeySnapshot
 
 ENDPOINTS, USAGE, RECOVERABLE = BY_NAME["endpoints"], BY_NAME["usage"], BY_NAME["recoverable"]
 NOW = 10_000.0
+V2, LEGACY = "/consumption_history/v2/projects", "/consumption_history/projects"
 
 
-def project(pid: str, updated: str = "u1", active: str = "a1") -> Project:
+def project(pid: str, updated: str = "u1", active: str = "a1", org: str = "") -> Project:
     return Project(
-        pid, pid, "r", "aws", "", 16, 1, updated_at=updated, compute_last_active_at=active
+        pid, pid, "r", "aws", org, 16, 1, updated_at=updated, compute_last_active_at=active
     )
 
 
@@ -70,17 +71,49 @@ def test_interval_area_batched_when_due_and_per_project_when_denied() -> None:
     prev = snapshot(ps, {"endpoints": dict.fromkeys(fresh, 1.0), "usage": fresh})
     intervals = {"usage": 900.0}
     work = plan(prev.projects, prev, Memory(), [ENDPOINTS, USAGE], intervals, now=NOW)
-    assert [len(b) for b in work.batches["usage"]] == [100, 100]
+    # Projects of no organization: the legacy route (v2 needs an org_id).
+    assert [len(b) for b in work.batches[BatchKey("usage", LEGACY, "")]] == [100, 100]
     assert all(areas == ("endpoints",) for _, areas in work.items)
-    denied = Memory(denied_at={"usage": NOW - 60})
+    denied = Memory(denied_at={LEGACY: NOW - 60})
     work = plan(prev.projects, prev, denied, [ENDPOINTS, USAGE], intervals, now=NOW)
-    assert "usage" not in work.batches
+    assert not work.batches
     by_project = dict(work.items)
     assert by_project["p000"] == ("endpoints",)
     assert by_project["p100"] == ("endpoints", "usage")
-    retry = Memory(denied_at={"usage": NOW - 901})
+    retry = Memory(denied_at={LEGACY: NOW - 901})
     work = plan(prev.projects, prev, retry, [ENDPOINTS, USAGE], intervals, now=NOW)
-    assert "usage" in work.batches  # tried again once the interval has passed
+    assert BatchKey("usage", LEGACY, "") in work.batches  # tried again past the interval
+
+
+def test_usage_routes_best_first_per_organization() -> None:
+    """Projects of an organization go to v2 first, grouped by organization; a route denied to
+    one organization sends its projects to the next route, and the others stay; past the
+    interval the better route is tried again."""
+    ps = [project(f"a{i:03}", org="org-a") for i in range(150)]
+    ps += [project("b1", org="org-b"), project("none")]
+    prev = snapshot(ps, {})
+    intervals = {"usage": 900.0}
+
+    def routes(memory: Memory) -> dict[BatchKey, list[int]]:
+        work = plan(prev.projects, prev, memory, [USAGE], intervals, now=NOW)
+        return {k: [len(b) for b in v] for k, v in work.batches.items()}
+
+    assert routes(Memory()) == {
+        BatchKey("usage", V2, "org-a"): [100, 50],
+        BatchKey("usage", V2, "org-b"): [1],
+        BatchKey("usage", LEGACY, ""): [1],
+    }
+    legacy_a = Memory(denied_at={denial(V2, "org-a"): NOW - 60})
+    assert routes(legacy_a) == {
+        BatchKey("usage", LEGACY, "org-a"): [100, 50],
+        BatchKey("usage", V2, "org-b"): [1],
+        BatchKey("usage", LEGACY, ""): [1],
+    }
+    neither_a = Memory(denied_at={denial(V2, "org-a"): NOW - 60, denial(LEGACY, "org-a"): NOW - 60})
+    work = plan(prev.projects, prev, neither_a, [USAGE], intervals, now=NOW)
+    assert {pid for pid, _ in work.items} == {p.id for p in ps[:150]}  # per project
+    retried = Memory(denied_at={denial(V2, "org-a"): NOW - 900, denial(LEGACY, "org-a"): NOW - 60})
+    assert BatchKey("usage", V2, "org-a") in routes(retried)
 
 
 def test_unavailable_projects_are_not_refreshed() -> None:

@@ -635,3 +635,84 @@ async def test_recoverable_and_shared_lists_validate_against_openapi(
     validate(await resp.json(), "/components/schemas/GeneralError")
     assert sim.count("/projects?recoverable=true") == 2
     assert sim.count("/projects/shared") == 1
+
+
+async def test_usage_based_routes_validate_against_openapi(aiohttp_client: AiohttpClient) -> None:
+    """v2 consumption history, the user's organizations and a spending limit match Neon's
+    document; v2 pages newest project first and follows its cursor."""
+    sim = Simulator(keys=KEYS, projects=5, endpoints_per_project=0, org_id="org-a-1", plan="usage")
+    sim.billing.v2_page_size = 2
+    client = await aiohttp_client(sim.make_app())
+    now = time.strftime("%Y-%m-01T00:00:00Z", time.gmtime())
+    url = (
+        "/api/v2/consumption_history/v2/projects?org_id=org-a-1&granularity=monthly&limit=100"
+        f"&from={now}&to=2999-01-01T00:00:00Z"
+        "&metrics=compute_unit_seconds,root_branch_bytes_month&metrics=extra_branches_month"
+    )
+    seen: list[str] = []
+    cursor = ""
+    for _ in range(4):
+        body = await get_json(client, url + (f"&cursor={cursor}" if cursor else ""))
+        validate(body, response_pointer("/consumption_history/v2/projects"))
+        if not body["projects"]:
+            break
+        for item in body["projects"]:
+            assert set(item) <= declared("ConsumptionHistoryPerProjectV2")
+            (period,) = item["periods"]
+            assert set(period) <= declared("ConsumptionHistoryPerPeriodV2")
+            (frame,) = period["consumption"]
+            names = [m["metric_name"] for m in frame["metrics"]]
+            assert names == [
+                "compute_unit_seconds",
+                "root_branch_bytes_month",
+                "extra_branches_month",
+            ]
+            seen.append(item["project_id"])
+        cursor = body["pagination"]["cursor"]
+    assert sorted(seen) == sorted(sim.project_ids())
+    created = [sim.world.projects[pid].created_at for pid in seen]
+    assert created == sorted(created, reverse=True)  # newest first, as documented
+
+    orgs = await get_json(client, "/api/v2/users/me/organizations")
+    validate(orgs, response_pointer("/users/me/organizations"))
+    assert [o["id"] for o in orgs["organizations"]] == ["org-a-1"]
+    limit = await get_json(client, "/api/v2/organizations/org-a-1/billing/spending_limit")
+    validate(limit, response_pointer("/organizations/{org_id}/billing/spending_limit"))
+    sim.billing.spending_limits["org-a-1"] = None
+    limit = await get_json(client, "/api/v2/organizations/org-a-1/billing/spending_limit")
+    validate(limit, response_pointer("/organizations/{org_id}/billing/spending_limit"))
+    assert limit == {"spending_limit_cents": None}
+
+
+@pytest.mark.parametrize(
+    ("plan", "query", "status"),
+    [
+        ("legacy", "org_id=org-a-1&from=NOW", 403),  # not a usage-based plan
+        ("free", "org_id=org-a-1&from=NOW", 403),
+        ("usage", "org_id=org-elsewhere-1&from=NOW", 404),  # not a member
+        ("usage", "org_id=org-a-1&from=2020-01-01T00:00:00Z", 406),  # past a year
+        ("usage", "from=NOW", 400),  # org_id is required
+        ("usage", "org_id=org-a-1&from=NOW&metrics=active_time_seconds", 400),
+    ],
+)
+async def test_v2_consumption_errors_follow_the_document(
+    aiohttp_client: AiohttpClient, plan: str, query: str, status: int
+) -> None:
+    sim = Simulator(keys=KEYS, projects=2, endpoints_per_project=0, org_id="org-a-1", plan=plan)
+    client = await aiohttp_client(sim.make_app())
+    now = time.strftime("%Y-%m-01T00:00:00Z", time.gmtime())
+    metrics = "" if "metrics=" in query else "&metrics=compute_unit_seconds"
+    url = (
+        "/api/v2/consumption_history/v2/projects?granularity=monthly&to=2999-01-01T00:00:00Z&"
+        + query.replace("NOW", now)
+        + metrics
+    )
+    resp = await client.get(url, headers=auth())
+    assert resp.status == status, await resp.text()
+    validate(await resp.json(), "/components/schemas/GeneralError")
+    legacy = await client.get(
+        f"/api/v2/consumption_history/projects?granularity=monthly&from={now}"
+        "&to=2999-01-01T00:00:00Z",
+        headers=auth(),
+    )
+    assert legacy.status == (200 if plan == "legacy" else 403)

@@ -4,12 +4,22 @@ new module and one entry in ROWS."""
 from __future__ import annotations
 
 from neon_dashboard.panels import Row
-from neon_dashboard.rows import branches, computes, health, lists, projects, quotas, usage
+from neon_dashboard.rows import (
+    branches,
+    computes,
+    health,
+    lists,
+    projects,
+    quotas,
+    usage,
+    usage_plans,
+)
 
 ROWS: tuple[Row, ...] = (
     health.ROW,
     projects.ROW,
     usage.ROW,
+    usage_plans.ROW,
     computes.ROW,
     branches.ROW,
     quotas.ROW,

@@ -1,0 +1,120 @@
+"""Spending limit: each organization's monthly spending limit, ``GET
+/organizations/{org_id}/billing/spending_limit`` (``--collector.spending_limit``, off by
+default; v2 only), refreshed hourly.
+
+The organizations are the key's configured ``org_id``, else ``GET /users/me/organizations``
+(every organization of a personal key's user; for an organization key, the organization that
+owns it): one request, then one per organization. The limit is offered on Launch and Scale
+plans only: elsewhere Neon answers 403 and that organization has no series. An organization
+with no limit set (``null``) has no series either. Dollars, not cents: Prometheus base units;
+Neon bills in US dollars. Neon does not stop computes at the limit (it sends e-mails at 80% and
+100%); ``deploy/prometheus/neon-exporter-spend.yml`` estimates spend from the usage gauges and
+alerts at a share of this limit.
+
+Sample::
+
+    neon_organization_spending_limit_dollars{org_id="org-demo-12345"} 500.0
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import cast
+
+from prometheus_client.core import GaugeMetricFamily, Metric
+
+from ..collectors.base import SnapshotCollector, ViewSource
+from ..neon.client import NeonClient
+from ..neon.errors import ApiStatusError
+from ..neon.fields import ParseError
+from ..state import View
+from .base import Area
+
+NAME = "spending_limit"
+ORGS_ROUTE = "/users/me/organizations"
+ROUTE = "/organizations/{org_id}/billing/spending_limit"
+
+
+def parse_organizations(data: object) -> tuple[str, ...]:
+    """``GET /users/me/organizations`` -> the organizations' ids (items without one skipped)."""
+    if not isinstance(data, dict) or not isinstance(data.get("organizations"), list):
+        raise ParseError("missing array 'organizations'")
+    return tuple(
+        o["id"]
+        for o in data["organizations"]
+        if isinstance(o, dict) and isinstance(o.get("id"), str) and o["id"]
+    )
+
+
+def parse_spending_limit(data: object) -> int | None:
+    """``SpendingLimitResponse`` -> cents, or None when no limit is set."""
+    if not isinstance(data, dict) or "spending_limit_cents" not in data:
+        raise ParseError("missing 'spending_limit_cents'")
+    cents = data["spending_limit_cents"]
+    if cents is None:
+        return None
+    if isinstance(cents, bool) or not isinstance(cents, int):
+        raise ParseError("'spending_limit_cents' is not an integer")
+    return cents
+
+
+async def fetch(client: NeonClient) -> dict[str, int | None]:
+    """Organization id -> its limit in cents (None: no limit set), for every organization of
+    the key whose plan offers spending limits."""
+    if client.org_id:
+        orgs: tuple[str, ...] = (client.org_id,)
+    else:
+        data = await client.get(ORGS_ROUTE, ORGS_ROUTE)
+        orgs = client.parse_whole(ORGS_ROUTE, parse_organizations, data)
+    out: dict[str, int | None] = {}
+    for org_id in orgs:
+        try:
+            data = await client.get(ROUTE, f"/organizations/{org_id}/billing/spending_limit")
+        except ApiStatusError as exc:
+            if exc.status == 403:  # not a Launch or Scale plan: no limit to show, key is fine
+                continue
+            raise
+        out[org_id] = client.parse_whole(ROUTE, parse_spending_limit, data)
+    return out
+
+
+def limits_of(view: View) -> dict[str, int]:
+    """Organization -> limit in cents over keys, each once; organizations without a limit out."""
+    per_key = cast(Mapping[str, Mapping[str, int | None]], view.per_key(NAME))
+    return {
+        org: cents
+        for limits in per_key.values()
+        for org, cents in limits.items()
+        if cents is not None
+    }
+
+
+class SpendingLimitCollector(SnapshotCollector):
+    def __init__(self, view: ViewSource) -> None:
+        self.view = view
+
+    def collect(self) -> Iterable[Metric]:
+        limits = limits_of(self.view())
+        if not limits:
+            return
+        gauge = GaugeMetricFamily(
+            "neon_organization_spending_limit_dollars",
+            "The organization's monthly spending limit in US dollars (Neon's "
+            "spending_limit_cents / 100), as last polled; absent when none is set.",
+            labels=["org_id"],
+        )
+        for org, cents in sorted(limits.items()):
+            gauge.add_metric([org], cents / 100)
+        yield gauge
+
+
+AREA = Area(
+    name=NAME,
+    default=False,
+    help="each organization's monthly spending limit (refreshed hourly)",
+    cost="1 request per organization per key per hour, plus 1 for the key's organizations "
+    "when no org_id is configured (2 for most accounts; independent of projects)",
+    collector=SpendingLimitCollector,
+    fetch_account=fetch,
+    interval=3600.0,
+)
