@@ -121,6 +121,7 @@ async def fetch_snapshot(
     details: Details,
     clock: Callable[[], float] = time.time,
     until: float | None = None,
+    monotonic: Callable[[], float] = time.monotonic,
     publish: Callable[[KeySnapshot], None] | None = None,
     list_projects: bool = True,
 ) -> KeySnapshot:
@@ -137,6 +138,7 @@ async def fetch_snapshot(
     (see :class:`_Work`) and, with ``until`` (a ``time.monotonic()`` deadline), only as much
     of it as the key's request budget allows by then; the rest is carried over from
     ``previous``. Without ``until`` every detail is fetched (the ``once`` command).
+    ``monotonic`` is the clock ``until`` is read on (tests pass the budget's virtual clock).
 
     Projects listed in ``unavailable_project_ids`` (Neon could not load them in time) keep their
     previous data: a partial page never makes a project vanish.
@@ -190,7 +192,7 @@ async def fetch_snapshot(
         """Whether ``cost`` more requests, behind those already queued, end by ``until``."""
         if until is None:
             return True
-        return time.monotonic() + (pending + cost - client.tokens()) / rate <= until
+        return monotonic() + (pending + cost - client.tokens()) / rate <= until
 
     async def batch(ids: list[str]) -> str:
         """One consumption request: "ok", "denied" (403: not on this plan) or "late"."""
@@ -351,12 +353,16 @@ class Poller:
         clock: Callable[[], float] = time.time,
         deadline: float | None = None,
         slice_seconds: float | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         """``deadline``: seconds one poll may take (see :func:`poll_deadline`); None = none.
 
         ``slice_seconds``: how long a poll spends refreshing per-project detail before it
         carries the rest over; None refreshes all of it every poll (``once``). ``schedule``
         sets it from the poll interval, so each poll ends before the next one is due.
+
+        ``monotonic``: the clock of slices, list cadence and poll durations; tests pass the
+        virtual clock their token buckets run on.
         """
         self.clients = clients
         self.state = state
@@ -364,6 +370,7 @@ class Poller:
         self.clock = clock
         self.deadline = deadline
         self.slice_seconds = slice_seconds
+        self.monotonic = monotonic
         self._listed_at: dict[str, float] = {}  # time.monotonic() of each key's last list
         for key, client in clients.items():
             state.set_budget(key, client.budget_per_minute)
@@ -380,7 +387,7 @@ class Poller:
     async def poll(self, key: str) -> bool:
         """Poll ``key`` once; True on success. Never raises for anything Neon does."""
         client = self.clients[key]
-        started = time.monotonic()
+        started = self.monotonic()
         previous = self.state.snapshot(key)
         last_listed = self._listed_at.get(key)
         list_due = (
@@ -401,6 +408,7 @@ class Poller:
                     details=self.details,
                     clock=self.clock,
                     until=None if self.slice_seconds is None else started + self.slice_seconds,
+                    monotonic=self.monotonic,
                     publish=partial(self.state.publish, key),
                     list_projects=list_due,
                 )
@@ -419,7 +427,7 @@ class Poller:
         except Exception:
             # A bug, not Neon: keep serving, but say so loudly with the traceback.
             log.exception("poll failed unexpectedly", key=key)
-        duration = time.monotonic() - started
+        duration = self.monotonic() - started
         if snapshot is not None:
             if list_due:
                 self._listed_at[key] = started
