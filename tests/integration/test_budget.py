@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 from aiohttp.test_utils import TestServer
 
@@ -107,8 +108,9 @@ async def test_changed_and_new_projects_are_refreshed_first(runtime_for: Build) 
             # Neon's updated_at has whole seconds, and on virtual time these polls took no real
             # time: let the wall clock leave the second the project last changed in (at most
             # one), or the change below would not move its updated_at.
-            while utcnow() <= sim.world.projects[latest].updated_at:
-                await asyncio.sleep(0.02)
+            next_second = sim.world.projects[latest].updated_at + timedelta(seconds=1)
+            await asyncio.sleep(max(0.0, (next_second - datetime.now(UTC)).total_seconds()))
+            assert utcnow() > sim.world.projects[latest].updated_at
             new_state = "init"
             assert endpoint.state != new_state
             sim.set_endpoint(endpoint.id, state=new_state)
