@@ -6,7 +6,11 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+import coverage
 
 from exporter.config import Config, KeyConfig, KeySource
 from exporter.neon.budget import TokenBucket
@@ -91,3 +95,22 @@ def on_virtual_time(poller: Poller, time: VirtualTime) -> dict[str, RecordingBuc
         client._bucket = buckets[key]
     poller.monotonic = time
     return buckets
+
+
+@contextmanager
+def coverage_paused() -> Iterator[None]:
+    """Coverage's tracer off for a while, when ``make test`` measures coverage.
+
+    For tracemalloc, which would count the tracer's own allocations against the exporter, and
+    for property tests, whose thousands of examples run code other tests cover already and
+    would take minutes under the tracer.
+    """
+    cov = coverage.Coverage.current()
+    if cov is None:
+        yield
+        return
+    cov.stop()
+    try:
+        yield
+    finally:
+        cov.start()

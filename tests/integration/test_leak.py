@@ -21,6 +21,7 @@ from collections.abc import Callable
 
 from exporter.runtime import Runtime
 from exporter.simulator import Fault, Simulator
+from tests.support import coverage_paused
 
 ENDPOINTS_ROUTE = "/projects/{project_id}/endpoints"
 WARMUP = 40  # polls: connection pool, parser and render caches filled
@@ -73,18 +74,20 @@ async def test_many_polls_under_faults_leave_the_heap_flat(
             sim.requests.clear()  # the simulator's own log is not the exporter's memory
 
         assert await poller.poll("prod")  # data to keep through the faults
-        tracemalloc.start()
-        try:
-            # Traced from before the warm-up: what the warm-up leaves alive (the current snapshot,
-            # its render, caches) is counted in both measurements, so only growth shows.
-            for i in range(WARMUP):
-                await round_trip(i)
-            before = traced_bytes()
-            for i in range(POLLS):
-                await round_trip(i)
-            after = traced_bytes()
-        finally:
-            tracemalloc.stop()
+        with coverage_paused():
+            tracemalloc.start()
+            try:
+                # Traced from before the warm-up: what the warm-up leaves alive (the current
+                # snapshot, its render, caches) is counted in both measurements, so only growth
+                # shows.
+                for i in range(WARMUP):
+                    await round_trip(i)
+                before = traced_bytes()
+                for i in range(POLLS):
+                    await round_trip(i)
+                after = traced_bytes()
+            finally:
+                tracemalloc.stop()
     print(f"\nleak: {POLLS} polls, traced heap {before} -> {after} bytes")
     assert outcomes.count(False) > POLLS // 10  # the faults did land
     assert outcomes.count(True) > POLLS // 2
