@@ -12,8 +12,8 @@ STAMP  := $(VENV)/.installed
 # satisfies pyproject.toml.
 LOCK     := requirements.lock
 DEV_LOCK := requirements-dev.lock
-# The coverage floor of `make test` (measured 0; see the README's development section).
-COVERAGE_FLOOR := 0
+# The coverage floor of `make test`: just below the 84% (line and branch, exporter/) measured.
+COVERAGE_FLOOR := 83
 # Universal (every platform's markers) for the image's and CI's Python.
 COMPILE := --universal --python-version 3.11 --generate-hashes --custom-compile-command 'make lock'
 
