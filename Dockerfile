@@ -4,8 +4,9 @@
 #     -t neon-exporter .
 #   docker run --rm -p 10049:10049 neon-exporter --demo
 #
-# Two stages: the first builds the wheel and installs it with its dependencies into a venv; the
-# second copies only that venv onto a clean base, so no compiler, pip cache or source tree ships.
+# Two stages: the first installs the locked dependencies (requirements.lock: exact versions, with
+# hashes; `make lock` refreshes it) and the wheel into a venv; the second copies only that venv
+# onto a clean base, so no compiler, pip cache or source tree ships.
 # deploy/container-test.sh builds and runs this file for real (podman, offline base image).
 
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
@@ -19,14 +20,15 @@ ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PYTHONDONTWRITEBYTECODE=1
 WORKDIR /src
-COPY pyproject.toml README* ./
+COPY requirements.lock pyproject.toml README* ./
 COPY exporter ./exporter
 SHELL ["/bin/sh", "-eu", "-c"]
 # An unset build arg can arrive as an empty variable, which pip would take as a certificate path.
 RUN if [ -z "${PIP_CERT:-}" ]; then unset PIP_CERT; fi; \
     python3 -m venv /opt/venv; \
+    /opt/venv/bin/pip install --require-hashes -r requirements.lock; \
     /opt/venv/bin/pip wheel --no-deps --wheel-dir /wheels .; \
-    /opt/venv/bin/pip install /wheels/neon_exporter-*.whl; \
+    /opt/venv/bin/pip install --no-deps /wheels/neon_exporter-*.whl; \
     /opt/venv/bin/pip uninstall --yes pip setuptools; \
     /opt/venv/bin/neon-exporter --version
 

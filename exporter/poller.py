@@ -78,8 +78,11 @@ class Refresh:
         areas: Sequence[Area],
         clock: Callable[[], float],
         until: float | None,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
+        """``until`` is read on ``monotonic`` (tests pass their token buckets' virtual clock)."""
         self.client, self.projects, self.clock, self.until = client, projects, clock, until
+        self.monotonic = monotonic
         self.stamps = self._carried(memory.stamps)
         self.denied_at = dict(memory.denied_at)
         self.routes = dict(memory.routes)
@@ -110,7 +113,7 @@ class Refresh:
             return True
         rate = self.client.budget_per_minute / 60.0
         wait = (self.pending + cost - self.client.tokens()) / rate
-        return time.monotonic() + wait <= self.until
+        return self.monotonic() + wait <= self.until
 
     def area_failed(self, area: str, pids: Sequence[str], error: str) -> None:
         """A request of ``area`` failed: those projects keep their last data; the poll goes on."""
@@ -274,6 +277,7 @@ async def poll_v2(
     intervals: Mapping[str, float],
     clock: Callable[[], float] = time.time,
     until: float | None = None,
+    monotonic: Callable[[], float] = time.monotonic,
     publish: Publish | None = None,
     list_due: bool = True,
 ) -> KeySnapshot:
@@ -300,6 +304,7 @@ async def poll_v2(
         areas=areas,
         clock=clock,
         until=until,
+        monotonic=monotonic,
     )
     for name in work.account:
         await run.account_area(name)
@@ -364,8 +369,10 @@ class KeyPoller:
         clock: Callable[[], float] = time.time,
         deadline: float | None = None,
         slice_seconds: float | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
-        """``areas``: the detail areas on; ``intervals``: refresh interval of those refreshed
+        """``monotonic``: the clock of slices, list cadence and poll durations (tests pass the
+        virtual clock their token buckets run on). ``areas``: the detail areas on; ``intervals``: refresh interval of those refreshed
         on their own clock. ``deadline``: seconds one poll may take (see
         :func:`exporter.plan.poll_deadline`); None = none. ``slice_seconds``: how long a poll
         spends refreshing detail before it carries the rest over; None refreshes all of it
@@ -374,6 +381,7 @@ class KeyPoller:
         self.key = client.key_name
         self.areas, self.intervals = tuple(areas), dict(intervals)
         self.clock, self.deadline, self.slice_seconds = clock, deadline, slice_seconds
+        self.monotonic = monotonic
         self.memory = Memory() if memory is None else memory
         state.set_budget(self.key, client.budget_per_minute)
 
@@ -407,6 +415,7 @@ class KeyPoller:
             intervals=self.intervals,
             clock=self.clock,
             until=None if self.slice_seconds is None else started + self.slice_seconds,
+            monotonic=self.monotonic,
             publish=lambda snap: self.state.publish(self.key, snap),
             list_due=list_due,
         )
@@ -416,7 +425,7 @@ class KeyPoller:
 
     async def poll(self) -> bool:
         """Poll once; True on success. Never raises for anything Neon does."""
-        started = time.monotonic()
+        started = self.monotonic()
         previous = self.state.snapshot(self.key)
         snapshot: KeySnapshot | None = None
         error: str | None = None
@@ -439,7 +448,7 @@ class KeyPoller:
             # A bug, not Neon: keep serving, but say so loudly with the traceback.
             log.exception("poll failed unexpectedly", key=self.key)
             error = f"unexpected {type(exc).__name__} (see the log)"
-        duration = time.monotonic() - started
+        duration = self.monotonic() - started
         if snapshot is None:
             log.warning("poll failed", key=self.key, error=error)
         else:

@@ -1,11 +1,20 @@
-"""Shared test data: the simulator's keys, key files, and a config pointed at a simulator."""
+"""Shared test data: the simulator's keys, key files, a config pointed at a simulator, and
+virtual time for tests whose subject is the request budget."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import coverage
+
 from exporter.config import Config, KeyConfig, KeySource
+from exporter.neon.budget import TokenBucket
+from exporter.service import Pollers
 
 KEYS = {"prod": "prod-" + "a" * 40, "staging": "staging-" + "b" * 40}
 
@@ -38,3 +47,70 @@ def assert_within_budget(times: list[float], *, per_second: float, burst: float)
         for j in range(i, len(times)):
             window = times[j] - first
             assert j - i + 1 <= burst + per_second * (window + 0.05), (i, j, window)
+
+
+class VirtualTime:
+    """A monotonic clock that moves only when a token bucket waits for a token.
+
+    Requests take no virtual time, so a poll spends exactly what its budget allows: a test of
+    minutes of budget runs in milliseconds and what it counts does not depend on the machine.
+    """
+
+    def __init__(self, start: float = 1_000.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        # At least one step of the float: a wait for the last 1e-17 of a token must still end,
+        # as it does on a real clock, which never stands still.
+        self.now = max(self.now + seconds, math.nextafter(self.now, math.inf))
+        await asyncio.sleep(0)  # still a suspension point, as a real sleep is
+
+
+class RecordingBucket(TokenBucket):
+    """A token bucket on virtual time that notes the (virtual) time each token is taken: every
+    request the client sends takes one, just before it is sent."""
+
+    def __init__(self, per_minute: float, time: VirtualTime) -> None:
+        super().__init__(per_minute, clock=time, sleep=time.sleep)
+        self.time = time
+        self.taken: list[float] = []
+
+    async def acquire(self) -> None:
+        await super().acquire()
+        self.taken.append(self.time())
+
+
+def on_virtual_time(pollers: Pollers, time: VirtualTime) -> dict[str, RecordingBucket]:
+    """Put the poller's slices and each key's budget on ``time``; returns the buckets by key.
+
+    Each client gets a fresh bucket of its own rate (the runtime built it on the real clock); the
+    poller reads its slice deadlines and durations on the same virtual clock.
+    """
+    buckets: dict[str, RecordingBucket] = {}
+    for key, poller in pollers.items():
+        buckets[key] = RecordingBucket(poller.client.budget_per_minute, time)
+        poller.client._bucket = buckets[key]
+        poller.monotonic = time
+    return buckets
+
+
+@contextmanager
+def coverage_paused() -> Iterator[None]:
+    """Coverage's tracer off for a while, when ``make test`` measures coverage.
+
+    For tracemalloc, which would count the tracer's own allocations against the exporter, and
+    for property tests, whose thousands of examples run code other tests cover already and
+    would take minutes under the tracer.
+    """
+    cov = coverage.Coverage.current()
+    if cov is None:
+        yield
+        return
+    cov.stop()
+    try:
+        yield
+    finally:
+        cov.start()

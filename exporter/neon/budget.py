@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 MAX_BURST = 10.0
 
@@ -17,11 +17,20 @@ class TokenBucket:
     ``Retry-After`` from Neon pauses every route of the key, the key probe included.
     """
 
-    def __init__(self, per_minute: float, *, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        per_minute: float,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        """``clock`` and ``sleep`` go together: tests pass a virtual pair, so a budget of minutes
+        is spent in milliseconds and the request times are exact."""
         self.rate = per_minute / 60.0
         self.capacity = min(MAX_BURST, max(1.0, self.rate))
         self._tokens = self.capacity
         self._clock = clock
+        self._sleep = sleep
         self._updated = clock()
         self._paused_until = 0.0
         self._lock = asyncio.Lock()
@@ -49,7 +58,7 @@ class TokenBucket:
             left = self._paused_until - self._clock()
             if left <= 0:
                 return
-            await asyncio.sleep(left)
+            await self._sleep(left)
 
     async def acquire(self) -> None:
         async with self._lock:
@@ -62,4 +71,4 @@ class TokenBucket:
                 if self._tokens >= 1.0:
                     self._tokens -= 1.0
                     return
-                await asyncio.sleep((1.0 - self._tokens) / self.rate)
+                await self._sleep((1.0 - self._tokens) / self.rate)

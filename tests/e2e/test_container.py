@@ -15,6 +15,7 @@ SCRIPT = ROOT / "deploy" / "container-test.sh"
 
 
 @pytest.mark.e2e
+@pytest.mark.timeout(960)  # above the build's own 900 s bound (debootstrap on a fresh machine)
 def test_image_builds_and_serves_metrics_as_non_root(tmp_path: Path) -> None:
     """The image builds, serves the simulator's projects to a host scrape, and runs as uid 10049."""
     log = tmp_path / "container-test.log"

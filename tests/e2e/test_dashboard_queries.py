@@ -20,6 +20,8 @@ import pytest
 from tests.e2e.stack import Prometheus, prometheus, prometheus_config
 from tests.procs import exporter, http_post, wait_for
 
+# One worker runs the whole module: its tests share one Prometheus (module fixture).
+pytestmark = pytest.mark.xdist_group("dashboard-queries")
 DASHBOARD = Path(__file__).resolve().parents[2] / "grafana" / "dashboards" / "neon-exporter.json"
 # Grafana's built-in interval variables, at values that suit a 1 s scrape interval.
 BUILTINS = {"$__rate_interval": "1m", "$__interval": "15s", "$__range": "6h"}

@@ -1,10 +1,16 @@
 """The budgeted refresh: a poll spends only what the key's budget allows before the next is due,
 covers every project over successive polls, and spends the budget on new and changed projects
-first."""
+first.
+
+Time is the subject here, so the slices and the budget run on virtual time (see
+:class:`tests.support.VirtualTime`): requests still go over real sockets to the simulator, but a
+poll's slice of 1.5 s is spent the moment the budget says so, and the counts are exact."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 from aiohttp.test_utils import TestServer
 
@@ -12,9 +18,10 @@ from exporter.areas import DETAIL_AREAS
 from exporter.plan import list_interval
 from exporter.poller import poll_v2
 from exporter.service import Service
+from exporter.simulator.model import utcnow
 from exporter.state import KeySnapshot
 from tests.sim import Simulator
-from tests.support import KEYS, assert_within_budget
+from tests.support import KEYS, VirtualTime, assert_within_budget, on_virtual_time
 
 Build = Callable[..., Service]
 ENDPOINTS = "/projects/{project_id}/endpoints"
@@ -40,6 +47,7 @@ async def test_rotation_covers_every_project_within_the_budget(runtime_for: Buil
         rt = runtime_for(url, max_requests_per_minute=RATE * 60)
         unfetched: list[float] = []
         async with rt.pollers(slice_seconds=SLICE) as poller:
+            on_virtual_time(poller, VirtualTime())
             for _ in range(6):
                 assert await poller.poll("prod")
                 left = value(
@@ -67,12 +75,15 @@ async def test_budget_is_never_exceeded_in_any_window_across_polls(runtime_for: 
     try:
         rt = runtime_for(url, max_requests_per_minute=RATE * 60)
         async with rt.pollers(slice_seconds=SLICE) as poller:
+            buckets = on_virtual_time(poller, VirtualTime())
             for _ in range(4):
                 assert await poller.poll("prod")
     finally:
         await server.close()
     assert len(sim.requests) > 40
-    assert_within_budget([r.time for r in sim.requests], per_second=RATE, burst=10)
+    # Every request the simulator saw took a token, at the virtual time it was sent.
+    assert len(buckets["prod"].taken) == len(sim.requests)
+    assert_within_budget(buckets["prod"].taken, per_second=RATE, burst=10)
 
 
 async def test_changed_and_new_projects_are_refreshed_first(runtime_for: Build) -> None:
@@ -82,6 +93,7 @@ async def test_changed_and_new_projects_are_refreshed_first(runtime_for: Build) 
     try:
         rt = runtime_for(url, max_requests_per_minute=RATE * 60)
         async with rt.pollers(slice_seconds=SLICE) as poller:
+            on_virtual_time(poller, VirtualTime())
             for _ in range(6):
                 assert await poller.poll("prod")
             assert (
@@ -92,6 +104,12 @@ async def test_changed_and_new_projects_are_refreshed_first(runtime_for: Build) 
             # The most recently fetched project is the last one rotation would come back to.
             latest = max(fetched, key=lambda pid: fetched[pid])
             endpoint = sim.endpoints_of(latest)[0]
+            # Neon's updated_at has whole seconds, and on virtual time these polls took no real
+            # time: let the wall clock leave the second the project last changed in (at most
+            # one), or the change below would not move its updated_at.
+            next_second = sim.world.projects[latest].updated_at + timedelta(seconds=1)
+            await asyncio.sleep(max(0.0, (next_second - datetime.now(UTC)).total_seconds()))
+            assert utcnow() > sim.world.projects[latest].updated_at
             new_state = "init"
             assert endpoint.state != new_state
             sim.set_endpoint(endpoint.id, state=new_state)
@@ -163,6 +181,7 @@ async def test_polls_between_lists_rotate_detail_only(runtime_for: Build) -> Non
     try:
         rt = runtime_for(url, max_requests_per_minute=RATE * 60)
         async with rt.pollers(slice_seconds=SLICE) as poller:
+            on_virtual_time(poller, VirtualTime())
             assert await poller.poll("prod")
             lists, details = sim.count("/projects"), sim.count(ENDPOINTS)
             assert await poller.poll("prod")  # at once: well inside the 5 s list interval

@@ -9,9 +9,10 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
-from tests.procs import exporter, free_port, http_get, sample, simulator, wait_for
+from tests.procs import Simulator, exporter, free_port, http_get, sample, simulator, wait_for
 from tests.support import KEYS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -140,7 +141,7 @@ def test_docs_metrics_match_the_exposition(tmp_path: Path) -> None:
     assert served == documented_metrics()
 
 
-LEAK_FAULTS = [
+LEAK_FAULTS: list[dict[str, object]] = [
     {"status": 401, "route": "/projects", "times": 1},
     {"status": 403, "times": 2},
     {"status": 429, "times": 2, "retry_after": "0"},
@@ -170,8 +171,7 @@ def test_key_never_appears_in_any_output_at_debug_level(tmp_path: Path) -> None:
             env=env,
         ) as exp:
             for fault in LEAK_FAULTS:
-                sim.control("faults", fault)
-                time.sleep(1.5)
+                _inject_until_served(sim, fault)
             outputs = [
                 exp.metrics(),
                 http_get(exp.url + "/"),
@@ -196,6 +196,32 @@ def test_key_never_appears_in_any_output_at_debug_level(tmp_path: Path) -> None:
     for out in outputs:
         assert TOKEN not in out
         assert TOKEN[:20] not in out
+
+
+def _inject_until_served(sim: Simulator, fault: dict[str, object]) -> None:
+    """Inject ``fault`` and wait until the simulator has answered with it at least once: the
+    exporter has then met it and logged what it logs about it."""
+    served = _served_count(sim, fault)
+    before = served()
+    sim.control("faults", fault)
+    wait_for(lambda: served() > before, timeout=30, what=f"fault {fault} served")
+
+
+def _served_count(sim: Simulator, fault: dict[str, object]) -> Callable[[], int]:
+    """A counter of the simulator's answers that grows when ``fault`` is served: those with its
+    status, or (a body or delay fault, answered 200 or cut off) all of them."""
+
+    def count() -> int:
+        log = sim.requests()
+        if "status" in fault:
+            by_status = log["by_status"]
+            assert isinstance(by_status, dict)
+            return int(by_status.get(str(fault["status"]), 0))
+        total = log["total"]
+        assert isinstance(total, int)
+        return total
+
+    return count
 
 
 def _body(url: str) -> str:

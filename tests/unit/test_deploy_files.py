@@ -34,6 +34,8 @@ DEPLOY = ROOT / "deploy"
 K8S = DEPLOY / "kubernetes"
 COMPOSE_SCHEMA = Path(__file__).resolve().parent / "schemas" / "compose-spec.json"
 BUILT_IN_MANIFESTS = ("namespace.yaml", "deployment.yaml", "service.yaml", "secret.example.yaml")
+# One worker runs the module: its CRD checks install one npm prefix under NPM_CACHE, once.
+pytestmark = pytest.mark.xdist_group("npm-cache")
 NPM_PACKAGE = "@kubernetes-models/prometheus-operator@6.0.0"
 NPM_CACHE = Path(
     os.environ.get("NEON_EXPORTER_NPM_CACHE", Path.home() / ".cache" / "neon-exporter-tests")
