@@ -30,6 +30,8 @@ COLLECTOR_DEFAULTS: Mapping[str, bool] = {
     "branches": False,
     "usage": False,
     "recoverable": False,
+    "operations": False,
+    "snapshots": False,
 }
 
 _KEY_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
