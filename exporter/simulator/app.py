@@ -20,6 +20,7 @@ from typing import Any
 
 from aiohttp import web
 
+from exporter.simulator import operations, snapshots
 from exporter.simulator.model import (
     Fault,
     RequestRecord,
@@ -132,6 +133,8 @@ class Simulator:
         if omit_pooler_fields > 0:
             self.world.omit_pooler_fields(omit_pooler_fields, random.Random(seed + 2))
         self.requests: deque[RequestRecord] = deque(maxlen=request_log)
+        self.operations = operations.SimOperations(self.world, seed)
+        self.snapshots = snapshots.SimSnapshots(self.world)
         self.requests_total = 0  # every request served, including those the ring let go
 
     # -- control ---------------------------------------------------------------------------------
@@ -239,6 +242,8 @@ class Simulator:
             self._api("v2", ROUTE_CONSUMPTION, self._v2_consumption),
         )
         r.add_get("/api/v2/auth", self._api("v2", ROUTE_AUTH, self._v2_auth))
+        operations.add_routes(r, self._api, self.operations)
+        snapshots.add_routes(r, self._api, self.snapshots)
         r.add_get("/api/v1/projects", self._api("v1", ROUTE_PROJECTS, self._v1_projects))
         r.add_post("/_sim/keys/{name}/revoke", self._sim_revoke)
         r.add_post("/_sim/keys/{name}/restore", self._sim_restore)
