@@ -154,12 +154,11 @@ def _log_failures(project_id: str, operations: Iterable[Operation], now: float) 
             )
 
 
-async def fetch(client: NeonClient, project_id: str) -> Operations | None:
-    """The latest page of a project's operations, summarized; None when the project is gone."""
+async def fetch(client: NeonClient, project_id: str) -> Operations:
+    """The latest page of a project's operations, summarized. A 404 fails the area for this
+    project (it keeps its last data), never drops the project: the project list decides that."""
     path = f"/projects/{project_id}/operations"
-    data = await client.get_unless_gone(ROUTE, path, {"limit": str(PAGE_LIMIT)})
-    if data is None:
-        return None
+    data = await client.get(ROUTE, path, {"limit": str(PAGE_LIMIT)})
     operations = client.parse(ROUTE, parse_operations, data)
     now = time.time()  # Neon's times are wall-clock times
     _log_failures(project_id, operations, now)

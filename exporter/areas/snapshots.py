@@ -124,12 +124,11 @@ def by_branch(
     }
 
 
-async def fetch(client: NeonClient, project_id: str) -> Mapping[str, BranchSnapshots] | None:
-    """A project's snapshots by branch, with the schedule of each branch that has one; None
-    when the project is gone (404)."""
-    data = await client.get_unless_gone(ROUTE, f"/projects/{project_id}/snapshots")
-    if data is None:
-        return None
+async def fetch(client: NeonClient, project_id: str) -> Mapping[str, BranchSnapshots]:
+    """A project's snapshots by branch, with the schedule of each branch that has one. A 404
+    of the (Beta) snapshot route fails the area for this project (it keeps its last data),
+    never drops the project: the project list decides that."""
+    data = await client.get(ROUTE, f"/projects/{project_id}/snapshots")
     snapshots = client.parse(ROUTE, parse_snapshots, data)
     schedules: dict[str, float | None] = {}
     for bid in sorted({s.branch_id for s in snapshots if s.branch_id}):
