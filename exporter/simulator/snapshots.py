@@ -9,7 +9,7 @@ more are taken, as when snapshots fail. Manual snapshots are added by tests.
 
 The generated world: of the projects there at the start, the default branch of every third has
 a daily schedule (7 days kept), of every third from the second an hourly one (a day kept), the
-rest none; the fourth project's daily schedule stopped three days ago, so the demo shows an
+rest no schedule and one manual snapshot two days old; the fourth project's daily schedule stopped three days ago, so the demo shows an
 overdue branch.
 """
 
@@ -65,7 +65,10 @@ class SimSnapshots:
         for index, pid in enumerate(world.sorted_ids):
             project = world.projects[pid]
             default = next((b for b in project.branches if b.default), None)
-            if default is None or index % 3 == 2:
+            if default is None:
+                continue
+            if index % 3 == 2:
+                self.add_snapshot(pid, default.id, now - timedelta(days=2), full_size=1 << 26)
                 continue
             if index % 3 == 0:
                 item = {"frequency": "daily", "hour": 3, "retention_seconds": 7 * 86400}

@@ -40,7 +40,8 @@ def success(rt: Service, collector: str) -> float | None:
 
 @pytest.fixture
 async def world() -> AsyncIterator[tuple[Simulator, str]]:
-    # Three projects: a daily schedule, an hourly one, none (see exporter/simulator/snapshots).
+    # Three projects: a daily schedule, an hourly one, none but a manual snapshot (see
+    # exporter/simulator/snapshots).
     sim = Simulator(keys=KEYS, projects=3, endpoints_per_project=1, seed=21)
     server = TestServer(sim.make_app(), host="127.0.0.1")
     await server.start_server()
@@ -85,9 +86,12 @@ async def test_newest_snapshot_sizes_and_schedule_per_branch(
     assert value(rt, NEWEST, **labels) == (now - timedelta(hours=5)).timestamp()
     assert value(rt, "neon_branch_snapshot_full_size_bytes", **labels) is None
     assert value(rt, INTERVAL, **labels) is None
+    b = main_branch(sim, bare)  # a manual snapshot, an empty schedule
+    assert value(rt, "neon_branch_snapshots", project_id=bare, branch_id=b) == 1
+    assert value(rt, INTERVAL, project_id=bare, branch_id=b) is None
     assert success(rt, "snapshots") == 1
     assert sim.count(ROUTE) == 3
-    assert sim.count(SCHEDULE) == 3  # two main branches and the deleted one; none elsewhere
+    assert sim.count(SCHEDULE) == 4  # each main branch (all have snapshots) and the deleted one
     assert sim.count(SCHEDULE, status=404) == 1
     assert gone
 

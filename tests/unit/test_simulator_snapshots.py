@@ -31,7 +31,7 @@ async def test_snapshots_and_schedules_validate_against_the_document(
     sim_client: tuple[Simulator, Client],
 ) -> None:
     """Snapshots and schedules match ``Snapshot`` and ``BackupSchedule``; the generated world
-    has daily and hourly schedules, projects without any, and a stopped one."""
+    has daily and hourly schedules, projects without one (a manual snapshot), a stopped one."""
     sim, client = sim_client
     pid = sim.project_ids()[2]
     sim.snapshots.add_snapshot(pid, None, utcnow(), full_size=7)
@@ -52,7 +52,7 @@ async def test_snapshots_and_schedules_validate_against_the_document(
     assert sorted(set(frequencies)) == ["daily", "hourly"]
     assert counts[0] == 7  # daily, kept a week
     assert counts[1] == 24  # hourly, kept a day
-    assert counts[2] == 1  # no schedule: the manual one only
+    assert counts[2] == 2  # no schedule: a generated manual one and the test's
     stopped = await get_json(client, f"/api/v2/projects/{sim.project_ids()[3]}/snapshots")
     newest = stopped["snapshots"][0]["created_at"]
     assert newest <= (utcnow() - timedelta(days=3)).strftime("%Y-%m-%dT%H:%M:%SZ")
