@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 DEFAULT_API_URL = "https://console.neon.tech/api/v2"
 DEFAULT_LISTEN_ADDRESS = ":10049"
 NEON_RATE_LIMIT_PER_MINUTE = 700
-DEMO_REQUESTS_PER_MINUTE = 6000.0  # the demo's local simulator: 100 a second
+DEMO_REQUESTS_PER_MINUTE = 12000.0  # the demo's local simulator: 200 a second
 COLLECTOR_DEFAULTS: Mapping[str, bool] = {
     "endpoints": True,
     "branches": False,
