@@ -9,8 +9,8 @@ more are taken, as when snapshots fail. Manual snapshots are added by tests.
 
 The generated world: of the projects there at the start, the default branch of every third has
 a daily schedule (7 days kept), of every third from the second an hourly one (a day kept), the
-rest no schedule and one manual snapshot two days old; the fourth project's daily schedule stopped three days ago, so the demo shows an
-overdue branch.
+rest no schedule and one manual snapshot two days old; the fourth project's daily schedule
+stopped three days ago, so the demo shows an overdue branch.
 """
 
 from __future__ import annotations
