@@ -371,10 +371,10 @@ class KeyPoller:
         slice_seconds: float | None = None,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
-        """``monotonic``: the clock of slices, list cadence and poll durations (tests pass the
-        virtual clock their token buckets run on). ``areas``: the detail areas on; ``intervals``: refresh interval of those refreshed
-        on their own clock. ``deadline``: seconds one poll may take (see
-        :func:`exporter.plan.poll_deadline`); None = none. ``slice_seconds``: how long a poll
+        """``areas``: the detail areas on; ``intervals``: refresh interval of those refreshed
+        on their own clock. ``monotonic``: the clock of slices, list cadence and poll durations
+        (tests pass the virtual clock their token buckets run on). ``deadline``: seconds one
+        poll may take (see :func:`exporter.plan.poll_deadline`); None = none. ``slice_seconds``: how long a poll
         spends refreshing detail before it carries the rest over; None refreshes all of it
         every poll (``once``)."""
         self.client, self.state = client, state

@@ -13,7 +13,17 @@ from prometheus_client import CollectorRegistry
 
 from ..collectors.base import ViewSource
 from ..state import View
-from . import branches, endpoints, projects, recoverable, shared, spending_limit, usage
+from . import (
+    branches,
+    endpoints,
+    operations,
+    projects,
+    recoverable,
+    shared,
+    snapshots,
+    spending_limit,
+    usage,
+)
 from .base import Area
 
 AREAS: tuple[Area, ...] = (
@@ -24,6 +34,8 @@ AREAS: tuple[Area, ...] = (
     recoverable.AREA,
     shared.AREA,
     spending_limit.AREA,
+    operations.AREA,
+    snapshots.AREA,
 )
 BY_NAME = {a.name: a for a in AREAS}
 DETAIL_AREAS = tuple(a for a in AREAS if a.switchable)

@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 
 from aiohttp import web
 
-from exporter.simulator import api, billing, lists
+from exporter.simulator import api, billing, lists, operations, snapshots
 from exporter.simulator.api import MAX_BRANCH_LIMIT, error_response
 from exporter.simulator.consumption import v2_consumption
 from exporter.simulator.world import World
@@ -73,6 +73,8 @@ class Simulator:
             self.world.omit_pooler_fields(omit_pooler_fields, random.Random(seed + 2))
         self.lists = lists.Lists(self.world)  # deleted and shared projects; demo extras
         self.lists.populate(extras, random.Random(seed + 3))
+        self.operations = operations.SimOperations(self.world, seed)
+        self.snapshots = snapshots.SimSnapshots(self.world)
 
     def revoke(self, name: str) -> None:
         """From now on key ``name`` gets 401 on every route."""
@@ -97,6 +99,8 @@ class Simulator:
             if (version, path) != ("v2", ROUTE_PROJECTS):
                 app.router.add_get(f"/api/{version}{path}", self._api(version, route, handler))
         billing.add_routes(app.router, self)
+        operations.add_routes(app.router, self._api, self.operations)
+        snapshots.add_routes(app.router, self._api, self.snapshots)
         if self.churn_seconds > 0:
             app.cleanup_ctx.append(self._churn_ctx)
         return app

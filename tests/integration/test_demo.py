@@ -72,7 +72,20 @@ def test_demo_first_poll_brings_every_series(tmp_path: Path) -> None:
         labels["kind"]: value
         for labels, value in _samples(text, "neon_exporter_detail_unfetched_projects")
     }
-    assert unfetched == {"endpoints": 0, "branches": 0, "usage": 0}
+    assert {"endpoints", "branches", "usage"} <= unfetched.keys()
+    assert set(unfetched.values()) == {0}, unfetched  # every area on in the demo, all fetched
+    # Operations and snapshots: a failure, a running operation, an overdue branch to show.
+    for name in (
+        "neon_operation_failed_timestamp_seconds",
+        "neon_project_operation_oldest_running_timestamp_seconds",
+        "neon_branch_backup_schedule_interval_seconds",
+    ):
+        assert _samples(text, name), name
+    snapshotted = {
+        labels["project_id"]
+        for labels, _ in _samples(text, "neon_branch_snapshot_newest_timestamp_seconds")
+    }
+    assert len(snapshotted) == DEMO_PROJECTS
     assert len(_samples(text, "neon_endpoint_info")) == DEMO_ENDPOINTS
     branched = {labels["project_id"] for labels, _ in _samples(text, "neon_branch_info")}
     assert len(branched) == DEMO_PROJECTS

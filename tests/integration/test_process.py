@@ -123,6 +123,7 @@ def test_docs_metrics_match_the_exposition(tmp_path: Path) -> None:
     """Every metric served is in docs/metrics.md, and every metric documented is served."""
     every = ["once", "--collector.branches", "--collector.usage", "--collector.spending_limit"]
     every += ["--collector.recoverable", "--collector.shared"]
+    every += ["--collector.operations", "--collector.snapshots"]
     extra = ["--extras", "--plan", "usage", "--org-id", "org-docs-1"]
     with simulator(tmp_path, keys={"prod": TOKEN}, projects=3, extra=extra) as sim:
         sim.control("keys/prod/revoke")  # so the rejection timestamp is served too

@@ -139,3 +139,24 @@ def test_account_area_due_when_new_failing_or_past_its_interval() -> None:
 def test_list_interval_keeps_the_list_to_a_tenth_of_the_budget() -> None:
     assert list_interval(1000, 300) == 6.0
     assert list_interval(10_000, 120) == 125.0
+
+
+def test_operations_rotate_changed_first_and_snapshots_wait_for_their_hour() -> None:
+    """Operations are spent in the rotation with the endpoints (changed projects first);
+    snapshots join a project's request only once their hour has passed."""
+    ops, snaps = BY_NAME["operations"], BY_NAME["snapshots"]
+    ps = [project("quiet"), project("moved", updated="u2")]
+    fetched = {
+        "endpoints": {"quiet": 1.0, "moved": 2.0},
+        "operations": {"quiet": 1.0, "moved": 2.0},
+        "snapshots": {"quiet": NOW - 3600.0, "moved": NOW - 60.0},
+    }
+    prev = snapshot(ps, fetched)
+    memory = Memory(stamps={"quiet": ("u1", "a1"), "moved": ("u1", "a1")})
+    intervals = {"snapshots": snaps.interval or 0.0}
+    work = plan(prev.projects, prev, memory, [ENDPOINTS, ops, snaps], intervals, now=NOW)
+    assert work.items == [
+        ("moved", ("endpoints", "operations")),
+        ("quiet", ("endpoints", "operations", "snapshots")),
+    ]
+    assert work.urgent == 1

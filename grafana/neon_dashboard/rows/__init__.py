@@ -9,8 +9,10 @@ from neon_dashboard.rows import (
     computes,
     health,
     lists,
+    operations,
     projects,
     quotas,
+    snapshots,
     usage,
     usage_plans,
 )
@@ -24,4 +26,6 @@ ROWS: tuple[Row, ...] = (
     branches.ROW,
     quotas.ROW,
     lists.ROW,
+    operations.ROW,
+    snapshots.ROW,
 )

@@ -1,0 +1,216 @@
+"""Operations: ``GET /projects/{project_id}/operations`` (``--collector.operations``, off by
+default; v2 only), one request per project per refresh (the latest page only), spent in the
+budgeted rotation, changed projects first.
+
+Neon lists a project's operations newest first; only the latest page (``limit=100``) is read,
+never the older pages, so the cost stays one request and the series stay bounded:
+
+- failed operations (status ``failed``) whose last update is within ``RECENT_SECONDS``, at most
+  ``MAX_FAILED`` per project (the newest): one series each, its time and action;
+- failed operations of that window counted by action;
+- the oldest operation still in progress (``scheduling``, ``running``, ``error``: failed and to
+  be retried, ``cancelling``), by its creation time.
+
+Neon's ``error`` text is free text: it is never a label. The exporter logs it once per failed
+operation (``neon operation failed``, with project, operation id and action); the runbook shows
+how to read it from Neon by the ``operation_id`` label.
+
+Sample::
+
+    neon_operation_failed_timestamp_seconds{action="start_compute",operation_id="0b9c6f3c-...",project_id="shiny-wind-028834"} 1.7e+09
+    neon_project_operations_failed{action="start_compute",project_id="shiny-wind-028834"} 1.0
+    neon_project_operation_oldest_running_timestamp_seconds{project_id="shiny-wind-028834"} 1.7e+09
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections import Counter, OrderedDict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, cast
+
+import structlog
+from prometheus_client.core import GaugeMetricFamily, Metric
+
+from ..collectors.base import SnapshotCollector, ViewSource
+from ..neon.client import NeonClient
+from ..neon.fields import _BadItem, _items, _str, _timestamp
+from ..state import View
+from .base import Area
+
+log = structlog.get_logger("exporter.operations")
+
+NAME = "operations"
+ROUTE = "/projects/{project_id}/operations"
+PAGE_LIMIT = 100  # the latest page: operations a project made recently, never its history
+RECENT_SECONDS = 86400.0  # a failed operation is served for a day after its last update
+MAX_FAILED = 10  # failed operations served per project, the newest
+FAILED = "failed"
+IN_PROGRESS = frozenset({"scheduling", "running", "error", "cancelling"})
+# Neon's action is an enum; an answer with anything but a plain token there is not used as a
+# label value (it would be free text).
+_ACTION = re.compile(r"^[a-z0-9_]{1,64}$")
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    id: str
+    action: str
+    status: str
+    created_at: float
+    updated_at: float
+    error: str
+
+
+@dataclass(frozen=True, slots=True)
+class FailedOperation:
+    id: str
+    action: str
+    at: float  # Unix time of its last update: when it failed
+
+
+@dataclass(frozen=True, slots=True)
+class Operations:
+    """What one project's latest page of operations says."""
+
+    failed: tuple[FailedOperation, ...]  # recent, newest first, at most MAX_FAILED
+    failed_by_action: tuple[tuple[str, int], ...]  # recent failures counted by action
+    oldest_running: float | None  # creation time of the oldest in progress; None if none
+
+
+def _operation(item: dict[str, Any]) -> Operation:
+    action = _str(item, "action")
+    if not _ACTION.match(action):
+        raise _BadItem("action")
+    created, updated = _timestamp(item, "created_at"), _timestamp(item, "updated_at")
+    if created is None or updated is None:
+        raise _BadItem("created_at")
+    error = item.get("error")
+    return Operation(
+        id=_str(item, "id"),
+        action=action,
+        status=_str(item, "status"),
+        created_at=created,
+        updated_at=updated,
+        error=error if isinstance(error, str) else "",
+    )
+
+
+def parse_operations(data: object) -> tuple[tuple[Operation, ...], int]:
+    """One page of ``ListOperations``; malformed items are skipped and counted."""
+    return _items(data, "operations", _operation)
+
+
+def summarize(operations: Iterable[Operation], now: float) -> Operations:
+    """The bounded summary served: recent failures and the oldest operation in progress."""
+    ops = list(operations)
+    recent = sorted(
+        (o for o in ops if o.status == FAILED and now - o.updated_at <= RECENT_SECONDS),
+        key=lambda o: (-o.updated_at, o.id),
+    )
+    by_action = Counter(o.action for o in recent)
+    running = [o.created_at for o in ops if o.status in IN_PROGRESS]
+    return Operations(
+        failed=tuple(FailedOperation(o.id, o.action, o.updated_at) for o in recent[:MAX_FAILED]),
+        failed_by_action=tuple(sorted(by_action.items())),
+        oldest_running=min(running) if running else None,
+    )
+
+
+class _Reported:
+    """Failed operations already logged, so each is logged once per process (bounded)."""
+
+    def __init__(self, size: int = 10_000) -> None:
+        self.size = size
+        self.ids: OrderedDict[str, None] = OrderedDict()
+
+    def first_time(self, operation_id: str) -> bool:
+        if operation_id in self.ids:
+            return False
+        self.ids[operation_id] = None
+        if len(self.ids) > self.size:
+            self.ids.popitem(last=False)
+        return True
+
+
+_reported = _Reported()
+
+
+def _log_failures(project_id: str, operations: Iterable[Operation], now: float) -> None:
+    for o in operations:
+        if (
+            o.status == FAILED
+            and now - o.updated_at <= RECENT_SECONDS
+            and _reported.first_time(o.id)
+        ):
+            log.warning(
+                "neon operation failed",
+                project_id=project_id,
+                operation_id=o.id,
+                action=o.action,
+                error=o.error[:500],
+            )
+
+
+async def fetch(client: NeonClient, project_id: str) -> Operations:
+    """The latest page of a project's operations, summarized. A 404 fails the area for this
+    project (it keeps its last data), never drops the project: the project list decides that."""
+    path = f"/projects/{project_id}/operations"
+    data = await client.get(ROUTE, path, {"limit": str(PAGE_LIMIT)})
+    operations = client.parse(ROUTE, parse_operations, data)
+    now = time.time()  # Neon's times are wall-clock times
+    _log_failures(project_id, operations, now)
+    return summarize(operations, now)
+
+
+def operations_of(view: View) -> Mapping[str, Operations]:
+    return cast(Mapping[str, Operations], view.of(NAME))
+
+
+class OperationCollector(SnapshotCollector):
+    def __init__(self, view: ViewSource) -> None:
+        self.view = view
+
+    def collect(self) -> Iterable[Metric]:
+        by_project = operations_of(self.view())
+        if not by_project:  # off, or nothing fetched yet
+            return
+        failed = GaugeMetricFamily(
+            "neon_operation_failed_timestamp_seconds",
+            "Unix time a recently failed Neon operation was last updated (failed), as last "
+            f"polled; the newest {MAX_FAILED} per project of the last "
+            f"{RECENT_SECONDS / 3600:g} h in the latest page.",
+            labels=["project_id", "operation_id", "action"],
+        )
+        counts = GaugeMetricFamily(
+            "neon_project_operations_failed",
+            f"Failed operations of the last {RECENT_SECONDS / 3600:g} h in the project's latest "
+            f"{PAGE_LIMIT} operations, by action, as last polled.",
+            labels=["project_id", "action"],
+        )
+        oldest = GaugeMetricFamily(
+            "neon_project_operation_oldest_running_timestamp_seconds",
+            "Unix time the project's oldest operation still in progress was created, as last "
+            "polled; absent when none is.",
+            labels=["project_id"],
+        )
+        for pid, ops in sorted(by_project.items()):
+            for f in ops.failed:
+                failed.add_metric([pid, f.id, f.action], f.at)
+            for action, n in ops.failed_by_action:
+                counts.add_metric([pid, action], float(n))
+            if ops.oldest_running is not None:
+                oldest.add_metric([pid], ops.oldest_running)
+        yield from (failed, counts, oldest)
+
+
+AREA = Area(
+    name=NAME,
+    default=False,
+    help="failed and long-running operations per project (latest page)",
+    cost="1 request per project per refresh, in the budgeted rotation",
+    collector=OperationCollector,
+    fetch=fetch,
+)

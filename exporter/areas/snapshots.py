@@ -1,0 +1,211 @@
+"""Snapshots and backup schedules: ``GET /projects/{project_id}/snapshots`` and, for each branch
+that has a snapshot, ``GET /projects/{project_id}/branches/{branch_id}/backup_schedule``
+(``--collector.snapshots``, off by default; v2 only; both routes are Beta at Neon). Refreshed
+every hour per project: 1 + (branches with snapshots) requests, usually 1 or 2.
+
+Why only branches with snapshots: the project list does not name a project's default branch,
+and a schedule per branch of every project would cost a branch list plus one request per
+branch. A branch whose schedule has never made a snapshot, or whose snapshots have all expired,
+is not seen (``NeonSnapshotOverdue`` fires long before the last one expires: see docs/alerts.md).
+
+Sizes are summed per branch (a project on an hourly schedule keeps hundreds of snapshots: one
+series each would be unbounded); the newest snapshot's time is per branch.
+
+Sample::
+
+    neon_branch_snapshots{branch_id="br-aged-salad-637688",project_id="shiny-wind-028834"} 3.0
+    neon_branch_snapshot_newest_timestamp_seconds{branch_id="br-aged-salad-637688",project_id="shiny-wind-028834"} 1.7e+09
+    neon_branch_snapshot_full_size_bytes{branch_id="br-aged-salad-637688",project_id="shiny-wind-028834"} 8.4e+07
+    neon_branch_snapshot_diff_size_bytes{branch_id="br-aged-salad-637688",project_id="shiny-wind-028834"} 1.2e+06
+    neon_branch_backup_schedule_interval_seconds{branch_id="br-aged-salad-637688",project_id="shiny-wind-028834"} 86400.0
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, cast
+
+from prometheus_client.core import GaugeMetricFamily, Metric
+
+from ..collectors.base import SnapshotCollector, ViewSource
+from ..neon.client import NeonClient
+from ..neon.errors import MalformedResponse
+from ..neon.fields import ParseError, _BadItem, _items, _opt_int, _opt_str, _str, _timestamp
+from ..state import View
+from .base import Area
+
+NAME = "snapshots"
+ROUTE = "/projects/{project_id}/snapshots"
+SCHEDULE_ROUTE = "/projects/{project_id}/branches/{branch_id}/backup_schedule"
+INTERVAL = 3600.0  # snapshots are taken hourly at most often: hourly refresh is enough
+# The period each documented frequency allows between two snapshots (a month and a year at
+# their longest, so a schedule that keeps to its calendar is never late).
+FREQUENCY_SECONDS = {
+    "hourly": 3600.0,
+    "daily": 86400.0,
+    "weekly": 7 * 86400.0,
+    "monthly": 31 * 86400.0,
+    "yearly": 366 * 86400.0,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    id: str
+    branch_id: str  # "" when Neon does not say which branch it was taken from
+    created_at: float
+    full_size: int | None  # absent until Neon has computed it
+    diff_size: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class BranchSnapshots:
+    """One branch's snapshots, summed, and its schedule."""
+
+    count: int
+    newest: float  # Unix time the newest was created
+    full_size: int | None  # None when no snapshot reports it
+    diff_size: int | None
+    schedule_interval: float | None  # shortest period of its schedule; None: no schedule
+
+
+def _snapshot(item: dict[str, Any]) -> Snapshot:
+    created = _timestamp(item, "created_at")
+    if created is None:
+        raise _BadItem("created_at")
+    return Snapshot(
+        id=_str(item, "id"),
+        branch_id=_opt_str(item, "source_branch_id"),
+        created_at=created,
+        full_size=_opt_int(item, "full_size"),
+        diff_size=_opt_int(item, "diff_size"),
+    )
+
+
+def parse_snapshots(data: object) -> tuple[tuple[Snapshot, ...], int]:
+    return _items(data, "snapshots", _snapshot)
+
+
+def _frequency(item: dict[str, Any]) -> float:
+    frequency = item.get("frequency")
+    seconds = FREQUENCY_SECONDS.get(frequency) if isinstance(frequency, str) else None
+    if seconds is None:
+        raise _BadItem("frequency")
+    return seconds
+
+
+def parse_schedule(data: object) -> tuple[float | None, int]:
+    """A ``BackupSchedule``: the shortest period it allows (None: empty), items skipped."""
+    periods, skipped = _items(data, "schedule", _frequency)
+    return (min(periods) if periods else None), skipped
+
+
+def _sum(values: Iterable[int | None]) -> int | None:
+    known = [v for v in values if v is not None]
+    return sum(known) if known else None
+
+
+def by_branch(
+    snapshots: Iterable[Snapshot], schedules: Mapping[str, float | None]
+) -> dict[str, BranchSnapshots]:
+    groups: dict[str, list[Snapshot]] = {}
+    for s in snapshots:
+        groups.setdefault(s.branch_id, []).append(s)
+    return {
+        bid: BranchSnapshots(
+            count=len(group),
+            newest=max(s.created_at for s in group),
+            full_size=_sum(s.full_size for s in group),
+            diff_size=_sum(s.diff_size for s in group),
+            schedule_interval=schedules.get(bid),
+        )
+        for bid, group in groups.items()
+    }
+
+
+async def fetch(client: NeonClient, project_id: str) -> Mapping[str, BranchSnapshots]:
+    """A project's snapshots by branch, with the schedule of each branch that has one. A 404
+    of the (Beta) snapshot route fails the area for this project (it keeps its last data),
+    never drops the project: the project list decides that."""
+    data = await client.get(ROUTE, f"/projects/{project_id}/snapshots")
+    snapshots = client.parse(ROUTE, parse_snapshots, data)
+    schedules: dict[str, float | None] = {}
+    for bid in sorted({s.branch_id for s in snapshots if s.branch_id}):
+        path = f"/projects/{project_id}/branches/{bid}/backup_schedule"
+        # Snapshots outlive their branch: a 404 here is a deleted branch, with no schedule.
+        answer = await client.get_unless_gone(SCHEDULE_ROUTE, path)
+        schedules[bid] = None if answer is None else _schedule(client, answer)
+    return by_branch(snapshots, schedules)
+
+
+def _schedule(client: NeonClient, data: object) -> float | None:
+    try:
+        interval, skipped = parse_schedule(data)
+    except ParseError as exc:
+        raise MalformedResponse(SCHEDULE_ROUTE, str(exc)) from None
+    client.count_skipped(SCHEDULE_ROUTE, skipped)
+    return interval
+
+
+def snapshots_of(view: View) -> Mapping[str, Mapping[str, BranchSnapshots]]:
+    return cast(Mapping[str, Mapping[str, BranchSnapshots]], view.of(NAME))
+
+
+_LABELS = ["project_id", "branch_id"]
+
+
+class BranchSnapshotCollector(SnapshotCollector):
+    def __init__(self, view: ViewSource) -> None:
+        self.view = view
+
+    def collect(self) -> Iterable[Metric]:
+        by_project = snapshots_of(self.view())
+        if not by_project:  # off, or nothing fetched yet
+            return
+
+        def gauge(name: str, doc: str) -> GaugeMetricFamily:
+            return GaugeMetricFamily(
+                f"neon_branch_{name}", f"{doc}, as last polled.", labels=_LABELS
+            )
+
+        count = gauge("snapshots", "Snapshots of the branch")
+        newest = gauge(
+            "snapshot_newest_timestamp_seconds",
+            "Unix time the newest snapshot of the branch was created",
+        )
+        full = gauge(
+            "snapshot_full_size_bytes",
+            "Sum of the full logical sizes of the branch's snapshots in bytes (those Neon has computed)",
+        )
+        diff = gauge(
+            "snapshot_diff_size_bytes",
+            "Sum of the incremental sizes of the branch's snapshots in bytes (those billed on increments)",
+        )
+        schedule = gauge(
+            "backup_schedule_interval_seconds",
+            "Shortest period between snapshots the branch's backup schedule sets; absent: no schedule",
+        )
+        for pid, branches in sorted(by_project.items()):
+            for bid, b in sorted(branches.items()):
+                labels = [pid, bid]
+                count.add_metric(labels, float(b.count))
+                newest.add_metric(labels, b.newest)
+                if b.full_size is not None:
+                    full.add_metric(labels, float(b.full_size))
+                if b.diff_size is not None:
+                    diff.add_metric(labels, float(b.diff_size))
+                if b.schedule_interval is not None:
+                    schedule.add_metric(labels, b.schedule_interval)
+        yield from (count, newest, full, diff, schedule)
+
+
+AREA = Area(
+    name=NAME,
+    default=False,
+    help="snapshots per branch and their backup schedule (refreshed hourly)",
+    cost="1 + (branches with snapshots) requests per project per hour, in the budgeted rotation",
+    collector=BranchSnapshotCollector,
+    fetch=fetch,
+    interval=INTERVAL,
+)
