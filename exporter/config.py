@@ -10,6 +10,7 @@ import math
 import os
 import re
 import stat
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +31,8 @@ COLLECTOR_DEFAULTS: Mapping[str, bool] = {
     "branches": False,
     "usage": False,
     "recoverable": False,
+    "api_keys": False,
+    "api_keys_address": False,
 }
 
 _KEY_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
@@ -90,7 +93,7 @@ class KeySource:
     secret (an atomic symlink swap) is picked up on the next request without a restart.
     """
 
-    __slots__ = ("_cached", "_environ", "_stamp", "env", "file")
+    __slots__ = ("_cached", "_environ", "_stamp", "env", "file", "read_at")
 
     def __init__(
         self,
@@ -104,6 +107,8 @@ class KeySource:
         self.env, self.file, self._environ = env, file, environ
         self._cached = value or ""
         self._stamp: tuple[int, int, int] | None = None
+        # Wall time the file was last (re-)read: tells an operator a rotated key is in use.
+        self.read_at: float | None = None
 
     def __repr__(self) -> str:
         return f"KeySource({self.describe()})"
@@ -129,6 +134,7 @@ class KeySource:
             if not value:
                 raise ValueError(f"key file {self.file} is empty")
             self._cached, self._stamp = value, stamp
+            self.read_at = time.time()
         return self._cached
 
     def too_open(self) -> bool:

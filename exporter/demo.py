@@ -32,6 +32,7 @@ async def demo_api(config: Config) -> AsyncIterator[tuple[Config, Simulator]]:
         # As today's Neon may: some endpoints answer without the deprecated pooler fields.
         omit_pooler_fields=0.25,
     )
+    sim.key_book.seed_inventory()  # other keys of the account, so the API keys row has rows
     runner = web.AppRunner(sim.make_app(), handle_signals=False, access_log=None)
     await runner.setup()
     try:

@@ -122,6 +122,7 @@ class Service:
                     areas=areas,
                     intervals=intervals,
                     memory=self._memory.setdefault(key.name, Memory()),
+                    key_file_read_at=partial(getattr, key.source, "read_at"),
                     clock=self.clock,
                     deadline=deadline,
                     slice_seconds=slice_seconds,

@@ -13,7 +13,7 @@ from prometheus_client import CollectorRegistry
 
 from ..collectors.base import ViewSource
 from ..state import View
-from . import branches, endpoints, projects, recoverable, usage
+from . import api_keys, api_keys_address, branches, endpoints, projects, recoverable, usage
 from .base import Area
 
 AREAS: tuple[Area, ...] = (
@@ -22,6 +22,8 @@ AREAS: tuple[Area, ...] = (
     branches.AREA,
     usage.AREA,
     recoverable.AREA,
+    api_keys.AREA,
+    api_keys_address.AREA,
 )
 BY_NAME = {a.name: a for a in AREAS}
 DETAIL_AREAS = tuple(a for a in AREAS if a.switchable)

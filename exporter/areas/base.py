@@ -48,6 +48,8 @@ class Area:
     batch: FetchBatch | None = None
     batch_size: int = 1
     batch_route: str = ""  # for the log line when the batch route is denied
+    # An opt-in view of another area's data (its name): no requests of its own.
+    renders: str | None = None
 
     @property
     def detail(self) -> bool:
@@ -57,4 +59,4 @@ class Area:
     @property
     def switchable(self) -> bool:
         """Whether ``--[no-]collector.NAME`` turns it on or off (all but the project list)."""
-        return self.fetch is not None or self.fetch_account is not None
+        return self.fetch is not None or self.fetch_account is not None or self.renders is not None

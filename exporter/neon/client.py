@@ -28,8 +28,8 @@ from .errors import (
     NeonError,
     TransportError,
 )
-from .models import Project, ProjectPage
-from .parse import ParseError, parse_v1_projects, parse_v2_projects_page
+from .models import AuthDetails, Project, ProjectPage
+from .parse import ParseError, parse_auth, parse_v1_projects, parse_v2_projects_page
 
 log = structlog.get_logger("exporter.neon")
 USER_AGENT = f"neon-exporter/{__version__}"
@@ -101,6 +101,7 @@ class NeonClient:
         self._on_cursor_repeat = on_cursor_repeat
         self._retries = retries
         self._backoff_base = backoff_base
+        self.auth: AuthDetails | None = None  # the last good GET /auth answer (see probe)
 
     async def _get(self, route: str, path: str, params: dict[str, str] | None = None) -> object:
         """GET with pacing and retries; returns decoded JSON or raises a :class:`NeonError`."""
@@ -198,12 +199,23 @@ class NeonClient:
         message = data.get("message") if isinstance(data, dict) else None
         return message[:200] if isinstance(message, str) else ""
 
-    async def probe(self) -> None:
-        """The cheap key check: ``GET /auth`` (v2) or ``GET /projects`` (v1). Raises on failure."""
+    async def probe(self) -> AuthDetails | None:
+        """The cheap key check: ``GET /auth`` (v2) or ``GET /projects`` (v1). Raises on failure.
+
+        v2 answers what kind of key it is and whose (None on v1); kept in :attr:`auth` too, for
+        areas that depend on it (an organization key has no personal key list). A 200 whose
+        body is not an AuthDetailsResponse still accepts the key: :attr:`auth` keeps its last
+        good value and None is returned."""
         if self.version == "v1":
             await self._get("/projects", "/projects")
-        else:
-            await self._get("/auth", "/auth")
+            return None
+        data = await self._get("/auth", "/auth")
+        try:
+            self.auth = parse_auth(data)
+        except ParseError:
+            log.warning("GET /auth answered without account_id/auth_method", key=self.key_name)
+            return None
+        return self.auth
 
     async def project_pages(self, *, recoverable: bool = False) -> AsyncIterator[ProjectPage]:
         """Every page of the project list (v1 is a single bare array); ``recoverable`` lists

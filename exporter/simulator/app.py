@@ -20,6 +20,8 @@ from typing import Any
 
 from aiohttp import web
 
+from exporter.simulator import api_keys
+from exporter.simulator.api_keys import KeyBook
 from exporter.simulator.model import (
     Fault,
     RequestRecord,
@@ -98,6 +100,7 @@ class Simulator:
         branch_page_size: int = MAX_BRANCH_LIMIT,
         request_log: int = DEFAULT_REQUEST_LOG,
         omit_pooler_fields: float = 0.0,
+        org_keys: Mapping[str, str] | None = None,
     ) -> None:
         """``consumption_history``: whether the account's plan includes the consumption
         history API (False answers it 403, as Neon does below Scale); ``branch_page_size``
@@ -106,7 +109,8 @@ class Simulator:
         that runs for days, as the demo does, stays the same size); ``omit_pooler_fields``:
         the share of projects whose endpoints answer without the deprecated
         ``pooler_enabled``/``pooler_mode`` (Neon's document still lists them as required;
-        they are due to vanish)."""
+        they are due to vanish); ``org_keys``: keys that are organization keys (name ->
+        organization id), the others are the account's personal keys."""
         if request_log < 1:
             raise ValueError("request_log must be at least 1")
         self.consumption_history = consumption_history
@@ -129,6 +133,9 @@ class Simulator:
         self.account_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
         self.world = World(seed, owner_id=self.account_id)
         self.world.generate(projects, endpoints_per_project, org_id)
+        self.key_book = KeyBook(
+            self, keys, account_id=self.account_id, org_id=org_id, org_keys=org_keys
+        )
         if omit_pooler_fields > 0:
             self.world.omit_pooler_fields(omit_pooler_fields, random.Random(seed + 2))
         self.requests: deque[RequestRecord] = deque(maxlen=request_log)
@@ -141,6 +148,15 @@ class Simulator:
         if name not in self._keys:
             raise KeyError(name)
         self._revoked.add(name)
+
+    def add_key(self, name: str, token: str) -> None:
+        """A new key the simulator accepts (``POST /api_keys``)."""
+        if name in self._keys or token in self._tokens:
+            raise ValueError(f"key {name!r} or its token exists")
+        self._keys[name], self._tokens[token] = token, name
+
+    def usable(self, name: str) -> bool:
+        return name in self._keys and name not in self._revoked
 
     def restore(self, name: str) -> None:
         if name not in self._keys:
@@ -240,6 +256,7 @@ class Simulator:
         )
         r.add_get("/api/v2/auth", self._api("v2", ROUTE_AUTH, self._v2_auth))
         r.add_get("/api/v1/projects", self._api("v1", ROUTE_PROJECTS, self._v1_projects))
+        api_keys.add_routes(self, r)
         r.add_post("/_sim/keys/{name}/revoke", self._sim_revoke)
         r.add_post("/_sim/keys/{name}/restore", self._sim_restore)
         r.add_post("/_sim/faults", self._sim_add_fault)
@@ -289,6 +306,10 @@ class Simulator:
                 return fault
         return None
 
+    def api_route(self, version: str, route: str, handler: _ApiHandler) -> _Handler:
+        """``handler`` behind key checks, faults and the request log (for route modules)."""
+        return self._api(version, route, handler)
+
     def _api(self, version: str, route: str, handler: _ApiHandler) -> _Handler:
         async def wrapped(request: web.Request) -> web.StreamResponse:
             arrived = time.monotonic()
@@ -299,6 +320,7 @@ class Simulator:
                 if not ok or key_name is None:
                     response: web.StreamResponse = error_response(401, "authentication required")
                 else:
+                    self.key_book.used(key_name, request.remote)
                     response = await self._answer(request, route, key_name, handler)
                 status = response.status
                 return response
@@ -476,7 +498,7 @@ class Simulator:
         return web.json_response(body)
 
     async def _v2_auth(self, request: web.Request, key_name: str) -> web.StreamResponse:
-        return web.json_response({"account_id": self.account_id, "auth_method": "api_key_user"})
+        return await self.key_book.auth(request, key_name)
 
     async def _v1_projects(self, request: web.Request, key_name: str) -> web.StreamResponse:
         world = self.world
