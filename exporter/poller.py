@@ -443,7 +443,10 @@ class KeyPoller:
                 seconds=round(duration, 3),
             )
         self.state.record_poll(self.key, snapshot, duration, error=error)
-        self.state.record_key_source(self.key, file_read_at=self.key_file_read_at())
+        # The api_keys area may have asked /auth before the first key check did.
+        self.state.record_key_source(
+            self.key, auth=self.client.auth, file_read_at=self.key_file_read_at()
+        )
         for dropped in self.state.expire():
             log.warning("data older than poll.max-age dropped", key=dropped)
         return snapshot is not None

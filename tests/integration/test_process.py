@@ -120,7 +120,8 @@ def documented_metrics() -> set[str]:
 
 def test_docs_metrics_match_the_exposition(tmp_path: Path) -> None:
     """Every metric served is in docs/metrics.md, and every metric documented is served."""
-    every = ["once", "--collector.branches", "--collector.usage"]
+    every = ["once", "--collector.branches", "--collector.usage", "--collector.api_keys"]
+    every += ["--collector.api_keys_address"]
     with simulator(tmp_path, keys={"prod": TOKEN}, projects=3) as sim:
         sim.control("keys/prod/revoke")  # so the rejection timestamp is served too
         run_cli(every, neon_env(sim.url))
