@@ -43,6 +43,13 @@ KEY_METRICS = {
     "neon_exporter_detail_oldest_timestamp_seconds",
     "neon_exporter_detail_unfetched_projects",
 }
+KEY_METRICS.add("neon_api_key_info")
+# Account data (the API key inventory): neither per key nor per project, so no variable.
+ACCOUNT_METRICS = {
+    "neon_listed_api_key_info",
+    "neon_listed_api_key_created_timestamp_seconds",
+    "neon_listed_api_key_last_used_timestamp_seconds",
+}
 SELECTOR = re.compile(r"\b(neon_[a-z_]+)(\{[^}]*\})?")
 
 
@@ -150,7 +157,7 @@ def test_every_selector_is_filtered_by_its_variable() -> None:
         for t in panel["targets"]:
             for m in SELECTOR.finditer(t["expr"]):
                 metric, matchers = m.group(1), m.group(2) or ""
-                if metric == "neon_exporter_build_info":
+                if metric == "neon_exporter_build_info" or metric in ACCOUNT_METRICS:
                     continue
                 wanted = 'key=~"$key"' if metric in KEY_METRICS else 'project_id=~"$project"'
                 assert wanted in matchers, f"{panel['title']}: {metric}{matchers}"

@@ -4,7 +4,7 @@ new module and one entry in ROWS."""
 from __future__ import annotations
 
 from neon_dashboard.panels import Row
-from neon_dashboard.rows import branches, computes, health, projects, usage
+from neon_dashboard.rows import api_keys, branches, computes, health, projects, usage
 
 ROWS: tuple[Row, ...] = (
     health.ROW,
@@ -12,4 +12,5 @@ ROWS: tuple[Row, ...] = (
     usage.ROW,
     computes.ROW,
     branches.ROW,
+    api_keys.ROW,
 )
