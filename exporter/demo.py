@@ -45,6 +45,7 @@ async def demo_api(config: Config) -> AsyncIterator[tuple[Config, Simulator]]:
     for pid in list(sim.world.sorted_ids)[:DEMO_LEGACY_PROJECTS]:
         sim.world.projects[pid].org_id = DEMO_LEGACY_ORG
     sim.billing.org_plans[DEMO_LEGACY_ORG] = "legacy"
+    sim.key_book.seed_inventory()  # other keys of the account, so the API keys row has rows
     runner = web.AppRunner(sim.make_app(), handle_signals=False, access_log=None)
     await runner.setup()
     try:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 import stat
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +25,7 @@ class KeySource:
     secret (an atomic symlink swap) is picked up on the next request without a restart.
     """
 
-    __slots__ = ("_cached", "_environ", "_stamp", "env", "file")
+    __slots__ = ("_cached", "_environ", "_stamp", "env", "file", "read_at")
 
     def __init__(
         self,
@@ -38,6 +39,8 @@ class KeySource:
         self.env, self.file, self._environ = env, file, environ
         self._cached = value or ""
         self._stamp: tuple[int, int, int] | None = None
+        # Wall time the file was last (re-)read: tells an operator a rotated key is in use.
+        self.read_at: float | None = None
 
     def __repr__(self) -> str:
         return f"KeySource({self.describe()})"
@@ -63,6 +66,7 @@ class KeySource:
             if not value:
                 raise ValueError(f"key file {self.file} is empty")
             self._cached, self._stamp = value, stamp
+            self.read_at = time.time()
         return self._cached
 
     def too_open(self) -> bool:

@@ -366,6 +366,7 @@ class KeyPoller:
         areas: Sequence[Area],
         intervals: Mapping[str, float],
         memory: Memory | None = None,
+        key_file_read_at: Callable[[], float | None] | None = None,
         clock: Callable[[], float] = time.time,
         deadline: float | None = None,
         slice_seconds: float | None = None,
@@ -374,10 +375,11 @@ class KeyPoller:
         """``areas``: the detail areas on; ``intervals``: refresh interval of those refreshed
         on their own clock. ``monotonic``: the clock of slices, list cadence and poll durations
         (tests pass the virtual clock their token buckets run on). ``deadline``: seconds one
-        poll may take (see :func:`exporter.plan.poll_deadline`); None = none. ``slice_seconds``: how long a poll
-        spends refreshing detail before it carries the rest over; None refreshes all of it
-        every poll (``once``)."""
+        poll may take (see :func:`exporter.plan.poll_deadline`); None = none.
+        ``slice_seconds``: how long a poll spends refreshing detail before it carries the rest
+        over; None refreshes all of it every poll (``once``)."""
         self.client, self.state = client, state
+        self.key_file_read_at = key_file_read_at or (lambda: None)
         self.key = client.key_name
         self.areas, self.intervals = tuple(areas), dict(intervals)
         self.clock, self.deadline, self.slice_seconds = clock, deadline, slice_seconds
@@ -467,16 +469,21 @@ class KeyPoller:
                 seconds=round(duration, 3),
             )
         self.state.record_poll(self.key, snapshot, duration, error=error)
+        # The api_keys area may have asked /auth before the first key check did.
+        self.state.record_key_source(
+            self.key, auth=self.client.auth, file_read_at=self.key_file_read_at()
+        )
         for dropped in self.state.expire():
             log.warning("data older than poll.max-age dropped", key=dropped)
         return snapshot is not None
 
     async def check_key(self) -> None:
-        """The cheap probe between polls. Only a 401 marks the key invalid."""
+        """The cheap probe between polls. Only a 401 marks the key invalid. Its answer (v2:
+        what kind of key, whose) is recorded, at no extra request."""
         try:
             # A long Retry-After pauses the probe too; past the poll deadline it gives up.
             async with asyncio.timeout(self.deadline):
-                await self.client.probe()
+                auth = await self.client.probe()
         except TimeoutError:
             log.info("key check inconclusive", key=self.key, error="waited past the poll deadline")
         except KeyRejected as exc:
@@ -487,3 +494,6 @@ class KeyPoller:
             log.exception("key check failed unexpectedly", key=self.key)
         else:
             self._key_answer(valid=True)
+            self.state.record_key_source(self.key, auth=auth)
+        finally:
+            self.state.record_key_source(self.key, file_read_at=self.key_file_read_at())

@@ -25,7 +25,8 @@ from .config import RESTART_ONLY, Config
 from .errors import ConfigError
 from .metrics import Metrics, build_metrics
 from .neon.budget import TokenBucket
-from .neon.client import NeonClient, new_session
+from .neon.client import NeonClient
+from .neon.http import new_session
 from .plan import Memory, poll_deadline, poll_jitter, slice_seconds
 from .poller import KeyPoller
 from .render import Exposition
@@ -123,6 +124,7 @@ class Service:
                     areas=areas,
                     intervals=intervals,
                     memory=self._memory.setdefault(key.name, Memory()),
+                    key_file_read_at=partial(getattr, key.source, "read_at"),
                     clock=self.clock,
                     deadline=deadline,
                     slice_seconds=slice_seconds,

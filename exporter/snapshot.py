@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from .neon.models import Project
+from .neon.models import AuthDetails, Project
 
 NOTHING: Mapping[str, Any] = MappingProxyType({})  # an empty default of any value type
 
@@ -85,6 +85,9 @@ class KeyHealth:
     # first one, the first early publish. An early publish in a poll that then fails does not
     # move it, so expiry and NeonExporterDataStale agree.
     data_since: float | None = None
+    auth: AuthDetails | None = None  # what kind of key, whose: the key probe's GET /auth
+    # Wall time the key file was last (re-)read: after a rotation, that the new key is in use.
+    key_file_read_at: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

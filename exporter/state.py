@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from .neon.models import Project
+from .neon.models import AuthDetails, Project
 from .snapshot import NOTHING, AccountPiece, KeyHealth, KeySnapshot, View
 
 __all__ = ["AccountPiece", "KeyHealth", "KeySnapshot", "State", "View"]
@@ -101,6 +101,17 @@ class State:
             h.valid = valid
             self.health_generation += 1
         return changed
+
+    def record_key_source(
+        self, key: str, *, auth: AuthDetails | None = None, file_read_at: float | None = None
+    ) -> None:
+        """What the key probe learnt of the key (None: nothing new) and when its file was read."""
+        h = self._health[key]
+        new_auth = auth or h.auth
+        read_at = file_read_at if file_read_at is not None else h.key_file_read_at
+        if (new_auth, read_at) != (h.auth, h.key_file_read_at):
+            h.auth, h.key_file_read_at = new_auth, read_at
+            self.health_generation += 1
 
     def expire(self) -> list[str]:
         """Drop the data of keys whose last good poll is older than ``max_age``; returns those

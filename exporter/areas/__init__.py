@@ -14,6 +14,8 @@ from prometheus_client import CollectorRegistry
 from ..collectors.base import ViewSource
 from ..state import View
 from . import (
+    api_keys,
+    api_keys_address,
     branches,
     endpoints,
     operations,
@@ -36,6 +38,8 @@ AREAS: tuple[Area, ...] = (
     spending_limit.AREA,
     operations.AREA,
     snapshots.AREA,
+    api_keys.AREA,
+    api_keys_address.AREA,
 )
 BY_NAME = {a.name: a for a in AREAS}
 DETAIL_AREAS = tuple(a for a in AREAS if a.switchable)

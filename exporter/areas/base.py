@@ -60,6 +60,8 @@ class Area:
     # Many projects per request where the plan allows it, best first: each project is served by
     # the first route not denied to its organization; ``fetch`` is the fallback.
     batches: tuple[BatchRoute, ...] = ()
+    # An opt-in view of another area's data (its name): no requests of its own.
+    renders: str | None = None
 
     @property
     def detail(self) -> bool:
@@ -69,4 +71,4 @@ class Area:
     @property
     def switchable(self) -> bool:
         """Whether ``--[no-]collector.NAME`` turns it on or off (all but the project list)."""
-        return self.fetch is not None or self.fetch_account is not None
+        return self.fetch is not None or self.fetch_account is not None or self.renders is not None

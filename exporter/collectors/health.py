@@ -14,13 +14,15 @@ Sample::
     neon_exporter_detail_oldest_timestamp_seconds{key="prod",kind="endpoints"} 1.7e+09
     neon_exporter_detail_unfetched_projects{key="prod",kind="endpoints"} 0.0
     neon_exporter_collector_success{collector="endpoints",key="prod"} 1.0
+    neon_api_key_info{account_id="org-blue-123",auth_method="api_key_org",key="prod"} 1.0
+    neon_api_key_file_read_timestamp_seconds{key="prod"} 1.7e+09
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import GaugeMetricFamily, InfoMetricFamily, Metric
 
 from ..state import KeyHealth
 from .base import SnapshotCollector
@@ -75,7 +77,24 @@ class HealthCollector(SnapshotCollector):
             "project list, whose failure fails the poll.",
             labels=["key", "collector"],
         )
+        info = InfoMetricFamily(
+            "neon_api_key",
+            "What kind of credential the key is (auth_method: api_key_user is a personal key, "
+            "api_key_org an organization's) and whose (account_id: the user or organization), "
+            "as GET /auth last answered the key probe; always 1. Absent on v1.",
+            labels=["key", "auth_method", "account_id"],
+        )
+        file_read = gauge(
+            "neon_api_key_file_read_timestamp_seconds",
+            "Unix time the key's key_file was last read (it is re-read when its inode, size or "
+            "mtime change): after a rotation, the new key is in use once this is past the "
+            "write. Absent for a key from the environment.",
+        )
         for key, h in self.health().items():
+            if h.auth is not None:
+                info.add_metric([key, h.auth.auth_method, h.auth.account_id], {})
+            if h.key_file_read_at is not None:
+                file_read.add_metric([key], h.key_file_read_at)
             for area, ok in h.areas.items():
                 areas.add_metric([key, area], 1.0 if ok else 0.0)
             if h.budget_per_minute is not None:
@@ -95,3 +114,4 @@ class HealthCollector(SnapshotCollector):
             if h.poll_duration is not None:
                 duration.add_metric([key], h.poll_duration)
         yield from (valid, rejected, success, last, duration, budget, oldest, unfetched, areas)
+        yield from (info, file_read)

@@ -9,15 +9,12 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-import time
 from collections.abc import AsyncIterator, Callable
-from email.utils import parsedate_to_datetime
 from typing import Literal, TypeVar
 
 import aiohttp
 import structlog
 
-from .. import __version__
 from ..logs import register_secret
 from .budget import TokenBucket
 from .errors import (
@@ -29,11 +26,11 @@ from .errors import (
     TransportError,
 )
 from .fields import ParseError
-from .models import Project, ProjectPage
-from .parse import parse_v1_projects, parse_v2_projects_page
+from .http import retry_after_seconds
+from .models import AuthDetails, Project, ProjectPage
+from .parse import parse_auth, parse_v1_projects, parse_v2_projects_page
 
 log = structlog.get_logger("exporter.neon")
-USER_AGENT = f"neon-exporter/{__version__}"
 PAGE_LIMIT = 400  # the largest page GET /projects allows
 MAX_PAGES = 1000  # 400,000 projects: past this the cursor is not ending, not a real account
 MAX_BODY_BYTES = 32 * 1024 * 1024  # a full page is well under 1 MiB
@@ -45,30 +42,6 @@ RequestHook = Callable[[str, str], None]
 SkipHook = Callable[[str, int], None]
 """Called with (route template, items skipped) when a page held malformed items."""
 T = TypeVar("T")
-
-
-def new_session(timeout: float) -> aiohttp.ClientSession:
-    return aiohttp.ClientSession(
-        headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
-        timeout=aiohttp.ClientTimeout(total=timeout, connect=min(timeout, 5.0)),
-        raise_for_status=False,
-    )
-
-
-def retry_after_seconds(value: str | None, *, now: float | None = None) -> float | None:
-    """``Retry-After`` as seconds from now: delta-seconds or an HTTP date; None if absent/bad."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        return None
-    return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
 class NeonClient:
@@ -102,6 +75,7 @@ class NeonClient:
         self._on_cursor_repeat = on_cursor_repeat
         self._retries = retries
         self._backoff_base = backoff_base
+        self.auth: AuthDetails | None = None  # the last good GET /auth answer (see probe)
 
     async def _get(self, route: str, path: str, params: dict[str, str] | None = None) -> object:
         """GET with pacing and retries; returns decoded JSON or raises a :class:`NeonError`."""
@@ -199,12 +173,23 @@ class NeonClient:
         message = data.get("message") if isinstance(data, dict) else None
         return message[:200] if isinstance(message, str) else ""
 
-    async def probe(self) -> None:
-        """The cheap key check: ``GET /auth`` (v2) or ``GET /projects`` (v1). Raises on failure."""
+    async def probe(self) -> AuthDetails | None:
+        """The cheap key check: ``GET /auth`` (v2) or ``GET /projects`` (v1). Raises on failure.
+
+        v2 answers what kind of key it is and whose (None on v1); kept in :attr:`auth` too, for
+        areas that depend on it (an organization key has no personal key list). A 200 whose
+        body is not an AuthDetailsResponse still accepts the key: :attr:`auth` keeps its last
+        good value and None is returned."""
         if self.version == "v1":
             await self._get("/projects", "/projects")
-        else:
-            await self._get("/auth", "/auth")
+            return None
+        data = await self._get("/auth", "/auth")
+        try:
+            self.auth = parse_auth(data)
+        except ParseError:
+            log.warning("GET /auth answered without account_id/auth_method", key=self.key_name)
+            return None
+        return self.auth
 
     async def project_pages(self, *, recoverable: bool = False) -> AsyncIterator[ProjectPage]:
         """Every page of the project list (v1 is a single bare array); ``recoverable`` lists
@@ -296,4 +281,4 @@ class NeonClient:
             raise MalformedResponse(route, str(exc)) from None
 
 
-__all__ = ["NeonClient", "NeonError", "Project", "new_session", "retry_after_seconds"]
+__all__ = ["NeonClient", "NeonError", "Project"]

@@ -132,3 +132,26 @@ def derive_pooler(endpoints: tuple[Endpoint, ...]) -> bool | None:
     endpoint reports the (deprecated) field at all."""
     reported = [e.pooler_enabled for e in endpoints if e.pooler_enabled is not None]
     return any(reported) if reported else None
+
+
+@dataclass(frozen=True, slots=True)
+class AuthDetails:
+    """``GET /auth``: what kind of credential the key is and whose (never the key itself)."""
+
+    account_id: str  # the user's id for a personal key, the organization's for an org key
+    auth_method: str  # api_key_user, api_key_org, ... as Neon names it
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKey:
+    """One listed API key (``GET /api_keys``, ``GET /organizations/{org_id}/api_keys``).
+
+    Neon's list never carries the secret or its prefix; nothing here could carry one."""
+
+    id: int
+    name: str
+    owner: str  # "account" (a personal key) or the organization id that owns it
+    created_at: float | None
+    last_used_at: float | None  # None: never used
+    last_used_from_addr: str  # exposed only with --collector.api_keys_address
+    project_id: str = ""  # an organization key limited to one project

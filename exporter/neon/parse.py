@@ -7,6 +7,7 @@ is wrong raises :class:`ParseError`, never anything else.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from .fields import (
@@ -26,6 +27,8 @@ from .fields import (
 )
 from .models import (
     QUOTA_FIELDS,
+    ApiKey,
+    AuthDetails,
     Branch,
     BranchPage,
     Endpoint,
@@ -209,3 +212,37 @@ def parse_consumption_projects(data: object) -> tuple[dict[str, Usage], int]:
         lambda item: (_str(item, "project_id"), _period_usage(item.get("periods"))),
     )
     return dict(items), skipped
+
+
+def parse_auth(data: object) -> AuthDetails:
+    """``GET /auth`` (AuthDetailsResponse): both fields are required."""
+    if not isinstance(data, dict):
+        raise ParseError("expected a JSON object")
+    try:
+        return AuthDetails(
+            account_id=_str(data, "account_id"), auth_method=_str(data, "auth_method")
+        )
+    except _BadItem as exc:
+        raise ParseError(f"missing {exc}") from None
+
+
+def parse_api_keys(owner: str) -> Callable[[object], tuple[tuple[ApiKey, ...], int]]:
+    """A parser of one key list (a bare array), each key owned by ``owner``."""
+
+    def key(item: dict[str, Any]) -> ApiKey:
+        return ApiKey(
+            id=_int(item, "id"),
+            name=_opt_str(item, "name"),
+            owner=owner,
+            created_at=_timestamp(item, "created_at"),
+            last_used_at=_timestamp(item, "last_used_at"),
+            last_used_from_addr=_opt_str(item, "last_used_from_addr"),
+            project_id=_opt_str(item, "project_id"),
+        )
+
+    return lambda data: _items(data, "", key)
+
+
+def parse_organization_ids(data: object) -> tuple[tuple[str, ...], int]:
+    """``GET /users/me/organizations`` (OrganizationsResponse): the organization ids."""
+    return _items(data, "organizations", lambda item: _str(item, "id"))

@@ -15,8 +15,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 
 from aiohttp import web
 
-from exporter.simulator import api, billing, lists, operations, snapshots
+from exporter.simulator import api, api_keys, billing, lists, operations, snapshots
 from exporter.simulator.api import MAX_BRANCH_LIMIT, error_response
+from exporter.simulator.api_keys import KeyBook
 from exporter.simulator.consumption import v2_consumption
 from exporter.simulator.world import World
 
@@ -48,6 +49,7 @@ class Simulator:
         omit_pooler_fields: float = 0.0,
         extras: lists.Extras = lists.Extras(),  # noqa: B008 (frozen)
         plan: str | None = None,
+        org_keys: Mapping[str, str] | None = None,
     ) -> None:
         """``consumption_history``: whether the account's plan includes the consumption
         history API (False answers it 403, as Neon does below Scale); ``branch_page_size``
@@ -55,7 +57,9 @@ class Simulator:
         ``omit_pooler_fields``: the share of projects whose endpoints answer without the
         deprecated ``pooler_enabled``/``pooler_mode`` (Neon's document still lists them as
         required; they are due to vanish); ``plan``: the account's plan (see ``billing``; by
-        default legacy, or free without ``consumption_history``)."""
+        default legacy, or free without ``consumption_history``); ``org_keys``: keys that are
+        organization keys (name -> organization id), the others are the account's personal
+        keys."""
         self.billing = billing.Billing(plan or ("legacy" if consumption_history else "free"))
         self.consumption_history = consumption_history
         self.billing = billing.Billing(plan or ("legacy" if consumption_history else "free"))
@@ -69,6 +73,9 @@ class Simulator:
         self.account_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
         self.world = World(seed, owner_id=self.account_id)
         self.world.generate(projects, endpoints_per_project, org_id)
+        self.key_book = KeyBook(
+            self, keys, account_id=self.account_id, org_id=org_id, org_keys=org_keys
+        )
         if omit_pooler_fields > 0:
             self.world.omit_pooler_fields(omit_pooler_fields, random.Random(seed + 2))
         self.lists = lists.Lists(self.world)  # deleted and shared projects; demo extras
@@ -81,6 +88,15 @@ class Simulator:
         if name not in self._keys:
             raise KeyError(name)
         self._revoked.add(name)
+
+    def add_key(self, name: str, token: str) -> None:
+        """A new key the simulator accepts (``POST /api_keys``)."""
+        if name in self._keys or token in self._tokens:
+            raise ValueError(f"key {name!r} or its token exists")
+        self._keys[name], self._tokens[token] = token, name
+
+    def usable(self, name: str) -> bool:
+        return name in self._keys and name not in self._revoked
 
     def restore(self, name: str) -> None:
         if name not in self._keys:
@@ -101,6 +117,7 @@ class Simulator:
         billing.add_routes(app.router, self)
         operations.add_routes(app.router, self._api, self.operations)
         snapshots.add_routes(app.router, self._api, self.snapshots)
+        api_keys.add_routes(self, app.router)
         if self.churn_seconds > 0:
             app.cleanup_ctx.append(self._churn_ctx)
         return app
@@ -153,6 +170,10 @@ class Simulator:
             return None, False
         return name, name not in self._revoked
 
+    def api_route(self, version: str, route: str, handler: ApiHandler) -> Handler:
+        """``handler`` behind key checks (and the tests' faults and log), for route modules."""
+        return self._api(version, route, handler)
+
     def _api(self, version: str, route: str, handler: ApiHandler) -> Handler:
         """``handler`` behind bearer-token auth. ``version`` and ``route`` (the template without
         the version prefix) name the route for subclasses that wrap this."""
@@ -161,6 +182,7 @@ class Simulator:
             key_name, ok = self._authenticate(request)
             if not ok or key_name is None:
                 return error_response(401, "authentication required")
+            self.key_book.used(key_name, request.remote)
             return await self._answer(request, route, key_name, handler)
 
         return wrapped
@@ -177,7 +199,7 @@ class Simulator:
         return plan == billing.LEGACY
 
     async def _v2_auth(self, request: web.Request, key_name: str) -> web.StreamResponse:
-        return web.json_response({"account_id": self.account_id, "auth_method": "api_key_user"})
+        return await self.key_book.auth(request, key_name)
 
 
 def _tokens(keys: Mapping[str, str]) -> dict[str, str]:

@@ -80,6 +80,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
                 "min(count_over_time(neon_api_key_valid[1m])) >= 3",
                 "count(neon_project_info) >= 24",
                 "count(neon_endpoint_info) >= 1",
+                "count(neon_listed_api_key_info) >= 4",  # the demo's key inventory
                 # Every project's endpoints, branches and usage fetched at least once.
                 "count(neon_exporter_detail_unfetched_projects) >= 3",
                 "max(neon_exporter_detail_unfetched_projects) == 0",

@@ -124,6 +124,7 @@ def test_docs_metrics_match_the_exposition(tmp_path: Path) -> None:
     every = ["once", "--collector.branches", "--collector.usage", "--collector.spending_limit"]
     every += ["--collector.recoverable", "--collector.shared"]
     every += ["--collector.operations", "--collector.snapshots"]
+    every += ["--collector.api_keys", "--collector.api_keys_address"]
     extra = ["--extras", "--plan", "usage", "--org-id", "org-docs-1"]
     with simulator(tmp_path, keys={"prod": TOKEN}, projects=3, extra=extra) as sim:
         sim.control("keys/prod/revoke")  # so the rejection timestamp is served too

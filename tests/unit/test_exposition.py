@@ -11,7 +11,12 @@ from types import MappingProxyType
 from prometheus_client import generate_latest
 
 from exporter.metrics import build_metrics
-from exporter.neon.parse import parse_v1_projects, parse_v2_endpoints, parse_v2_projects_page
+from exporter.neon.parse import (
+    parse_auth,
+    parse_v1_projects,
+    parse_v2_endpoints,
+    parse_v2_projects_page,
+)
 from exporter.state import KeySnapshot, State
 from tests.unit.test_parse import seed_example
 
@@ -72,6 +77,9 @@ def render() -> bytes:
         0.25,
     )
     state.record_key_answer("prod", valid=True)
+    # GET /auth's answer (the AuthDetailsResponse example's shape) and a key file read.
+    auth = parse_auth({"account_id": "org-morning-bread-81040908", "auth_method": "api_key_org"})
+    state.record_key_source("prod", auth=auth, file_read_at=1_699_999_990.0)
     v1, _ = parse_v1_projects(seed_example())
     state.record_poll(
         "legacy",

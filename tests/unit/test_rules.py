@@ -32,6 +32,7 @@ DESIGN_ALERTS = {
     "NeonExporterDown",
 }
 RECEIVER_FOR = {"critical": "neon-critical", "warning": "neon-warning"}
+RECEIVER_FOR["info"] = "neon-warning"  # informational (a new API key): never the pager
 
 
 def run(tool: str, *args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:

@@ -716,3 +716,45 @@ async def test_v2_consumption_errors_follow_the_document(
         headers=auth(),
     )
     assert legacy.status == (200 if plan == "legacy" else 403)
+
+
+async def test_api_key_routes_validate_against_openapi(aiohttp_client: AiohttpClient) -> None:
+    """/auth, /users/me/organizations, the personal and organization key lists, creating and
+    revoking a key: each answer as the document describes it, for a personal key and for an
+    organization key; a key's last use moves when it is used."""
+    org = "org-blue-123"
+    sim = Simulator(keys=KEYS, projects=2, seed=7, org_id=org, org_keys={"beta": org})
+    sim.key_book.seed_inventory()
+    client = await aiohttp_client(sim.make_app())
+    me = await get_json(client, "/api/v2/auth")
+    validate(me, response_pointer("/auth"))
+    assert me["auth_method"] == "api_key_user"
+    org_me = await get_json(client, "/api/v2/auth", key="beta")
+    validate(org_me, response_pointer("/auth"))
+    assert (org_me["auth_method"], org_me["account_id"]) == ("api_key_org", org)
+    for key in ("alpha", "beta"):
+        orgs = await get_json(client, "/api/v2/users/me/organizations", key=key)
+        validate(orgs, response_pointer("/users/me/organizations"))
+        assert [o["id"] for o in orgs["organizations"]] == [org]
+        org_keys = await get_json(client, f"/api/v2/organizations/{org}/api_keys", key=key)
+        validate(org_keys, response_pointer("/organizations/{org_id}/api_keys"))
+        assert {k["name"] for k in org_keys} == {"beta", "terraform"}
+    personal = await get_json(client, "/api/v2/api_keys")
+    validate(personal, response_pointer("/api_keys"))
+    assert {k["name"] for k in personal} == {"alpha", "ci-deploy", "old-laptop"}
+    (alpha,) = (k for k in personal if k["name"] == "alpha")
+    assert alpha["last_used_at"] is not None  # this very request used it
+    resp = await client.get("/api/v2/api_keys", headers=auth("beta"))
+    assert resp.status == 403
+    validate(await resp.json(), "/components/schemas/GeneralError")
+
+    post = "/paths/~1api_keys/post/responses/200/content/application~1json/schema"
+    resp = await client.post("/api/v2/api_keys", json={"key_name": "next"}, headers=auth())
+    created = await resp.json()
+    validate(created, post)
+    delete = "/paths/~1api_keys~1{key_id}/delete/responses/200/content/application~1json/schema"
+    headers = {"Authorization": f"Bearer {created['key']}"}
+    resp = await client.delete(f"/api/v2/api_keys/{alpha['id']}", headers=headers)
+    validate(await resp.json(), delete)
+    resp = await client.get("/api/v2/api_keys", headers=auth())
+    assert resp.status == 401

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from neon_dashboard.panels import Row
 from neon_dashboard.rows import (
+    api_keys,
     branches,
     computes,
     health,
@@ -28,4 +29,5 @@ ROWS: tuple[Row, ...] = (
     lists.ROW,
     operations.ROW,
     snapshots.ROW,
+    api_keys.ROW,
 )

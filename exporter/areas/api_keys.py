@@ -1,0 +1,129 @@
+"""The account's API key inventory (``--collector.api_keys``, off by default; v2 only), every
+hour: ``GET /users/me/organizations``, then ``GET /api_keys`` (a personal key: the account's
+own keys) and ``GET /organizations/{org_id}/api_keys`` for each organization the key sees (the
+ones ``/users/me/organizations`` lists, which for an organization key is its own, and the key's
+``org_id`` from the config). 2 + organizations requests per key per hour (1 + 1 for an
+organization key).
+
+Per listed key: its id, name, owner, creation and last use times. Never the secret or its
+prefix (Neon's list has neither). The address it was last used from is a further opt-in:
+``--collector.api_keys_address`` (:mod:`.api_keys_address`), rendered from the same answers.
+
+Sample::
+
+    neon_listed_api_key_info{api_key_id="165432",api_key_name="ci",owner="account",project_id=""} 1.0
+    neon_listed_api_key_created_timestamp_seconds{api_key_id="165432"} 1.7e+09
+    neon_listed_api_key_last_used_timestamp_seconds{api_key_id="165432"} 1.7e+09
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import cast
+
+import structlog
+from prometheus_client.core import GaugeMetricFamily, InfoMetricFamily, Metric
+
+from ..collectors.base import SnapshotCollector, ViewSource
+from ..neon.client import NeonClient
+from ..neon.errors import ApiStatusError
+from ..neon.models import ApiKey
+from ..neon.parse import parse_api_keys, parse_organization_ids
+from ..state import View
+from .base import Area
+
+NAME = "api_keys"
+PERSONAL = "account"  # the owner label of the account's personal keys
+ROUTE_MY_ORGS = "/users/me/organizations"
+ROUTE_PERSONAL = "/api_keys"
+ROUTE_ORG = "/organizations/{org_id}/api_keys"
+ORG_KEY = "api_key_org"  # GET /auth's auth_method of an organization key
+
+log = structlog.get_logger("exporter.areas.api_keys")
+
+
+async def fetch(client: NeonClient) -> tuple[ApiKey, ...]:
+    """Every key the exporter's key can list: its account's and its organizations'."""
+    # The key probe's answer, at no extra request; only a refresh before the first probe
+    # has answered asks /auth itself.
+    auth = client.auth or await client.probe()
+    data = await client.get(ROUTE_MY_ORGS, "/users/me/organizations")
+    orgs = set(client.parse(ROUTE_MY_ORGS, parse_organization_ids, data))
+    if client.org_id:
+        orgs.add(client.org_id)
+    keys: list[ApiKey] = []
+    if auth is None or auth.auth_method != ORG_KEY:  # an organization key has no personal list
+        data = await client.get(ROUTE_PERSONAL, ROUTE_PERSONAL)
+        keys += client.parse(ROUTE_PERSONAL, parse_api_keys(PERSONAL), data)
+    for org_id in sorted(orgs):
+        keys += await _org_keys(client, org_id)
+    return tuple(keys)
+
+
+async def _org_keys(client: NeonClient, org_id: str) -> tuple[ApiKey, ...]:
+    """One organization's keys; none where the key may not list them (403/404: a member who
+    is not an admin), which is the organization's choice, not a failure of the area."""
+    try:
+        data = await client.get(ROUTE_ORG, f"/organizations/{org_id}/api_keys")
+    except ApiStatusError as exc:
+        if exc.status not in (403, 404):
+            raise
+        log.info(
+            "organization's API keys not listable with this key",
+            key=client.key_name,
+            org_id=org_id,
+            status=exc.status,
+        )
+        return ()
+    return client.parse(ROUTE_ORG, parse_api_keys(org_id), data)
+
+
+def keys_of(view: View) -> dict[int, ApiKey]:
+    """Listed keys over the exporter's keys, each once (ids are unique across Neon)."""
+    per_key = cast(Mapping[str, tuple[ApiKey, ...]], view.per_key(NAME))
+    return {k.id: k for keys in per_key.values() for k in keys}
+
+
+class ApiKeyCollector(SnapshotCollector):
+    def __init__(self, view: ViewSource) -> None:
+        self.view = view
+
+    def collect(self) -> Iterable[Metric]:
+        keys = keys_of(self.view())
+        if not keys:
+            return
+        info = InfoMetricFamily(
+            "neon_listed_api_key",
+            "A Neon API key of the account or of an organization (owner: account, or the "
+            "organization id), as last listed; always 1. Never the key or its prefix.",
+            labels=["api_key_id", "api_key_name", "owner", "project_id"],
+        )
+        created = GaugeMetricFamily(
+            "neon_listed_api_key_created_timestamp_seconds",
+            "Unix time the API key was created, as last listed.",
+            labels=["api_key_id"],
+        )
+        used = GaugeMetricFamily(
+            "neon_listed_api_key_last_used_timestamp_seconds",
+            "Unix time the API key was last used, as last listed; absent for a key never used.",
+            labels=["api_key_id"],
+        )
+        for kid, k in sorted(keys.items()):
+            info.add_metric([str(kid), k.name, k.owner, k.project_id], {})
+            if k.created_at is not None:
+                created.add_metric([str(kid)], k.created_at)
+            if k.last_used_at is not None:
+                used.add_metric([str(kid)], k.last_used_at)
+        yield from (info, created, used)
+
+
+AREA = Area(
+    name=NAME,
+    default=False,
+    help="the account's and its organizations' API keys: age and last use (refreshed hourly)",
+    cost="2 + organizations requests per key per interval (1 + 1 for an organization key); "
+    "none per project",
+    collector=ApiKeyCollector,
+    fetch_account=fetch,
+    interval=3600.0,
+)
