@@ -36,6 +36,18 @@ async def sim_url(sim: Simulator) -> AsyncIterator[str]:
 
 
 @pytest.fixture
+async def world() -> AsyncIterator[tuple[Simulator, str]]:
+    """A simulator of four projects on a loopback socket, and its v2 URL."""
+    sim = Simulator(keys=KEYS, projects=4, endpoints_per_project=1, seed=21)
+    server = TestServer(sim.make_app(), host="127.0.0.1")
+    await server.start_server()
+    try:
+        yield sim, str(server.make_url("/api/v2"))
+    finally:
+        await server.close()
+
+
+@pytest.fixture
 def runtime_for(tmp_path: Path) -> object:
     def build(url: str, names: tuple[str, ...] = ("prod",), **changes: object) -> Service:
         return Service(make_config(url, key_files(tmp_path, names), **changes))

@@ -14,7 +14,7 @@ import coverage
 
 from exporter.config import Config, KeyConfig, KeySource
 from exporter.neon.budget import TokenBucket
-from exporter.service import Pollers
+from exporter.service import Pollers, Service
 
 KEYS = {"prod": "prod-" + "a" * 40, "staging": "staging-" + "b" * 40}
 
@@ -114,3 +114,18 @@ def coverage_paused() -> Iterator[None]:
         yield
     finally:
         cov.start()
+
+
+class Clock:
+    """A wall clock that moves only when a test says so."""
+
+    def __init__(self, now: float = 1_800_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def value(rt: Service, name: str, **labels: str) -> float | None:
+    """One sample of the exposition, as a scrape would see it (None: absent)."""
+    return rt.metrics.registry.get_sample_value(name, labels)

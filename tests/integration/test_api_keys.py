@@ -21,23 +21,11 @@ from prometheus_client import generate_latest
 
 from exporter.service import Service
 from tests.sim import Fault, Simulator
-from tests.support import KEYS, key_files, make_config
+from tests.support import KEYS, Clock, key_files, make_config, value
 
 ORG = "org-blue-123"
 ON = {"endpoints": True, "api_keys": True}
 HOUR = 3600.0
-
-
-class Clock:
-    def __init__(self, now: float = 1_800_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def value(rt: Service, name: str, **labels: str) -> float | None:
-    return rt.metrics.registry.get_sample_value(name, labels)
 
 
 def listed(rt: Service) -> dict[str, dict[str, str]]:

@@ -6,43 +6,18 @@ Over real sockets against the simulator, with an injected wall clock where data 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from aiohttp.test_utils import TestServer
 
 from exporter.service import Service
 from exporter.simulator.renderings import branch_json
 from exporter.state import KeySnapshot, State
 from tests.sim import Fault, Simulator
-from tests.support import KEYS, key_files, make_config
+from tests.support import Clock, key_files, make_config, value
 
 CONSUMPTION = "/consumption_history/projects"
 BRANCHES = "/projects/{project_id}/branches"
-
-
-class Clock:
-    def __init__(self, now: float = 1_800_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def value(rt: Service, name: str, **labels: str) -> float | None:
-    return rt.metrics.registry.get_sample_value(name, labels)
-
-
-@pytest.fixture
-async def world() -> AsyncIterator[tuple[Simulator, str]]:
-    sim = Simulator(keys=KEYS, projects=4, endpoints_per_project=1, seed=21)
-    server = TestServer(sim.make_app(), host="127.0.0.1")
-    await server.start_server()
-    try:
-        yield sim, str(server.make_url("/api/v2"))
-    finally:
-        await server.close()
 
 
 def runtime(url: str, tmp_path: Path, clock: Clock, **changes: object) -> Service:

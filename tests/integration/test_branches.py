@@ -8,14 +8,10 @@ from aiohttp.test_utils import TestServer
 
 from exporter.service import Service
 from tests.sim import Simulator
-from tests.support import KEYS
+from tests.support import KEYS, value
 
 Build = Callable[..., Service]
 ROUTE = "/projects/{project_id}/branches"
-
-
-def value(rt: Service, name: str, **labels: str) -> float | None:
-    return rt.metrics.registry.get_sample_value(name, labels)
 
 
 async def poll(rt: Service) -> bool:

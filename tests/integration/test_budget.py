@@ -21,16 +21,12 @@ from exporter.service import Service
 from exporter.simulator.model import utcnow
 from exporter.state import KeySnapshot
 from tests.sim import Simulator
-from tests.support import KEYS, VirtualTime, assert_within_budget, on_virtual_time
+from tests.support import KEYS, VirtualTime, assert_within_budget, on_virtual_time, value
 
 Build = Callable[..., Service]
 ENDPOINTS = "/projects/{project_id}/endpoints"
 RATE = 10.0  # 600 requests a minute: 10 a second, burst 10
 SLICE = 1.5  # seconds of detail refresh per poll: about 14 projects back to back
-
-
-def value(rt: Service, name: str, **labels: str) -> float | None:
-    return rt.metrics.registry.get_sample_value(name, labels)
 
 
 async def start(projects: int) -> tuple[Simulator, TestServer, str]:

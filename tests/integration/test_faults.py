@@ -34,7 +34,7 @@ from exporter.logs import setup_logging
 from exporter.neon.client import MAX_BODY_BYTES, MAX_PAGES, PAGE_LIMIT
 from exporter.service import Pollers, Service
 from tests.sim import Fault, Simulator
-from tests.support import KEYS, key_files, make_config
+from tests.support import KEYS, key_files, make_config, value
 
 FaultFn = Callable[[web.Request], Awaitable[web.StreamResponse | None]]
 
@@ -86,10 +86,6 @@ async def front(sim: Simulator) -> AsyncIterator[tuple[Front, str]]:
         await server.close()
         await f.close()
         await sim_server.close()
-
-
-def value(rt: Service, name: str, **labels: str) -> float | None:
-    return rt.metrics.registry.get_sample_value(name, labels)
 
 
 def quick_retries(poller: Pollers) -> None:

@@ -4,7 +4,6 @@ projects that can still be restored (recoverable), projects shared with the key'
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -15,21 +14,9 @@ from exporter.service import Service
 from exporter.simulator.lists import ROUTE_RECOVERABLE, ROUTE_SHARED
 from exporter.simulator.model import utcnow
 from tests.sim import Fault, Simulator
-from tests.support import KEYS, key_files, make_config
+from tests.support import KEYS, Clock, key_files, make_config, value
 
 HOUR = 3600.0
-
-
-class Clock:
-    def __init__(self, now: float = 1_800_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def value(rt: Service, name: str, **labels: str) -> float | None:
-    return rt.metrics.registry.get_sample_value(name, labels)
 
 
 def project_ids(rt: Service, name: str) -> set[str]:
@@ -40,17 +27,6 @@ def project_ids(rt: Service, name: str) -> set[str]:
         for s in metric.samples
         if s.name == name
     }
-
-
-@pytest.fixture
-async def world() -> AsyncIterator[tuple[Simulator, str]]:
-    sim = Simulator(keys=KEYS, projects=4, endpoints_per_project=1, seed=21)
-    server = TestServer(sim.make_app(), host="127.0.0.1")
-    await server.start_server()
-    try:
-        yield sim, str(server.make_url("/api/v2"))
-    finally:
-        await server.close()
 
 
 def runtime(url: str, tmp_path: Path, clock: Clock, *areas: str, **changes: object) -> Service:

@@ -3,19 +3,17 @@ operation in progress, the bounds, and the area failing apart."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from aiohttp.test_utils import TestServer
 from prometheus_client import generate_latest
 
 from exporter.areas.operations import MAX_FAILED, PAGE_LIMIT
 from exporter.service import Service
 from exporter.simulator.model import utcnow
 from tests.sim import Fault, Simulator
-from tests.support import KEYS, key_files, make_config
+from tests.support import key_files, make_config, value
 
 ROUTE = "/projects/{project_id}/operations"
 ON = {"endpoints": True, "operations": True}
@@ -23,23 +21,8 @@ OLDEST = "neon_project_operation_oldest_running_timestamp_seconds"
 COUNT = "neon_project_operations_failed"
 
 
-def value(rt: Service, name: str, **labels: str) -> float | None:
-    return rt.metrics.registry.get_sample_value(name, labels)
-
-
 def success(rt: Service, collector: str) -> float | None:
     return value(rt, "neon_exporter_collector_success", key="prod", collector=collector)
-
-
-@pytest.fixture
-async def world() -> AsyncIterator[tuple[Simulator, str]]:
-    sim = Simulator(keys=KEYS, projects=4, endpoints_per_project=1, seed=21)
-    server = TestServer(sim.make_app(), host="127.0.0.1")
-    await server.start_server()
-    try:
-        yield sim, str(server.make_url("/api/v2"))
-    finally:
-        await server.close()
 
 
 def service(url: str, tmp_path: Path, **changes: object) -> Service:

@@ -20,13 +20,10 @@ from tests.support import (
     key_files,
     make_config,
     on_virtual_time,
+    value,
 )
 
 Build = Callable[..., Service]
-
-
-def value(rt: Service, name: str, **labels: str) -> float | None:
-    return rt.metrics.registry.get_sample_value(name, labels)
 
 
 def project_ids(rt: Service) -> set[str]:

@@ -14,12 +14,9 @@ from collections.abc import Callable
 from exporter.neon.client import MAX_RETRY_WAIT
 from exporter.service import Service
 from tests.sim import Fault, RequestRecord, Simulator
+from tests.support import value
 
 Build = Callable[..., Service]
-
-
-def value(rt: Service, name: str, **labels: str) -> float | None:
-    return rt.metrics.registry.get_sample_value(name, labels)
 
 
 def after(sim: Simulator, record: RequestRecord) -> list[RequestRecord]:

@@ -13,7 +13,7 @@ from aiohttp.test_utils import TestServer
 from exporter.service import Service
 from exporter.simulator.model import utcnow
 from tests.sim import Fault, Simulator
-from tests.support import KEYS, key_files, make_config
+from tests.support import KEYS, key_files, make_config, value
 
 ROUTE = "/projects/{project_id}/snapshots"
 SCHEDULE = "/projects/{project_id}/branches/{branch_id}/backup_schedule"
@@ -28,10 +28,6 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
-
-
-def value(rt: Service, name: str, **labels: str) -> float | None:
-    return rt.metrics.registry.get_sample_value(name, labels)
 
 
 def success(rt: Service, collector: str) -> float | None:

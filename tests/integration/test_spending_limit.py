@@ -11,16 +11,12 @@ from aiohttp.test_utils import TestServer
 
 from exporter.service import Service
 from tests.sim import Fault, Simulator
-from tests.support import KEYS, key_files, make_config
+from tests.support import KEYS, key_files, make_config, value
 
 ORGS = "/users/me/organizations"
 LIMIT = "/organizations/{org_id}/billing/spending_limit"
 ORG = "org-spend-1"
 COLLECTORS = {"endpoints": False, "spending_limit": True}
-
-
-def value(rt: Service, name: str, **labels: str) -> float | None:
-    return rt.metrics.registry.get_sample_value(name, labels)
 
 
 @pytest.fixture

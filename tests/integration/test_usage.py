@@ -9,16 +9,12 @@ from aiohttp.test_utils import TestServer
 
 from exporter.service import Service
 from tests.sim import Simulator
-from tests.support import KEYS
+from tests.support import KEYS, value
 
 Build = Callable[..., Service]
 CONSUMPTION = "/consumption_history/projects"
 PROJECT = "/projects/{project_id}"
 USAGE = {"endpoints": False, "usage": True}
-
-
-def value(rt: Service, name: str, **labels: str) -> float | None:
-    return rt.metrics.registry.get_sample_value(name, labels)
 
 
 async def serve(sim: Simulator) -> tuple[TestServer, str]:

@@ -17,7 +17,7 @@ from exporter.areas.usage import METERED
 from exporter.service import Service
 from exporter.simulator.billing import v2_metrics
 from tests.sim import Fault, Simulator
-from tests.support import KEYS, key_files, make_config
+from tests.support import KEYS, key_files, make_config, value
 
 V2 = "/consumption_history/v2/projects"
 LEGACY = "/consumption_history/projects"
@@ -32,10 +32,6 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
-
-
-def value(rt: Service, name: str, **labels: str) -> float | None:
-    return rt.metrics.registry.get_sample_value(name, labels)
 
 
 @pytest.fixture
