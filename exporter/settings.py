@@ -46,11 +46,9 @@ _BUDGET_DETAILS = (
     "automation; above 700 the exporter warns"
 )
 _COLLECTORS_HELP = (
-    "`endpoints`: per-endpoint series and the v2 project state/pooler (one request per project); "
-    "`branches`: per-branch series (one request per project, more past 1,000 branches); "
-    "`usage`: billing-period usage (consumption history, 100 projects a request, or one request "
-    "per project on plans without it). Per-project requests are spent in rotation within the "
-    "budget: see below"
+    "one switch per area of the Neon API (`collectors: {usage: true}` in the file): see the "
+    "areas table below for what each fetches and costs. Per-project requests are spent in "
+    "rotation within the budget: see below"
 )
 
 # One setting a line group reads better than one argument a line.

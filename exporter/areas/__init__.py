@@ -48,6 +48,15 @@ COLLECTOR_DEFAULTS = {a.name: a.default for a in DETAIL_AREAS}
 """Areas a user can switch (the project list is always on)."""
 
 
+def markdown() -> str:
+    """The areas table of docs/configuration.md (a test keeps the two equal)."""
+    rows = ["| area | flag | default | requests | what |", "|---|---|---|---|---|"]
+    for a in DETAIL_AREAS:
+        on = "on" if a.default else "off"
+        rows.append(f"| `{a.name}` | `--[no-]collector.{a.name}` | {on} | {a.cost} | {a.help} |")
+    return "\n".join(rows) + "\n"
+
+
 def snapshot_registry(view: ViewSource, *, areas: Sequence[str]) -> CollectorRegistry:
     """Every series derived from polled data, rendered from ``view()``: the collectors of the
     areas named (the project list is always among them)."""
@@ -70,5 +79,6 @@ __all__ = [
     "DETAIL_AREAS",
     "Area",
     "frozen_registry",
+    "markdown",
     "snapshot_registry",
 ]

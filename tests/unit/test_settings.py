@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 from exporter.areas import COLLECTOR_DEFAULTS
+from exporter.areas import markdown as areas_markdown
 from exporter.cli import parse
 from exporter.config import Config
 from exporter.settings import SETTINGS, VALUES, default, markdown
@@ -18,9 +19,16 @@ _TABLE = re.compile(
 )
 
 
-def _documented_table() -> str:
-    match = _TABLE.search(CONFIG_DOC.read_text())
-    assert match is not None, "docs/configuration.md lost the generated table's markers"
+_AREAS = re.compile(
+    r"(<!-- generated from the registry in exporter/areas/__init__\.py.*?-->\n)(.*?)"
+    r"(<!-- end of the areas table -->)",
+    re.DOTALL,
+)
+
+
+def _documented_table(pattern: re.Pattern[str] = _TABLE) -> str:
+    match = pattern.search(CONFIG_DOC.read_text())
+    assert match is not None, "docs/configuration.md lost a generated table's markers"
     return match.group(2)
 
 
@@ -28,6 +36,11 @@ def test_docs_settings_table_is_the_settings_table() -> None:
     """The doc's table is exactly what the table in settings.py renders (regenerate with
     ``python -m tests.unit.test_settings``)."""
     assert _documented_table() == markdown(COLLECTOR_DEFAULTS)
+
+
+def test_docs_areas_table_is_the_registry() -> None:
+    """Every area, its flag, default, request cost and meaning, as the registry says."""
+    assert _documented_table(_AREAS) == areas_markdown()
 
 
 def test_config_defaults_are_the_table_defaults() -> None:
@@ -50,7 +63,9 @@ def test_demo_defaults_come_from_the_table() -> None:
 def _rewrite() -> None:
     text = CONFIG_DOC.read_text()
     table = markdown(COLLECTOR_DEFAULTS)
-    CONFIG_DOC.write_text(_TABLE.sub(lambda m: m.group(1) + table + m.group(3), text, count=1))
+    text = _TABLE.sub(lambda m: m.group(1) + table + m.group(3), text, count=1)
+    areas = areas_markdown()
+    CONFIG_DOC.write_text(_AREAS.sub(lambda m: m.group(1) + areas + m.group(3), text, count=1))
 
 
 if __name__ == "__main__":
