@@ -17,7 +17,7 @@ import yaml
 
 from .errors import ConfigError
 from .keys import KeyConfig, KeySource, load_keys
-from .parsers import LogFormat
+from .parsers import LogFormat, MetricsMode
 from .settings import BY_NAME, RESTART_ONLY, VALUES, YAML_FIELDS, default
 
 NEON_RATE_LIMIT_PER_MINUTE = 700
@@ -41,6 +41,11 @@ class Config:
     # Areas on or off, by name; build_config names every one (from the registry's defaults,
     # which its caller passes). One not named here takes the default its caller knows.
     collectors: Mapping[str, bool] = field(default_factory=dict)
+    # Which projects to fetch and export (None: every one), and how to export them.
+    projects_include: str | None = None
+    projects_exclude: str | None = None
+    projects_org_ids: tuple[str, ...] | None = None
+    metrics_mode: MetricsMode = _default("metrics_mode")  # noqa: RUF009  # a str, immutable
     keys: tuple[KeyConfig, ...] = ()
     listen_address: str = _default("listen_address")
     web_config_file: str | None = _default("web_config_file")

@@ -105,3 +105,32 @@ def log_format(setting: str, raw: object) -> LogFormat:
     if raw not in ("auto", "json", "console"):
         raise ConfigError(setting, f"one of auto, json, console; got {raw!r}")
     return raw
+
+
+def pattern(setting: str, raw: object) -> str:
+    """A regular expression (Python's syntax, matched against the whole string, as
+    Prometheus' relabelling does); kept as text so the Config stays comparable."""
+    text = str(raw)
+    try:
+        re.compile(text)
+    except re.error as exc:
+        raise ConfigError(setting, f"not a regular expression: {exc}") from None
+    return text
+
+
+def id_list(setting: str, raw: object) -> tuple[str, ...]:
+    """A comma-separated list (or a YAML list) of ids."""
+    items = raw if isinstance(raw, list) else str(raw).split(",")
+    ids = tuple(str(i).strip() for i in items if str(i).strip())
+    if not ids:
+        raise ConfigError(setting, "an empty list")
+    return ids
+
+
+MetricsMode = Literal["projects", "aggregate"]
+
+
+def metrics_mode(setting: str, raw: object) -> MetricsMode:
+    if raw not in ("projects", "aggregate"):
+        raise ConfigError(setting, f"one of projects, aggregate; got {raw!r}")
+    return raw

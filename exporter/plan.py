@@ -8,6 +8,7 @@ denied.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -20,6 +21,40 @@ from .neon.models import Project, derive_state
 from .state import KeySnapshot
 
 LIST_SHARE = 0.1  # of a key's budget the project list may take before it is fetched less often
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """Which listed projects are fetched and exported (``--projects.*``). Patterns match a
+    project's whole name or id, as Prometheus' relabelling matches whole label values."""
+
+    include: re.Pattern[str] | None = None
+    exclude: re.Pattern[str] | None = None
+    org_ids: frozenset[str] | None = None
+
+    @classmethod
+    def of(
+        cls, include: str | None, exclude: str | None, org_ids: Sequence[str] | None
+    ) -> Selection:
+        return cls(
+            re.compile(include) if include is not None else None,
+            re.compile(exclude) if exclude is not None else None,
+            frozenset(org_ids) if org_ids is not None else None,
+        )
+
+    def keeps(self, p: Project) -> bool:
+        if self.org_ids is not None and p.org_id not in self.org_ids:
+            return False
+        if self.include is not None and not _matches(self.include, p):
+            return False
+        return self.exclude is None or not _matches(self.exclude, p)
+
+
+def _matches(pattern: re.Pattern[str], p: Project) -> bool:
+    return bool(pattern.fullmatch(p.name) or pattern.fullmatch(p.id))
+
+
+EVERY_PROJECT = Selection()
 
 
 @dataclass(slots=True)

@@ -24,7 +24,7 @@ from .areas import Area
 from .neon.client import NeonClient
 from .neon.errors import KeyRejected, NeonError
 from .neon.models import Project
-from .plan import BatchKey, Memory, Plan, denial, list_interval, plan
+from .plan import EVERY_PROJECT, BatchKey, Memory, Plan, Selection, denial, list_interval, plan
 from .state import AccountPiece, KeySnapshot, State
 
 log = structlog.get_logger("exporter.poller")
@@ -34,17 +34,23 @@ Publish = Callable[[KeySnapshot], None]
 
 
 async def list_projects(
-    client: NeonClient, previous: KeySnapshot | None
-) -> tuple[dict[str, Project], set[str]]:
-    """Phase 1: every page of the project list. Projects in ``unavailable_project_ids`` (Neon
-    could not load them in time) keep their previous entry: a partial page never makes a
-    project vanish. Returns the projects and the ids so kept."""
+    client: NeonClient, previous: KeySnapshot | None, selection: Selection = EVERY_PROJECT
+) -> tuple[dict[str, Project], set[str], int]:
+    """Phase 1: every page of the project list, but the projects ``selection`` leaves out.
+    Projects in ``unavailable_project_ids`` (Neon could not load them in time) keep their
+    previous entry: a partial page never makes a project vanish. Returns the projects, the
+    ids so kept, and how many the selection left out."""
     projects: dict[str, Project] = {}
     unavailable: set[str] = set()
+    left_out = 0
     async for page in client.project_pages():
         for project in page.projects:
-            if project.deleted_at is None:  # a deleted project never looks live
+            if project.deleted_at is not None:  # a deleted project never looks live
+                continue
+            if selection.keeps(project):
                 projects[project.id] = project
+            else:
+                left_out += 1
         unavailable.update(page.unavailable_project_ids)
     kept = set()
     if previous is not None:
@@ -52,13 +58,15 @@ async def list_projects(
             if pid in previous.projects:
                 projects[pid] = previous.projects[pid]
                 kept.add(pid)
-    return projects, kept
+    return projects, kept, left_out
 
 
-async def poll_v1(client: NeonClient, previous: KeySnapshot | None, now: float) -> KeySnapshot:
+async def poll_v1(
+    client: NeonClient, previous: KeySnapshot | None, now: float, selection: Selection
+) -> KeySnapshot:
     """The v1 API has the project list only: one request, no detail."""
-    projects, _ = await list_projects(client, previous)
-    return KeySnapshot(client.key_name, now, MappingProxyType(projects))
+    projects, _, left_out = await list_projects(client, previous, selection)
+    return KeySnapshot(client.key_name, now, MappingProxyType(projects), left_out=left_out)
 
 
 class Refresh:
@@ -79,10 +87,12 @@ class Refresh:
         clock: Callable[[], float],
         until: float | None,
         monotonic: Callable[[], float] = time.monotonic,
+        left_out: int = 0,
     ) -> None:
-        """``until`` is read on ``monotonic`` (tests pass their token buckets' virtual clock)."""
+        """``until`` is read on ``monotonic`` (tests pass their token buckets' virtual clock);
+        ``left_out``: listed projects the selection left out, for the snapshot."""
         self.client, self.projects, self.clock, self.until = client, projects, clock, until
-        self.monotonic = monotonic
+        self.monotonic, self.left_out = monotonic, left_out
         self.stamps = self._carried(memory.stamps)
         self.denied_at = dict(memory.denied_at)
         self.routes = dict(memory.routes)
@@ -265,6 +275,7 @@ class Refresh:
             failed=frozen(self.failed),
             errors=MappingProxyType(dict(self.errors)),
             account=MappingProxyType(dict(self.account)),
+            left_out=self.left_out,
         )
 
 
@@ -280,6 +291,7 @@ async def poll_v2(
     monotonic: Callable[[], float] = time.monotonic,
     publish: Publish | None = None,
     list_due: bool = True,
+    selection: Selection = EVERY_PROJECT,
 ) -> KeySnapshot:
     """Poll one key once. Raises :class:`NeonError` when the poll as a whole failed.
 
@@ -291,9 +303,9 @@ async def poll_v2(
     """
     kept: set[str] = set()
     if list_due or previous is None:
-        projects, kept = await list_projects(client, previous)
+        projects, kept, left_out = await list_projects(client, previous, selection)
     else:
-        projects = dict(previous.projects)  # a rotation-only poll
+        projects, left_out = dict(previous.projects), previous.left_out  # rotation only
     now = clock()
     work = plan(projects, previous, memory, areas, intervals, now=now, skip=kept)
     run = Refresh(
@@ -305,6 +317,7 @@ async def poll_v2(
         clock=clock,
         until=until,
         monotonic=monotonic,
+        left_out=left_out,
     )
     for name in work.account:
         await run.account_area(name)
@@ -366,6 +379,7 @@ class KeyPoller:
         areas: Sequence[Area],
         intervals: Mapping[str, float],
         memory: Memory | None = None,
+        selection: Selection = EVERY_PROJECT,
         key_file_read_at: Callable[[], float | None] | None = None,
         clock: Callable[[], float] = time.time,
         deadline: float | None = None,
@@ -385,6 +399,7 @@ class KeyPoller:
         self.clock, self.deadline, self.slice_seconds = clock, deadline, slice_seconds
         self.monotonic = monotonic
         self.memory = Memory() if memory is None else memory
+        self.selection = selection
         state.set_budget(self.key, client.budget_per_minute)
 
     def _key_answer(self, *, valid: bool, route: str = "") -> None:
@@ -407,7 +422,7 @@ class KeyPoller:
 
     async def _fetch(self, previous: KeySnapshot | None, started: float) -> KeySnapshot:
         if self.client.version != "v2":
-            return await poll_v1(self.client, previous, self.clock())
+            return await poll_v1(self.client, previous, self.clock(), self.selection)
         list_due = self._list_due(previous, started)
         snapshot = await poll_v2(
             self.client,
@@ -420,6 +435,7 @@ class KeyPoller:
             monotonic=self.monotonic,
             publish=lambda snap: self.state.publish(self.key, snap),
             list_due=list_due,
+            selection=self.selection,
         )
         if list_due:
             self.memory.listed_at = started

@@ -27,7 +27,7 @@ from .metrics import Metrics, build_metrics
 from .neon.budget import TokenBucket
 from .neon.client import NeonClient
 from .neon.http import new_session
-from .plan import Memory, poll_deadline, poll_jitter, slice_seconds
+from .plan import Memory, Selection, poll_deadline, poll_jitter, slice_seconds
 from .poller import KeyPoller
 from .render import Exposition
 from .state import State
@@ -102,6 +102,9 @@ class Service:
         deadline = poll_deadline(
             poll_interval=config.poll_interval, poll_max_age=config.poll_max_age
         )
+        selection = Selection.of(
+            config.projects_include, config.projects_exclude, config.projects_org_ids
+        )
         async with AsyncExitStack() as stack:
             pollers: dict[str, KeyPoller] = {}
             for key in config.keys:
@@ -124,6 +127,7 @@ class Service:
                     areas=areas,
                     intervals=intervals,
                     memory=self._memory.setdefault(key.name, Memory()),
+                    selection=selection,
                     key_file_read_at=partial(getattr, key.source, "read_at"),
                     clock=self.clock,
                     deadline=deadline,

@@ -87,6 +87,17 @@ SETTINGS: tuple[Setting, ...] = (
             default="30s", demo="5s",
             help="time between cheap key probes (`GET /auth` on v2, `GET /projects` on v1)"),
     Setting("collectors", None, kind="collectors", restart_only=True, help=_COLLECTORS_HELP),
+    Setting("projects_include", "--projects.include", parse=p.pattern,
+            help="only projects whose name or id matches this regular expression (whole "
+            "string): the others are neither fetched nor exported"),
+    Setting("projects_exclude", "--projects.exclude", parse=p.pattern,
+            help="leave out projects whose name or id matches this regular expression"),
+    Setting("projects_org_ids", "--projects.org-ids", parse=p.id_list,
+            help="only projects of these organizations (comma-separated ids)"),
+    Setting("metrics_mode", "--metrics.mode", parse=p.metrics_mode, default="projects",
+            help="`projects`: series per project, endpoint, branch; `aggregate`: only counts "
+            "and sums by state, region, Postgres version and size bucket (for fleets of tens "
+            "of thousands of projects)", details=": see [deployment.md](deployment.md)"),
     Setting("usage_interval", "--collector.usage.interval", parse=p.parse_duration,
             default="15m",
             help="how often usage is refreshed (Neon updates it about every 15 minutes)"),

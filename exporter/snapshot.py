@@ -51,6 +51,7 @@ class KeySnapshot:
     errors: Mapping[str, str] = field(default_factory=_nothing)
     # account-level area -> its data for this key (absent until first fetched)
     account: Mapping[str, AccountPiece] = field(default_factory=_nothing)
+    left_out: int = 0  # listed projects that --projects.* left out
 
     def area_success(self) -> dict[str, bool]:
         """Per area fetched: True while none of its requests is failing."""
@@ -85,6 +86,7 @@ class KeyHealth:
     # first one, the first early publish. An early publish in a poll that then fails does not
     # move it, so expiry and NeonExporterDataStale agree.
     data_since: float | None = None
+    left_out: int | None = None  # projects of the last list that --projects.* left out
     auth: AuthDetails | None = None  # what kind of key, whose: the key probe's GET /auth
     # Wall time the key file was last (re-)read: after a rotation, that the new key is in use.
     key_file_read_at: float | None = None

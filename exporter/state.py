@@ -79,6 +79,7 @@ class State:
         self._snapshots[key] = snapshot
         h = self._health[key]
         h.details = snapshot.detail_status()
+        h.left_out = snapshot.left_out
         # A snapshot to publish means its project list was fetched.
         h.areas = {"projects": True} | snapshot.area_success()
         if h.data_since is None:

@@ -90,7 +90,14 @@ class HealthCollector(SnapshotCollector):
             "mtime change): after a rotation, the new key is in use once this is past the "
             "write. Absent for a key from the environment.",
         )
+        left_out = gauge(
+            "neon_exporter_projects_left_out",
+            "Projects in the key's last project list that --projects.include, "
+            "--projects.exclude or --projects.org-ids left out: neither fetched nor exported.",
+        )
         for key, h in self.health().items():
+            if h.left_out is not None:
+                left_out.add_metric([key], h.left_out)
             if h.auth is not None:
                 info.add_metric([key, h.auth.auth_method, h.auth.account_id], {})
             if h.key_file_read_at is not None:
@@ -114,4 +121,4 @@ class HealthCollector(SnapshotCollector):
             if h.poll_duration is not None:
                 duration.add_metric([key], h.poll_duration)
         yield from (valid, rejected, success, last, duration, budget, oldest, unfetched, areas)
-        yield from (info, file_read)
+        yield from (info, file_read, left_out)

@@ -1,0 +1,78 @@
+"""--projects.include/exclude/org-ids: projects left out are neither fetched nor exported."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from aiohttp.test_utils import TestServer
+
+from exporter.cli import parse
+from exporter.errors import ConfigError
+from exporter.plan import Selection
+from exporter.service import Service
+from tests.sim import Simulator
+from tests.support import KEYS, key_files, make_config, value
+
+ENDPOINTS = "/projects/{project_id}/endpoints"
+
+
+async def test_only_selected_projects_are_fetched_and_exported(tmp_path: Path) -> None:
+    """Of six projects, the include pattern keeps four, the exclude drops one of those, and the
+    organization filter one more: two are served, only theirs are fetched, four left out."""
+    sim = Simulator(keys=KEYS, projects=0)
+    for name, org in [
+        ("shop-prod", "org-a"),
+        ("shop-staging", "org-a"),
+        ("shop-scratch", "org-a"),
+        ("shop-eu", "org-b"),
+        ("billing", "org-a"),
+        ("analytics", "org-a"),
+    ]:
+        sim.add_project(project_id=f"{name}-0001", name=name, org_id=org, endpoints=1)
+    server = TestServer(sim.make_app(), host="127.0.0.1")
+    await server.start_server()
+    try:
+        config = make_config(
+            str(server.make_url("/api/v2")),
+            key_files(tmp_path),
+            projects_include="shop-.*",
+            projects_exclude=".*-scratch",
+            projects_org_ids=("org-a",),
+        )
+        rt = Service(config)
+        async with rt.pollers() as pollers:
+            assert await pollers.poll("prod")
+    finally:
+        await server.close()
+    assert set(rt.state.view().projects) == {"shop-prod-0001", "shop-staging-0001"}
+    assert sim.count(ENDPOINTS) == 2
+    assert value(rt, "neon_projects", key="prod") == 2
+    assert value(rt, "neon_exporter_projects_left_out", key="prod") == 4
+    assert value(rt, "neon_project_info", project_id="billing-0001", project_name="billing") is None
+
+
+def test_patterns_match_whole_names_or_ids() -> None:
+    """As Prometheus' relabelling: anchored at both ends, against the name or the id."""
+    from exporter.neon.models import Project
+
+    p = Project("shiny-wind-028834", "shop", "r", "aws", "org-a", 16, None)
+    assert Selection.of("shop", None, None).keeps(p)
+    assert not Selection.of("sho", None, None).keeps(p)  # not a search
+    assert Selection.of("shiny-.*", None, None).keeps(p)  # the id
+    assert not Selection.of(None, "shop|other", None).keeps(p)
+    assert not Selection.of(None, None, ["org-b"]).keeps(p)
+    assert Selection().keeps(p)
+
+
+@pytest.mark.parametrize(
+    ("argv", "named"),
+    [
+        (["--projects.include", "shop-("], "--projects.include"),
+        (["--projects.org-ids", " , "], "--projects.org-ids"),
+        (["--metrics.mode", "both"], "--metrics.mode"),
+    ],
+)
+def test_bad_selection_names_the_flag(argv: list[str], named: str) -> None:
+    with pytest.raises(ConfigError, match=f"^{named}: "):
+        parse(["check", *argv], {"NEON_API_KEY": "k" * 20})
