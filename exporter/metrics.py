@@ -16,7 +16,9 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from . import __version__
+from .aggregate import AggregateCollector
 from .areas import snapshot_registry
+from .collectors.base import ViewSource
 from .collectors.health import HealthCollector
 from .state import State
 
@@ -55,6 +57,7 @@ class Metrics:
     registry: CollectorRegistry  # everything, rendered from the live state (once, tests)
     live: CollectorRegistry  # key health, the exporter's own counters and build info
     areas: tuple[str, ...]  # the areas on (their collectors render the snapshot part)
+    mode: str  # --metrics.mode: "projects" or "aggregate"
     api_requests: Counter
     skipped_items: Counter
     cursor_repeats: Counter
@@ -86,7 +89,17 @@ class Metrics:
         self.live_changes += 1
 
 
-def build_metrics(state: State, *, areas: Sequence[str]) -> Metrics:
+def view_registry(view: ViewSource, *, areas: Sequence[str], mode: str) -> CollectorRegistry:
+    """The series rendered from polled data: each area's collector (``projects`` mode), or
+    only counts and sums (``aggregate`` mode, see ``aggregate.py``)."""
+    if mode == "aggregate":
+        registry = CollectorRegistry(auto_describe=False)
+        registry.register(AggregateCollector(view))
+        return registry
+    return snapshot_registry(view, areas=areas)
+
+
+def build_metrics(state: State, *, areas: Sequence[str], mode: str = "projects") -> Metrics:
     # *_created series double the counter lines for a value nobody graphs.
     disable_created_metrics()  # type: ignore[no-untyped-call]
     live = CollectorRegistry(auto_describe=False)
@@ -124,13 +137,14 @@ def build_metrics(state: State, *, areas: Sequence[str]) -> Metrics:
     build.labels(version=__version__, python_version=platform.python_version()).set(1)
     config_reload = ConfigReloadCollector()
     live.register(config_reload)
-    registry = snapshot_registry(state.view, areas=areas)
+    registry = view_registry(state.view, areas=areas, mode=mode)
     for collector in (health, api_requests, skipped, repeats, render_errors, build, config_reload):
         registry.register(collector)
     return Metrics(
         registry=registry,
         live=live,
         areas=tuple(areas),
+        mode=mode,
         api_requests=api_requests,
         skipped_items=skipped,
         cursor_repeats=repeats,

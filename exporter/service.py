@@ -81,7 +81,9 @@ class Service:
         self.config = config
         self.clock = clock
         self.state = State(keys=_names(config), max_age=config.poll_max_age, clock=clock)
-        self.metrics: Metrics = build_metrics(self.state, areas=_areas_on(config))
+        self.metrics: Metrics = build_metrics(
+            self.state, areas=_areas_on(config), mode=config.metrics_mode
+        )
         self.metrics.record_config_load(success=True, at=clock())  # it starts from a loaded one
         self.exposition = Exposition(self.state, self.metrics)
         self._memory: dict[str, Memory] = {}  # per key, across reloads and poller sessions
