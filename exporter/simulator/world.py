@@ -260,12 +260,7 @@ class World:
     # -- queries -------------------------------------------------------------------------------
 
     def page(
-        self,
-        *,
-        key_name: str,
-        cursor: str | None,
-        limit: int,
-        org_id: str | None,
+        self, *, key_name: str, cursor: str | None, limit: int, org_id: str | None
     ) -> list[SimProject]:
         start = 0 if cursor is None else bisect_right(self.sorted_ids, cursor)
         out: list[SimProject] = []
