@@ -129,13 +129,15 @@ Lines = tuple[bytes | None, ...]
 """One render's sample lines by slot index; None where the family was not yielded."""
 
 
-def _project_view(view: View, pid: str, areas: Sequence[Area]) -> View:
+def _project_view(view: View, pid: str) -> View:
+    """The view of one project: its list entry and its detail of every area in the view (a
+    collector may read another area's detail: the project state derives from endpoints)."""
     project = view.projects.get(pid)
     detail = {}
-    for area in areas:
-        value = view.of(area.name).get(pid)
-        if area.detail and value is not None:
-            detail[area.name] = MappingProxyType({pid: value})
+    for area, values in view.detail.items():
+        value = values.get(pid)
+        if value is not None:
+            detail[area] = MappingProxyType({pid: value})
     return View(
         MappingProxyType({pid: project}) if project is not None else _EMPTY,
         _EMPTY,
@@ -158,7 +160,7 @@ class Fragments:
 
     def __init__(self, areas: Sequence[str]) -> None:
         self.areas = areas_on(areas)
-        self._detail = tuple(a for a in self.areas if a.detail)
+        self._detail = tuple(a.name for a in AREAS if a.detail)  # all: see _project_view
         self.slots: list[Slot] = []
         self._by_name: dict[tuple[int, str], Slot] = {}
         self._names: list[list[str]] = [[] for _ in self.areas]  # family order per area
@@ -176,7 +178,7 @@ class Fragments:
             del self._data[pid]
         changed = [pid for pid, d in data.items() if self._data.get(pid) != d]
         for n, pid in enumerate(changed, 1):
-            self._set(pid, self._render(_project_view(view, pid, self.areas)))
+            self._set(pid, self._render(_project_view(view, pid)))
             self._data[pid] = data[pid]
             self.rendered += 1
             if n % self.SLICE == 0:
@@ -184,7 +186,7 @@ class Fragments:
         self.other = self._render(_non_project_view(view))
 
     def _data_of(self, view: View) -> dict[str, tuple[object, ...]]:
-        detail = [view.of(a.name) for a in self._detail]
+        detail = [view.of(name) for name in self._detail]
         data = {pid: (p, *(d.get(pid) for d in detail)) for pid, p in view.projects.items()}
         for d in detail:  # detail of a project not listed (not made by State.view, but allowed)
             for pid in d.keys() - data.keys():
