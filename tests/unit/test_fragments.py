@@ -143,7 +143,10 @@ def test_families_without_samples_keep_their_headers() -> None:
     yield those families (HELP/TYPE, no samples), and so does the assembled body."""
     rng = random.Random(3)
     projects = {p.id: p for p in (project(i, rng) for i in range(20))}
-    detail = {"usage": {pid: Usage() for pid in projects}, "branches": {"proj-3": ()}}
+    detail: dict[str, dict[str, Any]] = {
+        "usage": {pid: Usage() for pid in projects},
+        "branches": {"proj-3": ()},
+    }
     frag = Fragments(ALL)
     asm = Assembler(frag)
     assert_same(frag, asm, make_view(projects, detail), ALL)
