@@ -5,7 +5,7 @@ family-major: for each family its header, its lines project by project in the or
 collector walks them, then its non-project lines. Plain bodies are one join of kept bytes.
 
 A gzip body is a sequence of gzip members (RFC 1952 allows it; Go's reader, so Prometheus,
-decodes them as one stream). The projects are cut into blocks at ids whose CRC-32 is 0 modulo
+decodes them as one stream). The projects are cut into blocks at ids whose hash is 0 modulo
 ``BLOCK`` (content-defined, so adding or removing a project moves no other block's edges);
 each block's lines of each family are one member, kept while the block's projects keep their
 lines. A change then recompresses the blocks it touches, not the whole body; bench/README.md
@@ -32,10 +32,16 @@ def gzip_member(data: bytes, level: int = GZIP_LEVEL) -> bytes:
     return compressor.compress(data) + compressor.flush()
 
 
+Column = list[bytes | None]  # one family's lines of a block's projects
+
+
 @dataclass(slots=True)
 class _Block:
     lines: list[Lines]  # of its projects, in order: the block is unchanged while these are
-    members: dict[int, bytes] = field(default_factory=dict)  # slot index -> gzip member
+    # slot index -> (the lines it is of, gzip member); ``earlier`` is the same block's before
+    # some of its projects changed: a member whose family's lines did not change is kept.
+    members: dict[int, tuple[Column, bytes]] = field(default_factory=dict)
+    earlier: dict[int, tuple[Column, bytes]] = field(default_factory=dict)
 
 
 def _column(lines: list[Lines], index: int) -> bytes:
@@ -98,7 +104,7 @@ class Assembler:
         lines = self.fragments.lines
         current: list[str] = []
         for pid in source:
-            if current and zlib.crc32(pid.encode()) % BLOCK == 0:
+            if current and hash(pid) % BLOCK == 0:  # str caches its hash: cheap every time
                 out.append(self._block(name, current, kept))
                 current = []
             if pid in lines:
@@ -112,14 +118,18 @@ class Assembler:
         now = [self.fragments.lines[pid] for pid in pids]
         block = self._blocks.get(key)
         if block is None or block.lines != now:
-            block = _Block(now)
+            block = _Block(now, earlier=block.members if block is not None else {})
         kept[key] = block
         return block
 
     def _member(self, block: _Block, index: int) -> bytes:
-        member = block.members.get(index)
-        if member is None:
-            data = _column(block.lines, index)
-            self.compressed += len(data)
-            member = block.members[index] = gzip_member(data) if data else b""
-        return member
+        kept = block.members.get(index)
+        if kept is None:
+            column = [ls[index] if index < len(ls) else None for ls in block.lines]
+            kept = block.earlier.get(index)
+            if kept is None or kept[0] != column:
+                data = b"".join([t for t in column if t])
+                self.compressed += len(data)
+                kept = (column, gzip_member(data) if data else b"")
+            block.members[index] = kept
+        return kept[1]

@@ -17,6 +17,7 @@ of the same view, in both formats, also after projects are added, changed and re
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -156,7 +157,7 @@ class Fragments:
     since the last update; it yields between slices of work so the caller can let an event loop
     run (a project costs about 50 us, 10,000 of them half a second)."""
 
-    SLICE = 64  # projects rendered between two yields: a few milliseconds
+    SLICE = 0.005  # seconds of rendering between two yields
 
     def __init__(self, areas: Sequence[str]) -> None:
         self.areas = areas_on(areas)
@@ -177,17 +178,23 @@ class Fragments:
             self._set(pid, None)
             del self._data[pid]
         changed = [pid for pid, d in data.items() if self._data.get(pid) != d]
-        for n, pid in enumerate(changed, 1):
+        since = time.perf_counter()
+        for pid in changed:
             self._set(pid, self._render(_project_view(view, pid)))
             self._data[pid] = data[pid]
             self.rendered += 1
-            if n % self.SLICE == 0:
+            if time.perf_counter() - since > self.SLICE:
                 yield
+                since = time.perf_counter()
         self.other = self._render(_non_project_view(view))
 
     def _data_of(self, view: View) -> dict[str, tuple[object, ...]]:
+        """Per project, what its lines are rendered from (zipped column-wise: this runs over
+        every project at every update)."""
         detail = [view.of(name) for name in self._detail]
-        data = {pid: (p, *(d.get(pid) for d in detail)) for pid, p in view.projects.items()}
+        pids = list(view.projects)
+        columns = [list(view.projects.values()), *([d.get(p) for p in pids] for d in detail)]
+        data = dict(zip(pids, zip(*columns, strict=True), strict=True))
         for d in detail:  # detail of a project not listed (not made by State.view, but allowed)
             for pid in d.keys() - data.keys():
                 data[pid] = (None, *(m.get(pid) for m in detail))
