@@ -15,11 +15,14 @@ has the figures both ways (``whole=True`` recompresses everything, for the compa
 from __future__ import annotations
 
 import zlib
+from array import array
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from operator import is_not as ne
 from typing import Any
 
-from .fragments import Fragments, Lines, Slot
+from .fragments import Fragments, Slot
+from .packed import Kept, Lines
 from .state import View
 
 BLOCK = 32  # projects per block, on average
@@ -32,16 +35,20 @@ def gzip_member(data: bytes, level: int = GZIP_LEVEL) -> bytes:
     return compressor.compress(data) + compressor.flush()
 
 
-Column = list[bytes | None]  # one family's lines of a block's projects
-
-
 @dataclass(slots=True)
 class _Block:
-    lines: list[Lines]  # of its projects, in order: the block is unchanged while these are
-    # slot index -> (the lines it is of, gzip member); ``earlier`` is the same block's before
-    # some of its projects changed: a member whose family's lines did not change is kept.
-    members: dict[int, tuple[Column, bytes]] = field(default_factory=dict)
-    earlier: dict[int, tuple[Column, bytes]] = field(default_factory=dict)
+    kept: list[Kept]  # of its projects, in order: the block is unchanged while these are
+    # slot index -> (the stamps of the lines it is of, gzip member); ``earlier`` is the same
+    # block's before some of its projects changed: a member whose family's lines kept their
+    # stamps is kept.
+    members: dict[int, tuple[array[int], bytes]] = field(default_factory=dict)
+    earlier: dict[int, tuple[array[int], bytes]] = field(default_factory=dict)
+    unpacked: list[Lines] | None = None  # while assembling, once a member needs the lines
+
+    def lines(self) -> list[Lines]:
+        if self.unpacked is None:
+            self.unpacked = [k.unpack() for k in self.kept]
+        return self.unpacked
 
 
 def _column(lines: list[Lines], index: int) -> bytes:
@@ -75,8 +82,8 @@ class Assembler:
         return tuple(p for p in parts if p)
 
     def _lines_in(self, source: Mapping[str, Any]) -> list[Lines]:
-        lines = self.fragments.lines
-        return [ls for pid in source if (ls := lines.get(pid)) is not None]
+        kept = self.fragments.kept
+        return [k.unpack() for pid in source if (k := kept.get(pid)) is not None]
 
     def gzipped(self, view: View, *, openmetrics: bool, whole: bool = False) -> bytes:
         if whole:  # the comparison: one member for the whole body
@@ -94,6 +101,8 @@ class Assembler:
             members += [m for b in blocks[name] if (m := self._member(b, slot.index))]
             if other := self._other(slot):
                 members.append(gzip_member(other))
+        for block in kept.values():
+            block.unpacked = None
         self._blocks = kept
         return b"".join(members)
 
@@ -101,35 +110,37 @@ class Assembler:
         self, name: str, source: Mapping[str, Any], kept: dict[tuple[str, str], _Block]
     ) -> list[_Block]:
         out: list[_Block] = []
-        lines = self.fragments.lines
-        current: list[str] = []
+        projects = self.fragments.kept
+        current: list[Kept] = []
+        first = ""
         for pid in source:
             if current and hash(pid) % BLOCK == 0:  # str caches its hash: cheap every time
-                out.append(self._block(name, current, kept))
+                out.append(self._block((name, first), current, kept))
                 current = []
-            if pid in lines:
-                current.append(pid)
+            if (k := projects.get(pid)) is not None:
+                first = first if current else pid
+                current.append(k)
         if current:
-            out.append(self._block(name, current, kept))
+            out.append(self._block((name, first), current, kept))
         return out
 
-    def _block(self, name: str, pids: list[str], kept: dict[tuple[str, str], _Block]) -> _Block:
-        key = (name, pids[0])
-        now = [self.fragments.lines[pid] for pid in pids]
+    def _block(
+        self, key: tuple[str, str], now: list[Kept], kept: dict[tuple[str, str], _Block]
+    ) -> _Block:
         block = self._blocks.get(key)
-        if block is None or block.lines != now:
+        if block is None or len(block.kept) != len(now) or any(map(ne, block.kept, now)):
             block = _Block(now, earlier=block.members if block is not None else {})
         kept[key] = block
         return block
 
     def _member(self, block: _Block, index: int) -> bytes:
-        kept = block.members.get(index)
-        if kept is None:
-            column = [ls[index] if index < len(ls) else None for ls in block.lines]
-            kept = block.earlier.get(index)
-            if kept is None or kept[0] != column:
-                data = b"".join([t for t in column if t])
+        member = block.members.get(index)
+        if member is None:
+            stamps = array("Q", [k.stamp(index) for k in block.kept])
+            member = block.earlier.get(index)
+            if member is None or member[0] != stamps:
+                data = _column(block.lines(), index)
                 self.compressed += len(data)
-                kept = (column, gzip_member(data) if data else b"")
-            block.members[index] = kept
-        return kept[1]
+                member = (stamps, gzip_member(data) if data else b"")
+            block.members[index] = member
+        return member[1]
