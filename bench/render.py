@@ -29,6 +29,7 @@ import random
 import sys
 import tempfile
 import time
+import urllib.request
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import replace
@@ -49,7 +50,7 @@ from exporter.assemble import Assembler  # noqa: E402
 from exporter.fragments import Fragments  # noqa: E402
 from exporter.neon.models import Endpoint, Project  # noqa: E402
 from exporter.state import View  # noqa: E402
-from tests.procs import Exporter, exporter, sample, simulator, wait_for  # noqa: E402
+from tests.procs import Exporter, exporter, free_port, process, sample, simulator, wait_for  # noqa: E402
 
 TOKEN = "bench-" + "k" * 40
 OM_GZIP = {"Accept": "application/openmetrics-text; version=1.0.0", "Accept-Encoding": "gzip"}
@@ -175,22 +176,29 @@ async def unfetched(url: str) -> float | None:
     return sample(text, "neon_exporter_detail_unfetched_projects", {"kind": "endpoints"})
 
 
-async def scrape_and_ping(url: str, seconds: float) -> tuple[float, float]:
-    """Scrape every second and ask /healthz every 5 ms: (longest /healthz, longest scrape) ms."""
+async def scrape_and_ping(url: str, static: str, seconds: float) -> tuple[float, float, float]:
+    """Scrape every second and ask /healthz every 5 ms, of the exporter and of the static
+    server at once (the baseline: on a shared machine the scheduler alone delays answers):
+    the longest /healthz of each and the longest scrape, in ms."""
     pings: list[float] = []
+    static_pings: list[float] = []
     scrapes: list[float] = []
     deadline = time.monotonic() + seconds
     async with aiohttp.ClientSession() as session:
 
-        async def timed_get(path: str, out: list[float], every: float) -> None:
+        async def timed_get(url: str, out: list[float], every: float) -> None:
             while time.monotonic() < deadline:
                 started = time.perf_counter()
-                await fetch(session, f"{url}{path}")
+                await fetch(session, url)
                 out.append(time.perf_counter() - started)
                 await asyncio.sleep(every)
 
-        await asyncio.gather(timed_get("/healthz", pings, 0.005), timed_get("/metrics", scrapes, 1))
-    return max(pings) * 1e3, max(scrapes) * 1e3
+        await asyncio.gather(
+            timed_get(f"{url}/healthz", pings, 0.005),
+            timed_get(f"{static}/healthz", static_pings, 0.005),
+            timed_get(f"{url}/metrics", scrapes, 1),
+        )
+    return max(pings) * 1e3, max(static_pings) * 1e3, max(scrapes) * 1e3
 
 
 def lifted(n: int, tmp: Path, sim_url: str) -> dict[str, Any]:
@@ -201,10 +209,22 @@ def lifted(n: int, tmp: Path, sim_url: str) -> dict[str, Any]:
         started = time.monotonic()
         wait_for(lambda: asyncio.run(unfetched(exp.url)) == 0, timeout=3600, interval=1)
         fetched_s = time.monotonic() - started
-        ping_ms, scrape_ms = asyncio.run(scrape_and_ping(exp.url, 30))
+        (tmp / "ok").write_bytes(b"ok\n")
+        port = free_port()
+        argv = [
+            sys.executable,
+            str(ROOT / "bench" / "static_server.py"),
+            str(port),
+            str(tmp / "ok"),
+        ]
+        with process([*argv, "text/plain"], tmp / "static.log"):
+            static = f"http://127.0.0.1:{port}"
+            wait_for(partial(_up, static), timeout=20)
+            ping_ms, static_ms, scrape_ms = asyncio.run(scrape_and_ping(exp.url, static, 30))
         return {
             "fetched_s": fetched_s,
             "ping_ms": ping_ms,
+            "static_ping_ms": static_ms,
             "scrape_ms": scrape_ms,
             "rss_mb": status_mb(pid, "VmRSS"),
             "hwm_mb": status_mb(pid, "VmHWM"),
@@ -217,6 +237,14 @@ async def scrape_every(url: str, seconds: float, every: float) -> None:
         while time.monotonic() < deadline:
             await fetch(session, f"{url}/metrics")
             await asyncio.sleep(every)
+
+
+def _up(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/healthz", timeout=1):  # noqa: S310 - loopback
+            return True
+    except OSError:
+        return False
 
 
 def _polled(exp: Exporter) -> bool:
@@ -253,7 +281,8 @@ def report(results: Sequence[dict[str, Any]]) -> str:
     head = (
         "| projects | series | body MB (gzip) | baseline render s | full render s (ratio) | "
         "1% change s: members (whole) | gzip MB: members (whole) | recompressed MB | "
-        "longest slice ms | longest /healthz ms | RSS MB (peak) | CPU %/core scraped (not) |"
+        "longest slice ms | longest /healthz ms (static) | RSS MB (peak) | "
+        "CPU %/core scraped (not) |"
     )
     lines = [head, "|---" * (head.count("|") - 1) + "|"]
     for r in results:
@@ -262,7 +291,8 @@ def report(results: Sequence[dict[str, Any]]) -> str:
             f"{r['baseline_s']:.2f} | {r['full_s']:.2f} ({r['full_s'] / r['baseline_s']:.2f}) | "
             f"{r['incr_members_s'] * 1e3:.0f} ms ({r['incr_whole_s'] * 1e3:.0f} ms) | "
             f"{r['members_mb']:.2f} ({r['whole_mb']:.2f}) | {r['members_recompressed_mb']:.1f} | "
-            f"{r['slice_ms']:.1f} | {r['ping_ms']:.1f} | {r['rss_mb']:.0f} ({r['hwm_mb']:.0f}) | "
+            f"{r['slice_ms']:.1f} | {r['ping_ms']:.0f} ({r['static_ping_ms']:.0f}) | "
+            f"{r['rss_mb']:.0f} ({r['hwm_mb']:.0f}) | "
             f"{r['cpu_pct']:.2f} ({r['cpu_idle_pct']:.2f}) |"
         )
     return "\n".join(lines)
