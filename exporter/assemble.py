@@ -51,6 +51,11 @@ class _Block:
         return self.unpacked
 
 
+def _source_name(slot: Slot) -> str:
+    """Families walked in the same order share their blocks: the list's, or one area's."""
+    return slot.area.name if slot.area.detail else ""
+
+
 def _column(lines: list[Lines], index: int) -> bytes:
     return b"".join([t for ls in lines if index < len(ls) and (t := ls[index])])
 
@@ -74,7 +79,7 @@ class Assembler:
         parts: list[bytes] = []
         columns: dict[str, list[Lines]] = {}
         for slot in self._present():
-            name = slot.area.name if slot.area.detail else ""
+            name = _source_name(slot)
             if name not in columns:
                 columns[name] = self._lines_in(self.fragments.source(slot, view))
             parts += (slot.header(openmetrics=openmetrics), _column(columns[name], slot.index))
@@ -90,21 +95,35 @@ class Assembler:
             body = b"".join(self.plain(view, openmetrics=openmetrics))
             self.compressed += len(body)
             return gzip_member(body)
+        present = self._present()
+        blocks = self._compress(view, present)
         members: list[bytes] = []
-        blocks: dict[str, list[_Block]] = {}
-        kept: dict[tuple[str, str], _Block] = {}
-        for slot in self._present():
-            name = slot.area.name if slot.area.detail else ""
-            if name not in blocks:
-                blocks[name] = self._blocks_of(name, self.fragments.source(slot, view), kept)
+        for slot in present:
             members.append(gzip_member(slot.header(openmetrics=openmetrics)))
-            members += [m for b in blocks[name] if (m := self._member(b, slot.index))]
+            index = slot.index
+            members += [m for b in blocks[_source_name(slot)] if (m := b.members[index][1])]
             if other := self._other(slot):
                 members.append(gzip_member(other))
-        for block in kept.values():
-            block.unpacked = None
-        self._blocks = kept
         return b"".join(members)
+
+    def _compress(self, view: View, present: list[Slot]) -> dict[str, list[_Block]]:
+        """Every block's member of every family present, block by block: a block's projects
+        are unpacked once, and dropped before the next (a first render would otherwise hold
+        the whole plain body unpacked, and the allocator keep that memory)."""
+        by_source: dict[str, list[Slot]] = {}
+        for slot in present:
+            by_source.setdefault(_source_name(slot), []).append(slot)
+        kept: dict[tuple[str, str], _Block] = {}
+        blocks: dict[str, list[_Block]] = {}
+        for name, slots in by_source.items():
+            blocks[name] = self._blocks_of(name, self.fragments.source(slots[0], view), kept)
+            for block in blocks[name]:
+                for slot in slots:
+                    self._member(block, slot.index)
+                block.unpacked = None
+                block.earlier = {}
+        self._blocks = kept
+        return blocks
 
     def _blocks_of(
         self, name: str, source: Mapping[str, Any], kept: dict[tuple[str, str], _Block]
