@@ -171,3 +171,22 @@ def test_formats_refuse_what_the_two_formats_print_differently() -> None:
     family.add_metric(["1"], 1.0, timestamp=5.0)
     with pytest.raises(ValueError, match="timestamps"):
         format_samples(family)
+
+
+def test_a_change_recompresses_only_the_blocks_it_touches() -> None:
+    """The gzip body is kept as members per block and family: one project's new size
+    recompresses that family's member of that project's block, not the body."""
+    projects, detail = random_data(2000, seed=4)
+    frag = Fragments(ALL)
+    asm = Assembler(frag)
+    assert_same(frag, asm, make_view(projects, detail), ALL)
+    body = len(b"".join(asm.plain(make_view(projects, detail), openmetrics=True)))
+    before = asm.compressed
+    projects["proj-7"] = replace(projects["proj-7"], size_bytes=77)
+    view = make_view(projects, detail)
+    for _ in frag.update(view):
+        pass
+    assert gzip.decompress(asm.gzipped(view, openmetrics=True)) + b"# EOF\n" == bytes(
+        om_latest(frozen_registry(view, areas=ALL))  # type: ignore[no-untyped-call]
+    )
+    assert 0 < asm.compressed - before < body / 100
