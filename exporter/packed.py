@@ -12,7 +12,7 @@ import itertools
 import zlib
 from array import array
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 LEVEL = 1  # a project's lines are small and repetitive: level 1 is nearly as small, and fast
 _RAW = -15  # raw deflate: no zlib header or checksum per project
@@ -22,8 +22,10 @@ Lines = Sequence[bytes | None]
 """A render's sample lines by slot (family) index; None where the family was not yielded."""
 
 
-@dataclass(frozen=True, slots=True, eq=False)
-class Kept:
+class Kept(NamedTuple):
+    """A tuple of atomic values, so the garbage collector stops tracking it: a collection
+    need not walk 100,000 of them."""
+
     packed: bytes  # the families' lines, concatenated and deflated
     ends: array[int]  # per slot: where its lines end in the unpacked bytes; -1: not yielded
     # Per slot: a stamp that is new whenever that family's lines of this project change (and
