@@ -175,20 +175,22 @@ class Fragments:
         pids = list(view.projects)
         for d in detail:  # detail of a project not listed (not made by State.view, but allowed)
             pids += d.keys() - view.projects.keys() - set(pids[len(view.projects) :])
-        data: dict[str, tuple[object, ...]] = {}
-        changed: list[str] = []
+        changed: dict[str, tuple[object, ...]] = {}
+        kept = self._data
         for start in range(0, len(pids), self.COMPARE):
             part = pids[start : start + self.COMPARE]
-            data.update(self._data_of(view, detail, part))
-            changed += [pid for pid in part if self._data.get(pid) != data[pid]]
+            # Only changed projects' data is held: tuples made and dropped at once do not
+            # count towards the garbage collector's next full collection, 100,000 kept would.
+            changed |= {p: d for p, d in self._data_of(view, detail, part) if kept.get(p) != d}
             yield
-        for pid in [p for p in self._data if p not in data]:
+        listed = set(pids)
+        for pid in [p for p in kept if p not in listed]:
             self._set(pid, None)
-            del self._data[pid]
+            del kept[pid]
         since = time.perf_counter()
-        for pid in changed:
+        for pid, data in changed.items():
             self._set(pid, self._render(_project_view(view, pid)))
-            self._data[pid] = data[pid]
+            kept[pid] = data
             self.rendered += 1
             if time.perf_counter() - since > self.SLICE:
                 yield
@@ -198,12 +200,12 @@ class Fragments:
     @staticmethod
     def _data_of(
         view: View, detail: list[Mapping[str, Any]], pids: list[str]
-    ) -> dict[str, tuple[object, ...]]:
+    ) -> Iterator[tuple[str, tuple[object, ...]]]:
         """Per project, what its lines are rendered from (zipped column-wise: this runs over
         every project at every update)."""
         projects = view.projects
         columns = [[projects.get(p) for p in pids], *([d.get(p) for p in pids] for d in detail)]
-        return dict(zip(pids, zip(*columns, strict=True), strict=True))
+        return zip(pids, zip(*columns, strict=True), strict=True)
 
     def _set(self, pid: str, lines: Lines | None) -> None:
         old = self.kept.pop(pid, None)
