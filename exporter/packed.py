@@ -1,9 +1,9 @@
-"""One project's kept sample lines, deflated: about a fifth of their size.
+"""One project's kept sample lines, deflated: about a third of their size in memory.
 
 Kept plain, the lines of 50,000 projects with two endpoints each are 120 MB in 650,000 bytes
-objects; deflated per project they are a fifth of that, and unpacking one project costs a few
-microseconds, paid only when a block of projects around a change is compressed again or a plain
-format is assembled.
+objects; deflated per project they are about a third of that (measured at 10,000 projects:
+29 MB kept plain, 10 MB deflated). Unpacking one project costs some microseconds, paid only
+when a block of projects around a change is compressed again or a plain format is assembled.
 """
 
 from __future__ import annotations
