@@ -4,21 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import gzip
-import os
-import signal
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from functools import partial
-from pathlib import Path
 
 import aiohttp
-import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 from prometheus_client import generate_latest
 
-from exporter.render import Exposition, RenderError, render_snapshot
+from exporter.render import Exposition, Parts, SnapshotRenderer
 from exporter.service import Service
 from exporter.state import View
 from exporter.web import SERVICE, metrics
@@ -121,36 +115,44 @@ async def test_concurrent_scrapes_share_one_render(
     assert rt.exposition.renders == 1
 
 
-async def test_worker_process_render_equals_thread_render(
+async def test_a_change_re_renders_only_the_changed_project(
     sim: Simulator, sim_url: str, runtime_for: Build
 ) -> None:
-    """Large views are rendered in a worker process; the bytes are the same as in a thread."""
-    rt = await polled(runtime_for, sim_url)
-    in_thread = await rt.exposition.body(openmetrics=True, gzipped=False)
-    in_process = Exposition(rt.state, rt.metrics, process_min_projects=0)
-    try:
-        assert await in_process.body(openmetrics=True, gzipped=False) == in_thread
-        gz = await in_process.body(openmetrics=False, gzipped=True)
-        assert gzip.decompress(gz) == await rt.exposition.body(openmetrics=False, gzipped=False)
-    finally:
-        in_process.close()
+    """Each project's lines are kept: a poll that changes one project renders that one project
+    again, in every format, and the bodies have the new value."""
+    rt = runtime_for(sim_url)
+    pid = sim.project_ids()[2]
+    async with rt.pollers() as poller:
+        assert await poller.poll("prod")
+        await rt.exposition.body(openmetrics=True, gzipped=True)
+        renderer = rt.exposition.renderer
+        assert isinstance(renderer, SnapshotRenderer)
+        fragments = renderer.fragments
+        before = fragments.rendered
+        assert before == len(sim.project_ids())
+        sim.set_project(pid, size_bytes=424_242)
+        assert await poller.poll("prod")
+        om = gzip.decompress(await rt.exposition.body(openmetrics=True, gzipped=True)).decode()
+        plain = (await rt.exposition.body(openmetrics=False, gzipped=False)).decode()
+    assert fragments.rendered == before + 1
+    assert sample(om, "neon_project_size_bytes", {"project_id": pid}) == 424_242
+    assert plain.encode() == generate_latest(rt.metrics.registry)
 
 
-class FailsOnce:
+class FailsOnce(SnapshotRenderer):
     """A renderer that fails its ``nth`` render (an exception raised while rendering, as a
-    killed worker process or a collector bug would), and renders normally otherwise."""
+    collector bug would), and renders normally otherwise."""
 
-    def __init__(self, nth: int) -> None:
+    def __init__(self, nth: int, areas: tuple[str, ...]) -> None:
+        super().__init__(areas)
         self.calls = 0
         self.nth = nth
 
-    def __call__(
-        self, view: View, *, areas: tuple[str, ...], openmetrics: bool, gzipped: bool
-    ) -> bytes:
+    async def render(self, view: View, *, openmetrics: bool, gzipped: bool) -> Parts:
         self.calls += 1
         if self.calls == self.nth:
             raise RuntimeError("render failed on purpose")
-        return render_snapshot(view, areas=areas, openmetrics=openmetrics, gzipped=gzipped)
+        return await super().render(view, openmetrics=openmetrics, gzipped=gzipped)
 
 
 @asynccontextmanager
@@ -175,9 +177,10 @@ async def metrics_server(rt: Service) -> AsyncIterator[Callable[[], Awaitable[tu
         await server.close()
 
 
-def with_renderer(rt: Service, renderer: FailsOnce) -> Service:
+def with_renderer(rt: Service, nth: int) -> tuple[Service, FailsOnce]:
+    renderer = FailsOnce(nth, rt.metrics.areas)
     rt.exposition = Exposition(rt.state, rt.metrics, render=renderer)
-    return rt
+    return rt, renderer
 
 
 async def test_a_failed_first_render_is_retried_on_the_next_scrape(
@@ -185,7 +188,7 @@ async def test_a_failed_first_render_is_retried_on_the_next_scrape(
 ) -> None:
     """No good rendering yet: the failed scrape gets 500, the next one renders again (200) and
     counts the failure in neon_exporter_render_errors_total."""
-    rt = with_renderer(await polled(runtime_for, sim_url), FailsOnce(1))
+    rt, _ = with_renderer(await polled(runtime_for, sim_url), 1)
     async with metrics_server(rt) as scrape:
         status, _ = await scrape()
         assert status == 500
@@ -200,8 +203,7 @@ async def test_a_failed_render_serves_the_last_good_one_then_retries(
 ) -> None:
     """The data change and the new render fails: that scrape gets the last good rendering (200),
     the next one the new data."""
-    renderer = FailsOnce(2)
-    rt = with_renderer(await polled(runtime_for, sim_url), renderer)
+    rt, renderer = with_renderer(await polled(runtime_for, sim_url), 2)
     pid = sim.project_ids()[0]
     async with metrics_server(rt) as scrape:
         status, before = await scrape()
@@ -218,44 +220,3 @@ async def test_a_failed_render_serves_the_last_good_one_then_retries(
     assert status == 200
     assert sample(after, "neon_project_size_bytes", {"project_id": pid}) == 987_654_321
     assert renderer.calls == 3
-
-
-def hangs_first_time(
-    marker: str, view: View, *, areas: tuple[str, ...], openmetrics: bool, gzipped: bool
-) -> bytes:
-    """Runs in the render worker: the first time it writes its PID to ``marker`` and waits to be
-    killed; later (in a new worker) it renders."""
-    path = Path(marker)
-    if not path.exists():
-        path.write_text(str(os.getpid()))
-        time.sleep(30)  # the test kills this process long before
-    return render_snapshot(view, areas=areas, openmetrics=openmetrics, gzipped=gzipped)
-
-
-async def test_a_killed_render_worker_is_retried_on_the_next_scrape(
-    sim: Simulator, sim_url: str, runtime_for: Build, tmp_path: Path
-) -> None:
-    """The render worker process is killed mid-render: that scrape fails (nothing good to serve
-    yet) and is counted; the next scrape renders in a new worker."""
-    rt = await polled(runtime_for, sim_url)
-    marker = tmp_path / "worker.pid"
-    in_process = Exposition(
-        rt.state,
-        rt.metrics,
-        process_min_projects=0,
-        render=partial(hangs_first_time, str(marker)),
-    )
-    try:
-        first = asyncio.ensure_future(in_process.body(openmetrics=False, gzipped=False))
-        for _ in range(300):  # the worker starts a Python and imports the exporter: seconds
-            if marker.exists() and marker.read_text():
-                break
-            await asyncio.sleep(0.05)
-        os.kill(int(marker.read_text()), signal.SIGKILL)
-        with pytest.raises(RenderError):
-            await first
-        second = await in_process.body(openmetrics=False, gzipped=False)
-    finally:
-        in_process.close()
-    assert sample(second.decode(), "neon_exporter_render_errors_total") == 1
-    assert sample(second.decode(), "neon_projects", {"key": "prod"}) == 5

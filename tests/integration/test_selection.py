@@ -76,3 +76,31 @@ def test_patterns_match_whole_names_or_ids() -> None:
 def test_bad_selection_names_the_flag(argv: list[str], named: str) -> None:
     with pytest.raises(ConfigError, match=f"^{named}: "):
         parse(["check", *argv], {"NEON_API_KEY": "k" * 20})
+
+
+async def test_aggregate_mode_serves_counts_not_projects(
+    world: tuple[Simulator, str], tmp_path: Path
+) -> None:
+    """--metrics.mode=aggregate through the /metrics renderer, in each format: the counts and
+    sums, key health, and not one per-project series."""
+    import gzip
+
+    sim, url = world
+    rt = Service(make_config(url, key_files(tmp_path), metrics_mode="aggregate"))
+    async with rt.pollers() as pollers:
+        assert await pollers.poll("prod")
+        plain = (await rt.exposition.body(openmetrics=False, gzipped=False)).decode()
+        om = gzip.decompress(await rt.exposition.body(openmetrics=True, gzipped=True)).decode()
+    for body in (plain, om):
+        assert "neon_aggregate_projects{" in body
+        assert 'neon_projects{key="prod"} 4.0' in body
+        assert "neon_api_key_valid" in body
+        assert "neon_project_info" not in body
+        assert "neon_endpoint_info" not in body
+    assert om.endswith("# EOF\n")
+    total = sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in plain.splitlines()
+        if line.startswith("neon_aggregate_projects{")
+    )
+    assert total == len(sim.project_ids())
