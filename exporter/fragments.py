@@ -226,8 +226,7 @@ class Fragments:
         out: list[bytes | None] = [None] * len(self.slots)
         for i, area in enumerate(self.areas):
             previous: str | None = None
-            account = area.fetch_account is not None or area.renders is not None
-            source = whole if whole is not None and account else view
+            source = whole if whole is not None and area.account_level else view
             for metric in area.collector(_fixed(source)).collect():
                 slot = self._slot(i, metric, previous)
                 previous = metric.name

@@ -51,7 +51,7 @@ class Area:
     collector: Callable[[ViewSource], Collector]
     # Per-project detail refreshed in the budgeted rotation; None for the project list itself.
     fetch: FetchOne | None = None
-    # Account-level data (one per key, not per project), refreshed every ``interval_setting``.
+    # Account-level data (one per key, not per project), refreshed every ``interval``.
     fetch_account: FetchAccount | None = None
     # Refreshed every ``interval`` seconds (or the Config field ``interval_setting`` names)
     # rather than at every rotation; account-level areas always have one.
@@ -69,6 +69,11 @@ class Area:
         return self.fetch is not None
 
     @property
+    def account_level(self) -> bool:
+        """Whether its series are per key (account data, or a view of it), not per project."""
+        return self.fetch_account is not None or self.renders is not None
+
+    @property
     def switchable(self) -> bool:
         """Whether ``--[no-]collector.NAME`` turns it on or off (all but the project list)."""
-        return self.fetch is not None or self.fetch_account is not None or self.renders is not None
+        return self.detail or self.account_level
