@@ -3,7 +3,7 @@
     .venv/bin/python bench/budget.py --projects 1000 5000 10000 --budgets 120 300 600
 
 Each (projects, budget) pair runs in its own process: the in-process simulator (1 endpoint per
-project) on a loopback socket and the exporter's real Poller and NeonClient. First a warm-up poll
+project) on a loopback socket and the exporter's real KeyPoller and NeonClient. First a warm-up poll
 at an unlimited budget fetches everything (so rotation, not first coverage, is measured); then,
 at the real budget, polls start every ``--interval`` seconds (60 by default, like the scheduler,
 with the slice the scheduler would give them) for ``--polls`` polls. Five seconds into the
