@@ -31,7 +31,7 @@ NAME = "recoverable"
 async def fetch(client: NeonClient) -> tuple[Project, ...]:
     """Every deleted project the key can still restore."""
     out: dict[str, Project] = {}
-    async for page in client.project_pages(recoverable=True):
+    async for page in client.project_pages(which="recoverable"):
         out.update((p.id, p) for p in page.projects if p.deleted_at is not None)
     return tuple(out.values())
 

@@ -21,14 +21,12 @@ from typing import cast
 from prometheus_client.core import GaugeMetricFamily, InfoMetricFamily, Metric
 
 from ..collectors.base import SnapshotCollector, ViewSource
-from ..neon.client import MAX_PAGES, PAGE_LIMIT, NeonClient
+from ..neon.client import NeonClient
 from ..neon.models import Project
-from ..neon.parse import parse_v2_projects_page
 from ..state import View
 from .base import Area
 
 NAME = "shared"
-ROUTE = "/projects/shared"
 
 
 async def fetch(client: NeonClient) -> tuple[Project, ...]:
@@ -36,22 +34,8 @@ async def fetch(client: NeonClient) -> tuple[Project, ...]:
     if client.version == "v1":
         return ()
     out: dict[str, Project] = {}
-    params = {"limit": str(PAGE_LIMIT)}
-    seen: set[str] = set()
-    for _ in range(MAX_PAGES):
-        data = await client.get(ROUTE, ROUTE, params)
-        page = client.parse_whole(ROUTE, parse_v2_projects_page, data)
-        client.count_skipped(ROUTE, page.skipped)
+    async for page in client.project_pages(which="shared"):
         out.update((p.id, p) for p in page.projects)
-        # As the project list: a short page or no cursor ends it; a repeated cursor ends it
-        # too, keeping what was read.
-        if len(page.projects) + page.skipped < PAGE_LIMIT or page.cursor is None:
-            break
-        if page.cursor in seen:
-            client.cursor_repeated(ROUTE)
-            break
-        seen.add(page.cursor)
-        params["cursor"] = page.cursor
     return tuple(out.values())
 
 

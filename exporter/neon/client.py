@@ -34,6 +34,13 @@ log = structlog.get_logger("exporter.neon")
 PAGE_LIMIT = 400  # the largest page GET /projects allows
 MAX_PAGES = 1000  # 400,000 projects: past this the cursor is not ending, not a real account
 MAX_BODY_BYTES = 32 * 1024 * 1024  # a full page is well under 1 MiB
+# Each project list: (route as counted, path, parameters). The recoverable list is counted
+# apart from the live one though both are GET /projects.
+_PROJECT_LISTS: dict[str, tuple[str, str, dict[str, str]]] = {
+    "live": ("/projects", "/projects", {}),
+    "recoverable": ("/projects?recoverable=true", "/projects", {"recoverable": "true"}),
+    "shared": ("/projects/shared", "/projects/shared", {}),
+}
 RETRY_STATUSES = frozenset({423, 429, 503})
 MAX_RETRY_WAIT = 120.0  # a Retry-After longer than this fails the request instead of stalling
 
@@ -191,25 +198,25 @@ class NeonClient:
             return None
         return self.auth
 
-    async def project_pages(self, *, recoverable: bool = False) -> AsyncIterator[ProjectPage]:
-        """Every page of the project list (v1 is a single bare array); ``recoverable`` lists
-        deleted projects that can still be restored instead (v2 only)."""
+    async def project_pages(
+        self, *, which: Literal["live", "recoverable", "shared"] = "live"
+    ) -> AsyncIterator[ProjectPage]:
+        """Every page of a project list: the key's live projects (v1: a single bare array),
+        its deleted projects that can still be restored, or those other accounts share with
+        it (both v2 only)."""
         if self.version == "v1":
             data = await self._get("/projects", "/projects")
             projects, skipped = self._parse("/projects", parse_v1_projects, data)
             self.count_skipped("/projects", skipped)
             yield ProjectPage(projects, None, (), skipped)
             return
-        params = {"limit": str(PAGE_LIMIT)}
-        if self.org_id:
+        route, path, params = _PROJECT_LISTS[which]
+        params = {**params, "limit": str(PAGE_LIMIT)}
+        if self.org_id and which != "shared":  # the shared list takes no org_id
             params["org_id"] = self.org_id
-        route = "/projects"
-        if recoverable:
-            params["recoverable"] = "true"
-            route = "/projects?recoverable=true"  # counted apart from the live list
         seen_cursors: set[str] = set()
         for _ in range(MAX_PAGES):
-            data = await self._get(route, "/projects", params)
+            data = await self._get(route, path, params)
             page = self._parse(route, parse_v2_projects_page, data)
             self.count_skipped(route, page.skipped)
             yield page
