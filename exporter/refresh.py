@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
 from types import MappingProxyType
@@ -87,6 +88,15 @@ class Refresh:
         wait = (self.pending + cost - self.client.tokens()) / rate
         return self.monotonic() + wait <= self.until
 
+    @contextmanager
+    def spending(self, cost: int) -> Iterator[None]:
+        """``cost`` requests in flight: later ones queue behind them on the budget."""
+        self.pending += cost
+        try:
+            yield
+        finally:
+            self.pending -= cost
+
     def area_failed(self, area: str, pids: Sequence[str], error: str) -> None:
         """A request of ``area`` failed: those projects keep their last data; the poll goes on."""
         self.errors.setdefault(area, error)
@@ -108,9 +118,9 @@ class Refresh:
         assert fetch is not None
         if not self.affordable(1):
             return
-        self.pending += 1
         try:
-            value = await fetch(self.client)
+            with self.spending(1):
+                value = await fetch(self.client)
         except KeyRejected:
             raise
         except NeonError as exc:
@@ -119,8 +129,6 @@ class Refresh:
             if old.failing_since is None:
                 self.account[name] = replace(old, failing_since=self.clock())
             return
-        finally:
-            self.pending -= 1
         self.account[name] = AccountPiece(value, self.clock())
 
     async def batches(self, work: Plan, replan: Callable[[dict[str, float]], Plan]) -> Plan:
@@ -173,17 +181,15 @@ class Refresh:
         route = next(r for r in self.areas[key.area].batches if r.route == key.route)
         if not self.affordable(1):
             return "late"
-        self.pending += 1
         try:
-            # The billing period is a matter of real time, not of the injectable clock.
-            answer = await route.fetch(self.client, key.org, ids, datetime.now(UTC))
+            with self.spending(1):
+                # The billing period is a matter of real time, not of the injectable clock.
+                answer = await route.fetch(self.client, key.org, ids, datetime.now(UTC))
         except KeyRejected:
             raise
         except NeonError as exc:
             self.area_failed(key.area, ids, str(exc))
             return "failed"
-        finally:
-            self.pending -= 1
         if answer is None:
             return "denied"
         for pid in ids:
@@ -195,8 +201,7 @@ class Refresh:
         pid, names = entry
         if pid in self.gone or not self.affordable(len(names)):
             return
-        self.pending += len(names)
-        try:
+        with self.spending(len(names)):
             for name in names:
                 fetch = self.areas[name].fetch
                 assert fetch is not None
@@ -211,8 +216,6 @@ class Refresh:
                     self.gone.add(pid)
                     return
                 self.got(name, pid, value)
-        finally:
-            self.pending -= len(names)
         p = self.projects[pid]
         self.stamps[pid] = (p.updated_at, p.compute_last_active_at)
 
