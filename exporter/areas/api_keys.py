@@ -28,13 +28,12 @@ from ..collectors.base import SnapshotCollector, ViewSource
 from ..neon.client import NeonClient
 from ..neon.errors import ApiStatusError
 from ..neon.models import ApiKey
-from ..neon.parse import parse_api_keys, parse_organization_ids
+from ..neon.parse import parse_api_keys
 from ..state import View
 from .base import Area
 
 NAME = "api_keys"
 PERSONAL = "account"  # the owner label of the account's personal keys
-ROUTE_MY_ORGS = "/users/me/organizations"
 ROUTE_PERSONAL = "/api_keys"
 ROUTE_ORG = "/organizations/{org_id}/api_keys"
 ORG_KEY = "api_key_org"  # GET /auth's auth_method of an organization key
@@ -47,8 +46,7 @@ async def fetch(client: NeonClient) -> tuple[ApiKey, ...]:
     # The key probe's answer, at no extra request; only a refresh before the first probe
     # has answered asks /auth itself.
     auth = client.auth or await client.probe()
-    data = await client.get(ROUTE_MY_ORGS, "/users/me/organizations")
-    orgs = set(client.parse(ROUTE_MY_ORGS, parse_organization_ids, data))
+    orgs = set(await client.organization_ids())
     if client.org_id:
         orgs.add(client.org_id)
     keys: list[ApiKey] = []

@@ -31,19 +31,7 @@ from ..state import View
 from .base import Area
 
 NAME = "spending_limit"
-ORGS_ROUTE = "/users/me/organizations"
 ROUTE = "/organizations/{org_id}/billing/spending_limit"
-
-
-def parse_organizations(data: object) -> tuple[str, ...]:
-    """``GET /users/me/organizations`` -> the organizations' ids (items without one skipped)."""
-    if not isinstance(data, dict) or not isinstance(data.get("organizations"), list):
-        raise ParseError("missing array 'organizations'")
-    return tuple(
-        o["id"]
-        for o in data["organizations"]
-        if isinstance(o, dict) and isinstance(o.get("id"), str) and o["id"]
-    )
 
 
 def parse_spending_limit(data: object) -> int | None:
@@ -64,8 +52,7 @@ async def fetch(client: NeonClient) -> dict[str, int | None]:
     if client.org_id:
         orgs: tuple[str, ...] = (client.org_id,)
     else:
-        data = await client.get(ORGS_ROUTE, ORGS_ROUTE)
-        orgs = client.parse_whole(ORGS_ROUTE, parse_organizations, data)
+        orgs = await client.organization_ids()
     out: dict[str, int | None] = {}
     for org_id in orgs:
         try:

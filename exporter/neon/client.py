@@ -28,7 +28,12 @@ from .errors import (
 from .fields import ParseError
 from .http import retry_after_seconds
 from .models import AuthDetails, Project, ProjectPage
-from .parse import parse_auth, parse_v1_projects, parse_v2_projects_page
+from .parse import (
+    parse_auth,
+    parse_organization_ids,
+    parse_v1_projects,
+    parse_v2_projects_page,
+)
 
 log = structlog.get_logger("exporter.neon")
 PAGE_LIMIT = 400  # the largest page GET /projects allows
@@ -84,8 +89,9 @@ class NeonClient:
         self._backoff_base = backoff_base
         self.auth: AuthDetails | None = None  # the last good GET /auth answer (see probe)
 
-    async def _get(self, route: str, path: str, params: dict[str, str] | None = None) -> object:
-        """GET with pacing and retries; returns decoded JSON or raises a :class:`NeonError`."""
+    async def get(self, route: str, path: str, params: dict[str, str] | None = None) -> object:
+        """GET ``path`` with pacing and retries (``route`` is its template, for counting and
+        errors): decoded JSON, or a :class:`NeonError` once retries are spent."""
         for attempt in range(self._retries + 1):
             try:
                 return await self._attempt(route, path, params)
@@ -188,9 +194,9 @@ class NeonClient:
         body is not an AuthDetailsResponse still accepts the key: :attr:`auth` keeps its last
         good value and None is returned."""
         if self.version == "v1":
-            await self._get("/projects", "/projects")
+            await self.get("/projects", "/projects")
             return None
-        data = await self._get("/auth", "/auth")
+        data = await self.get("/auth", "/auth")
         try:
             self.auth = parse_auth(data)
         except ParseError:
@@ -205,10 +211,9 @@ class NeonClient:
         its deleted projects that can still be restored, or those other accounts share with
         it (both v2 only)."""
         if self.version == "v1":
-            data = await self._get("/projects", "/projects")
-            projects, skipped = self._parse("/projects", parse_v1_projects, data)
-            self.count_skipped("/projects", skipped)
-            yield ProjectPage(projects, None, (), skipped)
+            data = await self.get("/projects", "/projects")
+            projects = self.parse("/projects", parse_v1_projects, data)
+            yield ProjectPage(projects, None, (), 0)
             return
         route, path, params = _PROJECT_LISTS[which]
         params = {**params, "limit": str(PAGE_LIMIT)}
@@ -216,8 +221,8 @@ class NeonClient:
             params["org_id"] = self.org_id
         seen_cursors: set[str] = set()
         for _ in range(MAX_PAGES):
-            data = await self._get(route, path, params)
-            page = self._parse(route, parse_v2_projects_page, data)
+            data = await self.get(route, path, params)
+            page = self.parse_whole(route, parse_v2_projects_page, data)
             self.count_skipped(route, page.skipped)
             yield page
             # Neon returns a cursor even on the last page, so a short or empty page ends the
@@ -230,17 +235,18 @@ class NeonClient:
             params["cursor"] = page.cursor
         raise MalformedResponse(route, f"more than {MAX_PAGES} pages")
 
-    async def get(self, route: str, path: str, params: dict[str, str] | None = None) -> object:
-        """GET ``path`` (``route`` is its template, for counting and errors): decoded JSON, or
-        a :class:`NeonError` once retries are spent."""
-        return await self._get(route, path, params)
+    async def organization_ids(self) -> tuple[str, ...]:
+        """``GET /users/me/organizations``: the organizations the key's user belongs to."""
+        route = "/users/me/organizations"
+        data = await self.get(route, route)
+        return self.parse(route, parse_organization_ids, data)
 
     async def get_unless_gone(
         self, route: str, path: str, params: dict[str, str] | None = None
     ) -> object | None:
         """As :meth:`get`, but None for a 404: the project was deleted since it was listed."""
         try:
-            return await self._get(route, path, params)
+            return await self.get(route, path, params)
         except ApiStatusError as exc:
             if exc.status == 404:
                 return None
@@ -248,13 +254,17 @@ class NeonClient:
 
     def parse(self, route: str, parse: Callable[[object], tuple[T, int]], data: object) -> T:
         """Parse an answer whose malformed items are skipped (and counted), not fatal."""
-        value, skipped = self._parse(route, parse, data)
+        value, skipped = self.parse_whole(route, parse, data)
         self.count_skipped(route, skipped)
         return value
 
-    def parse_whole(self, route: str, parse: Callable[[object], T], data: object) -> T:
+    @staticmethod
+    def parse_whole(route: str, parse: Callable[[object], T], data: object) -> T:
         """Parse an answer that is usable whole or not at all."""
-        return self._parse(route, parse, data)
+        try:
+            return parse(data)
+        except ParseError as exc:
+            raise MalformedResponse(route, str(exc)) from None
 
     def cursor_repeated(self, route: str, **context: object) -> None:
         """A paged answer sent a cursor it sent before: the caller keeps what it has read."""
@@ -279,13 +289,6 @@ class NeonClient:
         """Items of an answer skipped because a field the exporter needs was missing or bad."""
         if skipped:
             self._on_skipped(route, skipped)
-
-    @staticmethod
-    def _parse(route: str, parse: Callable[[object], T], data: object) -> T:
-        try:
-            return parse(data)
-        except ParseError as exc:
-            raise MalformedResponse(route, str(exc)) from None
 
 
 __all__ = ["NeonClient", "NeonError", "Project"]
