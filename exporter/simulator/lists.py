@@ -231,40 +231,49 @@ def _body(items: list[dict[str, Any]], page: list[SimProject]) -> dict[str, Any]
     return body
 
 
-def _recoverable_handler(sim: Simulator) -> _ApiHandler:
+def _list_handler(
+    projects: Callable[[], Iterable[SimProject]],
+    item_of: Callable[[SimProject, datetime], dict[str, Any]],
+    *,
+    by_org: bool,
+    extra: dict[str, Any] | None = None,
+) -> _ApiHandler:
+    """A paged project list of these projects, each item as ``item_of`` renders it."""
+
     async def handler(request: web.Request, key_name: str) -> web.StreamResponse:
-        lists: Lists = sim.lists
-        page = _page((d.project for d in lists.deleted.values()), request, key_name, by_org=True)
+        page = _page(projects(), request, key_name, by_org=by_org)
         if isinstance(page, web.Response):
             return page
         now = utcnow()
-        items = []
-        for p in page:
-            item = project_list_item(p, now)
-            item["deleted_at"] = rfc3339(lists.deleted[p.id].deleted_at)
-            item["recoverable_until"] = rfc3339(lists.deleted[p.id].recoverable_until)
-            item.pop("compute_last_active_at", None)  # a deleted project runs nothing
-            items.append(item)
-        body = _body(items, page) | {"applications": {}, "integrations": {}}
+        body = _body([item_of(p, now) for p in page], page) | (extra or {})
         return web.json_response(body)
 
     return handler
 
 
-def _shared_handler(sim: Simulator) -> _ApiHandler:
-    async def handler(request: web.Request, key_name: str) -> web.StreamResponse:
-        lists: Lists = sim.lists
-        page = _page((s.project for s in lists.shared.values()), request, key_name, by_org=False)
-        if isinstance(page, web.Response):
-            return page
-        now = utcnow()
-        items = []
-        for p in page:
-            item = project_list_item(p, now)
-            permission = lists.shared[p.id].permission
-            if permission is not None:
-                item["effective_project_permission"] = permission
-            items.append(item)
-        return web.json_response(_body(items, page))
+def _recoverable_handler(sim: Simulator) -> _ApiHandler:
+    def item(p: SimProject, now: datetime) -> dict[str, Any]:
+        deleted = sim.lists.deleted[p.id]
+        out = project_list_item(p, now)
+        out["deleted_at"] = rfc3339(deleted.deleted_at)
+        out["recoverable_until"] = rfc3339(deleted.recoverable_until)
+        out.pop("compute_last_active_at", None)  # a deleted project runs nothing
+        return out
 
-    return handler
+    return _list_handler(
+        lambda: (d.project for d in sim.lists.deleted.values()),
+        item,
+        by_org=True,
+        extra={"applications": {}, "integrations": {}},
+    )
+
+
+def _shared_handler(sim: Simulator) -> _ApiHandler:
+    def item(p: SimProject, now: datetime) -> dict[str, Any]:
+        out = project_list_item(p, now)
+        permission = sim.lists.shared[p.id].permission
+        if permission is not None:
+            out["effective_project_permission"] = permission
+        return out
+
+    return _list_handler(lambda: (s.project for s in sim.lists.shared.values()), item, by_org=False)
