@@ -50,10 +50,6 @@ class Pollers(Mapping[str, KeyPoller]):
     def __len__(self) -> int:
         return len(self._pollers)
 
-    @property
-    def clients(self) -> dict[str, NeonClient]:
-        return {k: p.client for k, p in self._pollers.items()}
-
     async def poll(self, key: str) -> bool:
         return await self._pollers[key].poll()
 
@@ -82,7 +78,9 @@ class Service:
         self.clock = clock
         self.state = State(keys=_names(config), max_age=config.poll_max_age, clock=clock)
         self.metrics: Metrics = build_metrics(
-            self.state, areas=_areas_on(config), mode=config.metrics_mode
+            self.state,
+            areas=("projects", *(a.name for a in _areas_on(config))),
+            mode=config.metrics_mode,
         )
         self.metrics.record_config_load(success=True, at=clock())  # it starts from a loaded one
         self.exposition = Exposition(self.state, self.metrics)
@@ -99,7 +97,7 @@ class Service:
         ``slice_seconds``: how long a poll refreshes detail before carrying the rest over;
         None refreshes all of it every poll (``once``)."""
         config = self.config
-        areas = [a for a in DETAIL_AREAS if config.collector(a.name, a.default)]
+        areas = _areas_on(config)
         intervals = {a.name: t for a in areas if (t := _interval(a, config)) is not None}
         deadline = poll_deadline(
             poll_interval=config.poll_interval, poll_max_age=config.poll_max_age
@@ -255,8 +253,9 @@ def _names(config: Config) -> tuple[str, ...]:
     return tuple(k.name for k in config.keys)
 
 
-def _areas_on(config: Config) -> tuple[str, ...]:
-    return ("projects", *(a.name for a in DETAIL_AREAS if config.collector(a.name, a.default)))
+def _areas_on(config: Config) -> list[Area]:
+    """The switchable areas the configuration turns on (the project list is always on)."""
+    return [a for a in DETAIL_AREAS if config.collector(a.name, a.default)]
 
 
 async def _until_cancelled(job: Callable[[], Awaitable[object]], key: str) -> None:

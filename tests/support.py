@@ -129,3 +129,9 @@ class Clock:
 def value(rt: Service, name: str, **labels: str) -> float | None:
     """One sample of the exposition, as a scrape would see it (None: absent)."""
     return rt.metrics.registry.get_sample_value(name, labels)
+
+
+def quick_retries(pollers: Pollers) -> None:
+    """Retries stay (they are exercised), their backoff waits shrink to milliseconds."""
+    for poller in pollers.values():
+        poller.client._backoff_base = 0.001

@@ -14,7 +14,7 @@ from exporter.service import Service
 from exporter.simulator.renderings import branch_json
 from exporter.state import KeySnapshot, State
 from tests.sim import Fault, Simulator
-from tests.support import Clock, key_files, make_config, value
+from tests.support import Clock, key_files, make_config, quick_retries, value
 
 CONSUMPTION = "/consumption_history/projects"
 BRANCHES = "/projects/{project_id}/branches"
@@ -86,8 +86,7 @@ async def test_failing_endpoints_of_one_project_keep_the_rest(
     clock = Clock()
     rt = runtime(url, tmp_path, clock, poll_max_age=600.0)
     async with rt.pollers() as poller:
-        for client in poller.clients.values():
-            client._backoff_base = 0.001  # retries stay, their waits shrink
+        quick_retries(poller)
         assert await poller.poll("prod")
         assert len(rt.state.view().of("endpoints")) == 4
         route = "/projects/{project_id}/endpoints"

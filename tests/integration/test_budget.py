@@ -139,7 +139,7 @@ async def test_changed_projects_are_served_before_the_poll_ends(runtime_for: Bui
             endpoint = sim.endpoints_of(changed)[0]
             sim.set_endpoint(endpoint.id, state="init" if endpoint.state != "init" else "idle")
             published: list[KeySnapshot] = []
-            client = poller.clients["prod"]
+            client = poller["prod"].client
             previous = rt.state.snapshot("prod")
             # Rotation is due for every project (nothing is fresher than the poll interval).
             final = await poll_v2(

@@ -34,7 +34,7 @@ from exporter.logs import setup_logging
 from exporter.neon.client import MAX_BODY_BYTES, MAX_PAGES, PAGE_LIMIT
 from exporter.service import Pollers, Service
 from tests.sim import Fault, Simulator
-from tests.support import KEYS, key_files, make_config, value
+from tests.support import KEYS, key_files, make_config, quick_retries, value
 
 FaultFn = Callable[[web.Request], Awaitable[web.StreamResponse | None]]
 
@@ -86,11 +86,6 @@ async def front(sim: Simulator) -> AsyncIterator[tuple[Front, str]]:
         await server.close()
         await f.close()
         await sim_server.close()
-
-
-def quick_retries(poller: Pollers) -> None:
-    for client in poller.clients.values():
-        client._backoff_base = 0.01  # retries exist to be exercised, not waited on
 
 
 async def fails_keeping_last_data(
@@ -463,7 +458,7 @@ async def test_dns_failure(
     async with rt.pollers() as poller:
         assert await poller.poll("prod")
         # The same client, now pointed at a name that cannot resolve (RFC 2606 .invalid).
-        poller.clients["prod"].base_url = "http://neon.invalid/api/v2"
+        poller["prod"].client.base_url = "http://neon.invalid/api/v2"
         await fails_keeping_last_data(rt, poller, capsys, "neon.invalid")
         await poller.check_key("prod")
     assert value(rt, "neon_api_key_valid", key="prod") == 1
@@ -491,7 +486,7 @@ async def test_tls_failure_to_the_api(
         async with rt.pollers() as poller:
             assert await poller.poll("prod")
             before = len(sim.requests)
-            poller.clients["prod"].base_url = f"https://127.0.0.1:{impostor.port}/api/v2"
+            poller["prod"].client.base_url = f"https://127.0.0.1:{impostor.port}/api/v2"
             await fails_keeping_last_data(rt, poller, capsys, "certificate verify failed")
     finally:
         await impostor.close()

@@ -21,7 +21,7 @@ from collections.abc import Callable
 
 from exporter.service import Service
 from tests.sim import Fault, Simulator
-from tests.support import coverage_paused
+from tests.support import coverage_paused, quick_retries
 
 ENDPOINTS_ROUTE = "/projects/{project_id}/endpoints"
 WARMUP = 30  # polls: connection pool, parser and render caches filled
@@ -66,8 +66,7 @@ async def test_many_polls_under_faults_leave_the_heap_flat(
     rng = random.Random(7)
     outcomes: list[bool] = []
     async with rt.pollers() as poller:
-        for client in poller.clients.values():
-            client._backoff_base = 0.001  # retries exist to be exercised, not waited on
+        quick_retries(poller)
 
         async def round_trip(i: int) -> None:
             if i % 3 == 0:

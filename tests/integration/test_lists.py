@@ -14,7 +14,7 @@ from exporter.service import Service
 from exporter.simulator.lists import ROUTE_RECOVERABLE, ROUTE_SHARED
 from exporter.simulator.model import utcnow
 from tests.sim import Fault, Simulator
-from tests.support import KEYS, Clock, key_files, make_config, value
+from tests.support import KEYS, Clock, key_files, make_config, quick_retries, value
 
 HOUR = 3600.0
 
@@ -92,8 +92,7 @@ async def test_a_failing_list_keeps_the_rest_and_its_own_last_data(
     clock = Clock()
     rt = runtime(url, tmp_path, clock, area, poll_max_age=3 * HOUR)
     async with rt.pollers() as poller:
-        for client in poller.clients.values():
-            client._backoff_base = 0.001  # retries stay, their waits shrink
+        quick_retries(poller)
         assert await poller.poll("prod")
         before = project_ids(rt, family)
         assert len(before) == 1

@@ -13,7 +13,7 @@ from exporter.areas.operations import MAX_FAILED, PAGE_LIMIT
 from exporter.service import Service
 from exporter.simulator.model import utcnow
 from tests.sim import Fault, Simulator
-from tests.support import key_files, make_config, value
+from tests.support import key_files, make_config, quick_retries, value
 
 ROUTE = "/projects/{project_id}/operations"
 ON = {"endpoints": True, "operations": True}
@@ -155,8 +155,7 @@ async def test_failing_operations_route_keeps_projects_and_other_areas(
         make_config(url, key_files(tmp_path), collectors=ON, poll_max_age=600.0), clock=clock
     )
     async with rt.pollers() as poller:
-        for client in poller.clients.values():
-            client._backoff_base = 0.001  # retries stay, their waits shrink
+        quick_retries(poller)
         assert await poller.poll("prod")
         running = value(
             rt, "neon_project_operation_oldest_running_timestamp_seconds", project_id=pid

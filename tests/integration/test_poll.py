@@ -20,6 +20,7 @@ from tests.support import (
     key_files,
     make_config,
     on_virtual_time,
+    quick_retries,
     value,
 )
 
@@ -187,8 +188,7 @@ async def test_failures_never_trip_the_key_and_keep_last_data(
     """Non-401 failures fail the poll, keep the last good data and leave the key valid."""
     rt = runtime_for(sim_url, request_timeout=1.0)
     async with rt.pollers() as poller:
-        for client in poller.clients.values():
-            client._backoff_base = 0.01  # retries exist to be exercised, not waited on
+        quick_retries(poller)
         assert await poller.poll("prod")
         before = project_ids(rt)
         sim.inject(fault)

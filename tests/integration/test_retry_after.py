@@ -67,7 +67,7 @@ async def test_a_wait_over_the_cap_fails_the_request_and_pauses_the_key(
         sim.inject(Fault(status=429, route="/projects", retry_after=str(wait), times=1))
         assert not await poller.poll("prod")
         assert sim.count("/projects", status=429) == sim.count("/projects") - 1  # not retried
-        assert poller.clients["prod"].tokens() == 0
+        assert poller["prod"].client.tokens() == 0
     assert value(rt, "neon_api_key_valid", key="prod") == 1
 
 

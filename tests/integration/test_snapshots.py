@@ -13,7 +13,7 @@ from aiohttp.test_utils import TestServer
 from exporter.service import Service
 from exporter.simulator.model import utcnow
 from tests.sim import Fault, Simulator
-from tests.support import KEYS, key_files, make_config, value
+from tests.support import KEYS, key_files, make_config, quick_retries, value
 
 ROUTE = "/projects/{project_id}/snapshots"
 SCHEDULE = "/projects/{project_id}/branches/{branch_id}/backup_schedule"
@@ -124,8 +124,7 @@ async def test_failing_snapshot_routes_keep_projects_and_other_areas(
         make_config(url, key_files(tmp_path), collectors=ON, poll_max_age=7200.0), clock=clock
     )
     async with rt.pollers() as poller:
-        for client in poller.clients.values():
-            client._backoff_base = 0.001  # retries stay, their waits shrink
+        quick_retries(poller)
         assert await poller.poll("prod")
         before = value(rt, NEWEST, project_id=daily, branch_id=d)
         assert before is not None

@@ -17,7 +17,7 @@ from exporter.areas.usage import METERED
 from exporter.service import Service
 from exporter.simulator.billing import v2_metrics
 from tests.sim import Fault, Simulator
-from tests.support import KEYS, key_files, make_config, value
+from tests.support import KEYS, key_files, make_config, quick_retries, value
 
 V2 = "/consumption_history/v2/projects"
 LEGACY = "/consumption_history/projects"
@@ -213,8 +213,7 @@ async def test_failing_v2_keeps_projects_and_last_usage(
     rt = runtime(await start(served, sim), tmp_path, clock)
     pid = sim.project_ids()[0]
     async with rt.pollers() as poller:
-        for client in poller.clients.values():
-            client._backoff_base = 0.001  # retries of a 500 stay, their waits shrink
+        quick_retries(poller)
         assert await poller.poll("prod")
         before = value(rt, "neon_project_compute_unit_seconds", project_id=pid)
         assert before is not None
