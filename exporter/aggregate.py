@@ -22,6 +22,7 @@ from collections.abc import Iterable, Mapping
 from prometheus_client.core import GaugeMetricFamily, Metric
 
 from .areas.endpoints import endpoints_of
+from .areas.projects import projects_per_key
 from .collectors.base import SnapshotCollector, ViewSource
 from .neon.models import derive_state
 
@@ -69,12 +70,7 @@ class AggregateCollector(SnapshotCollector):
             ["endpoint_type", "state"],
             by_state,
         )
-        count = GaugeMetricFamily(
-            "neon_projects", "Projects seen by this key in its last good poll.", labels=["key"]
-        )
-        for key, n in view.projects_per_key.items():
-            count.add_metric([key], n)
-        yield count
+        yield projects_per_key(view)
 
 
 def _family(

@@ -31,8 +31,19 @@ from prometheus_client.core import GaugeMetricFamily, InfoMetricFamily, Metric
 
 from ..collectors.base import SnapshotCollector, ViewSource
 from ..neon.models import QUOTA_FIELDS, STATES, Project, derive_pooler, derive_state
+from ..state import View
 from .base import Area
 from .endpoints import endpoints_of
+
+
+def projects_per_key(view: View) -> GaugeMetricFamily:
+    """``neon_projects{key}``: served in either --metrics.mode."""
+    count = GaugeMetricFamily(
+        "neon_projects", "Projects seen by this key in its last good poll.", labels=["key"]
+    )
+    for key, n in view.projects_per_key.items():
+        count.add_metric([key], n)
+    return count
 
 
 class ProjectCollector(SnapshotCollector):
@@ -89,14 +100,7 @@ class ProjectCollector(SnapshotCollector):
                     state.add_metric([pid, s], 1.0 if s == current else 0.0)
             if pooled is not None:
                 pooler.add_metric([pid], 1.0 if pooled else 0.0)
-        count = GaugeMetricFamily(
-            "neon_projects",
-            "Projects seen by this key in its last good poll.",
-            labels=["key"],
-        )
-        for key, n in view.projects_per_key.items():
-            count.add_metric([key], n)
-        yield from (info, size, state, pooler, pg, count)
+        yield from (info, size, state, pooler, pg, projects_per_key(view))
         yield from list_extras(view.projects)
 
 
