@@ -28,7 +28,7 @@ from prometheus_client.core import Metric
 from prometheus_client.openmetrics import exposition as om_format
 from prometheus_client.utils import floatToGoString
 
-from .areas import AREAS, Area
+from .areas import AREAS, Area, rendered
 from .packed import Kept, Lines
 from .state import View
 
@@ -38,12 +38,6 @@ _NEEDS_ESCAPE = re.compile(r'[\\\n"]')
 # Values most samples carry (state and info series): formatted once.
 _COMMON_VALUES = {0.0: "0.0", 1.0: "1.0"}
 _go = cast(Callable[[float], str], floatToGoString)  # Go's float format, as the formats use
-
-
-def areas_on(names: Sequence[str]) -> tuple[Area, ...]:
-    """The areas whose collectors render the snapshot part, in registry order (as
-    ``exporter.areas.snapshot_registry``: the project list is always on)."""
-    return tuple(a for a in AREAS if a.name in names or not a.detail)
 
 
 def _escape(value: str) -> str:
@@ -162,7 +156,7 @@ class Fragments:
     COMPARE = 5000  # projects compared between two yields: a few ms
 
     def __init__(self, areas: Sequence[str]) -> None:
-        self.areas = areas_on(areas)
+        self.areas = rendered(areas)
         self._detail = tuple(a.name for a in AREAS if a.detail)  # all: see _project_view
         self.slots: list[Slot] = []
         self._by_name: dict[tuple[int, str], Slot] = {}

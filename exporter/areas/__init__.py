@@ -57,13 +57,17 @@ def markdown() -> str:
     return "\n".join(rows) + "\n"
 
 
+def rendered(names: Sequence[str]) -> tuple[Area, ...]:
+    """The areas whose collectors render the snapshot part, in registry order: those named,
+    and the project list, which is always on."""
+    return tuple(a for a in AREAS if a.name in names or a is projects.AREA)
+
+
 def snapshot_registry(view: ViewSource, *, areas: Sequence[str]) -> CollectorRegistry:
-    """Every series derived from polled data, rendered from ``view()``: the collectors of the
-    areas named (the project list is always among them)."""
+    """Every series derived from polled data, rendered from ``view()`` by the areas on."""
     registry = CollectorRegistry(auto_describe=False)
-    for area in AREAS:
-        if area.name in areas or area.name == projects.AREA.name:
-            registry.register(area.collector(view))
+    for area in rendered(areas):
+        registry.register(area.collector(view))
     return registry
 
 
@@ -80,5 +84,6 @@ __all__ = [
     "Area",
     "frozen_registry",
     "markdown",
+    "rendered",
     "snapshot_registry",
 ]
