@@ -188,11 +188,17 @@ async def _until_stopped(service: Service) -> None:
     await stop.wait()
 
 
+async def _polled_api(stack: AsyncExitStack, config: Config) -> Config:
+    """The configuration to poll with: the demo's simulated API started first for --demo."""
+    if config.demo:
+        config, _ = await stack.enter_async_context(demo_api(config))
+    return config
+
+
 async def _check(config: Config, out: TextIO) -> int:
     """Probe every key and count its projects; a table on ``out``."""
     async with AsyncExitStack() as stack:
-        if config.demo:
-            config, _ = await stack.enter_async_context(demo_api(config))
+        config = await _polled_api(stack, config)
         pollers = await stack.enter_async_context(Service(config).pollers())
 
         async def one(name: str) -> tuple[str, str, str, str]:
@@ -221,8 +227,7 @@ async def _once(config: Config, out: TextIO) -> int:
     from prometheus_client import generate_latest
 
     async with AsyncExitStack() as stack:
-        if config.demo:
-            config, _ = await stack.enter_async_context(demo_api(config))
+        config = await _polled_api(stack, config)
         service = Service(config)
         pollers = await stack.enter_async_context(service.pollers())
         ok = await pollers.poll_all()
