@@ -31,13 +31,6 @@ MAX_LIMIT = 400
 DEFAULT_LIMIT = 10
 RECOVERY_WINDOW = timedelta(days=7)  # how long Neon keeps a deleted project restorable
 PERMISSIONS = ("CAN_VIEW", "CAN_EDIT", "CAN_MANAGE")
-QUOTA_NAMES = (
-    "active_time_seconds",
-    "compute_time_seconds",
-    "written_data_bytes",
-    "data_transfer_bytes",
-    "logical_size_bytes",
-)
 
 _ApiHandler = Callable[[web.Request, str], Awaitable[web.StreamResponse]]
 _Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
