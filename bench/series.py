@@ -16,9 +16,9 @@ from types import MappingProxyType
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from prometheus_client import generate_latest
-
-from exporter.metrics import build_metrics
+from exporter.areas import layout
+from exporter.exposition.own import build_metrics
+from exporter.exposition.serve import Exposition
 from exporter.neon.models import Endpoint, Project
 from exporter.state import KeySnapshot, State
 
@@ -44,8 +44,8 @@ def snapshot(n: int) -> KeySnapshot:
 def series(n: int, mode: str) -> int:
     state = State(keys=("prod",), max_age=1e12, clock=lambda: 0.0)
     state.record_poll("prod", snapshot(n), 1.0)
-    metrics = build_metrics(state, areas=("projects", "endpoints"), mode=mode)
-    text = generate_latest(metrics.registry).decode()
+    on = layout(("projects", "endpoints"), aggregate=mode == "aggregate")
+    text = Exposition(state, build_metrics(), on).rendered().decode()
     return sum(1 for line in text.splitlines() if line and not line.startswith("#"))
 
 

@@ -223,15 +223,14 @@ async def _check(config: Config, out: TextIO) -> int:
 
 
 async def _once(config: Config, out: TextIO) -> int:
-    """Poll every key once and write the text exposition to ``out``."""
-    from prometheus_client import generate_latest
-
+    """Poll every key once and write the text exposition to ``out``: the bytes ``/metrics``
+    serves in the classic text format."""
     async with AsyncExitStack() as stack:
         config = await _polled_api(stack, config)
         service = Service(config)
         pollers = await stack.enter_async_context(service.pollers())
         ok = await pollers.poll_all()
-    out.write(generate_latest(service.metrics.registry).decode())
+    out.write(service.exposition.rendered().decode())
     return EXIT_OK if ok else EXIT_FAILED
 
 

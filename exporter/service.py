@@ -20,16 +20,16 @@ from functools import partial
 import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from .areas import DETAIL_AREAS, Area
+from .areas import DETAIL_AREAS, Area, layout
 from .config import RESTART_ONLY, Config
 from .errors import ConfigError
-from .metrics import Metrics, build_metrics
+from .exposition.own import Metrics, build_metrics
+from .exposition.serve import Exposition
 from .neon.budget import TokenBucket
 from .neon.client import NeonClient
 from .neon.http import new_session
 from .plan import Memory, Selection, poll_deadline, poll_jitter, slice_seconds
 from .poller import KeyPoller
-from .render import Exposition
 from .state import State
 
 log = structlog.get_logger("exporter.service")
@@ -77,13 +77,12 @@ class Service:
         self.config = config
         self.clock = clock
         self.state = State(keys=_names(config), max_age=config.poll_max_age, clock=clock)
-        self.metrics: Metrics = build_metrics(
-            self.state,
-            areas=("projects", *(a.name for a in _areas_on(config))),
-            mode=config.metrics_mode,
-        )
+        self.metrics: Metrics = build_metrics()
         self.metrics.record_config_load(success=True, at=clock())  # it starts from a loaded one
-        self.exposition = Exposition(self.state, self.metrics)
+        on = tuple(a.name for a in _areas_on(config))
+        self.exposition = Exposition(
+            self.state, self.metrics, layout(on, aggregate=config.metrics_mode == "aggregate")
+        )
         self._memory: dict[str, Memory] = {}  # per key, across reloads and poller sessions
         self._load = load
         self._on_reload = on_reload

@@ -15,9 +15,9 @@ import structlog
 from aiohttp import web
 from prometheus_client.exposition import choose_encoder
 
+from .exposition.serve import RenderError
 from .guard import WebGuard
 from .landing import KeyRow, page, requests_per_key
-from .render import RenderError
 from .service import Service
 
 SERVICE = web.AppKey("service", Service)
@@ -35,10 +35,9 @@ async def _polling(app: web.Application) -> AsyncIterator[None]:
         yield
     finally:
         await service.stop()
-        service.exposition.close()
 
 
-# The content types of what render.py produces (prometheus_client's defaults).
+# The content types of what the exposition produces (prometheus_client's defaults).
 TEXT_TYPE = choose_encoder("")[1]
 OPENMETRICS_TYPE = choose_encoder("application/openmetrics-text")[1]
 

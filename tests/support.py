@@ -11,10 +11,16 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import coverage
+from prometheus_client.metrics_core import Metric
+from prometheus_client.openmetrics.parser import text_string_to_metric_families
 
+from exporter.areas import layout
 from exporter.config import Config, KeyConfig, KeySource
+from exporter.exposition.own import build_metrics
+from exporter.exposition.serve import Exposition
 from exporter.neon.budget import TokenBucket
 from exporter.service import Pollers, Service
+from exporter.state import State
 
 KEYS = {"prod": "prod-" + "a" * 40, "staging": "staging-" + "b" * 40}
 
@@ -126,9 +132,33 @@ class Clock:
         return self.now
 
 
+def parsed(exposition: Exposition) -> list[Metric]:
+    """The exposition as a scrape gets it (the OpenMetrics body ``/metrics`` serves), parsed
+    by prometheus_client's OpenMetrics parser: names and types as the exporter declares them."""
+    body = exposition.rendered(openmetrics=True).decode()
+    return list(text_string_to_metric_families(body))  # type: ignore[no-untyped-call]
+
+
+def families(rt: Service) -> list[Metric]:
+    return parsed(rt.exposition)
+
+
+def sample_in(metrics: list[Metric], name: str, labels: dict[str, str]) -> float | None:
+    for family in metrics:
+        for sample in family.samples:
+            if sample.name == name and sample.labels == labels:
+                return float(sample.value)
+    return None
+
+
 def value(rt: Service, name: str, **labels: str) -> float | None:
     """One sample of the exposition, as a scrape would see it (None: absent)."""
-    return rt.metrics.registry.get_sample_value(name, labels)
+    return sample_in(families(rt), name, labels)
+
+
+def exposition_of(state: State, areas: tuple[str, ...], *, aggregate: bool = False) -> Exposition:
+    """What a service with these areas on serves of ``state``."""
+    return Exposition(state, build_metrics(), layout(areas, aggregate=aggregate))
 
 
 def quick_retries(pollers: Pollers) -> None:

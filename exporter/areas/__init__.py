@@ -1,18 +1,17 @@
 """The registry of areas: every surface of the Neon API the exporter reads.
 
-Config defaults, ``--[no-]collector.NAME`` flags, the poller's planning, the collectors and the
-docs test iterate over ``AREAS``. Adding an area is one module (see ``base.Area``) and one line
+Config defaults, ``--[no-]collector.NAME`` flags, the poller's planning, the exposition's layout
+and the docs test iterate over ``AREAS``. Adding an area is one module (see ``base.Area``) and one line
 here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from prometheus_client import CollectorRegistry
-
-from ..collectors.base import ViewSource
-from ..state import View
+from ..exposition.family import Family
+from ..exposition.store import Layout, Scope
 from . import (
     api_keys,
     api_keys_address,
@@ -57,23 +56,19 @@ def markdown() -> str:
     return "\n".join(rows) + "\n"
 
 
-def rendered(names: Sequence[str]) -> tuple[Area, ...]:
-    """The areas whose collectors render the snapshot part, in registry order: those named,
-    and the project list, which is always on."""
-    return tuple(a for a in AREAS if a.name in names or a is projects.AREA)
-
-
-def snapshot_registry(view: ViewSource, *, areas: Sequence[str]) -> CollectorRegistry:
-    """Every series derived from polled data, rendered from ``view()`` by the areas on."""
-    registry = CollectorRegistry(auto_describe=False)
-    for area in rendered(areas):
-        registry.register(area.collector(view))
-    return registry
-
-
-def frozen_registry(view: View, *, areas: Sequence[str]) -> CollectorRegistry:
-    """The snapshot series of one fixed view: safe to render on another thread or process."""
-    return snapshot_registry(lambda: view, areas=areas)
+def layout(names: Sequence[str], *, aggregate: bool = False) -> Layout:
+    """What /metrics serves of the polled data: the areas named and the project list (always
+    on), in registry order, each area's families as it declares them (its sums instead of its
+    per-project families in aggregate mode), then its families of the whole view."""
+    families: list[tuple[Family[Any], Scope]] = []
+    on = tuple(a for a in AREAS if a.name in names or a is projects.AREA)
+    for area in on:
+        if aggregate:
+            families += [(f, "sum") for f in area.sums]
+        else:
+            families += [(f, "project") for f in area.families]
+        families += [(f, "view") for f in area.view_families]
+    return Layout(tuple(families), areas=tuple(a.name for a in on if a.detail))
 
 
 __all__ = [
@@ -82,8 +77,6 @@ __all__ = [
     "COLLECTOR_DEFAULTS",
     "DETAIL_AREAS",
     "Area",
-    "frozen_registry",
+    "layout",
     "markdown",
-    "rendered",
-    "snapshot_registry",
 ]

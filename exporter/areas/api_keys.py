@@ -18,13 +18,12 @@ Sample::
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import cast
 
 import structlog
-from prometheus_client.core import GaugeMetricFamily, InfoMetricFamily, Metric
 
-from ..collectors.base import SnapshotCollector, ViewSource
+from ..exposition.family import Family, Sample, info, one
 from ..neon.client import NeonClient
 from ..neon.errors import ApiStatusError
 from ..neon.models import ApiKey
@@ -82,37 +81,33 @@ def keys_of(view: View) -> dict[int, ApiKey]:
     return {k.id: k for keys in per_key.values() for k in keys}
 
 
-class ApiKeyCollector(SnapshotCollector):
-    def __init__(self, view: ViewSource) -> None:
-        self.view = view
+def listed(value: Callable[[str, ApiKey], Iterable[Sample]]) -> Callable[[View], Iterable[Sample]]:
+    """Samples of every listed key, by id (the id as a label value)."""
+    return lambda view: (s for kid, k in sorted(keys_of(view).items()) for s in value(str(kid), k))
 
-    def collect(self) -> Iterable[Metric]:
-        keys = keys_of(self.view())
-        if not keys:
-            return
-        info = InfoMetricFamily(
-            "neon_listed_api_key",
-            "A Neon API key of the account or of an organization (owner: account, or the "
-            "organization id), as last listed; always 1. Never the key or its prefix.",
-            labels=["api_key_id", "api_key_name", "owner", "project_id"],
-        )
-        created = GaugeMetricFamily(
-            "neon_listed_api_key_created_timestamp_seconds",
-            "Unix time the API key was created, as last listed.",
-            labels=["api_key_id"],
-        )
-        used = GaugeMetricFamily(
-            "neon_listed_api_key_last_used_timestamp_seconds",
-            "Unix time the API key was last used, as last listed; absent for a key never used.",
-            labels=["api_key_id"],
-        )
-        for kid, k in sorted(keys.items()):
-            info.add_metric([str(kid), k.name, k.owner, k.project_id], {})
-            if k.created_at is not None:
-                created.add_metric([str(kid)], k.created_at)
-            if k.last_used_at is not None:
-                used.add_metric([str(kid)], k.last_used_at)
-        yield from (info, created, used)
+
+VIEW_FAMILIES: tuple[Family[View], ...] = (
+    Family(
+        "neon_listed_api_key_info",
+        "A Neon API key of the account or of an organization (owner: account, or the "
+        "organization id), as last listed; always 1. Never the key or its prefix.",
+        ("api_key_id", "api_key_name", "owner", "project_id"),
+        listed(lambda kid, k: info(kid, k.name, k.owner, k.project_id)),
+        kind="info",
+    ),
+    Family(
+        "neon_listed_api_key_created_timestamp_seconds",
+        "Unix time the API key was created, as last listed.",
+        ("api_key_id",),
+        listed(lambda kid, k: one(k.created_at, kid)),
+    ),
+    Family(
+        "neon_listed_api_key_last_used_timestamp_seconds",
+        "Unix time the API key was last used, as last listed; absent for a key never used.",
+        ("api_key_id",),
+        listed(lambda kid, k: one(k.last_used_at, kid)),
+    ),
+)
 
 
 AREA = Area(
@@ -121,7 +116,7 @@ AREA = Area(
     help="the account's and its organizations' API keys: age and last use (refreshed hourly)",
     cost="2 + organizations requests per key per interval (1 + 1 for an organization key); "
     "none per project",
-    collector=ApiKeyCollector,
+    view_families=VIEW_FAMILIES,
     fetch_account=fetch,
     interval=3600.0,
 )

@@ -10,35 +10,26 @@ Sample::
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
-from prometheus_client.core import InfoMetricFamily, Metric
-
-from ..collectors.base import SnapshotCollector, ViewSource
+from ..exposition.family import Family, info
+from ..state import View
 from . import api_keys
 from .base import Area
 
 NAME = "api_keys_address"
 
 
-class ApiKeyAddressCollector(SnapshotCollector):
-    def __init__(self, view: ViewSource) -> None:
-        self.view = view
-
-    def collect(self) -> Iterable[Metric]:
-        keys = api_keys.keys_of(self.view())
-        used = {kid: k.last_used_from_addr for kid, k in keys.items() if k.last_used_from_addr}
-        if not used:
-            return
-        info = InfoMetricFamily(
-            "neon_listed_api_key_last_used_address",
-            "The address the API key was last used from, as last listed (needs "
-            "--collector.api_keys too); always 1.",
-            labels=["api_key_id", "address"],
-        )
-        for kid, address in sorted(used.items()):
-            info.add_metric([str(kid), address], {})
-        yield info
+VIEW_FAMILIES: tuple[Family[View], ...] = (
+    Family(
+        "neon_listed_api_key_last_used_address_info",
+        "The address the API key was last used from, as last listed (needs "
+        "--collector.api_keys too); always 1.",
+        ("api_key_id", "address"),
+        api_keys.listed(
+            lambda kid, k: info(kid, k.last_used_from_addr) if k.last_used_from_addr else ()
+        ),
+        kind="info",
+    ),
+)
 
 
 AREA = Area(
@@ -46,6 +37,6 @@ AREA = Area(
     default=False,
     help="also the address each listed API key was last used from (needs --collector.api_keys)",
     cost="none: rendered from the api_keys answers",
-    collector=ApiKeyAddressCollector,
+    view_families=VIEW_FAMILIES,
     renders=api_keys.NAME,
 )

@@ -2,8 +2,9 @@
 
 An area names itself (``--[no-]collector.NAME``, the ``collector`` label of
 ``neon_exporter_collector_success``), says whether it is on by default and what it costs in
-requests, fetches its data through the Neon client, and renders it with its collector. The
-registry in ``__init__.py`` lists them; config, poller, state and docs iterate over it.
+requests, fetches its data through the Neon client, and declares its metric families: what
+each project's data (or the whole view, for account-level data) becomes. The registry in
+``__init__.py`` lists them; config, poller, state, the exposition and docs iterate over it.
 """
 
 from __future__ import annotations
@@ -13,10 +14,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from prometheus_client.registry import Collector
-
-from ..collectors.base import ViewSource
+from ..exposition.family import Family, ProjectData
 from ..neon.client import NeonClient
+from ..state import View
 
 FetchOne = Callable[[NeonClient, str], Awaitable[Any | None]]
 """One project's detail of the area; None when the project is gone (404)."""
@@ -48,7 +48,13 @@ class Area:
     default: bool  # on unless --no-collector.NAME
     help: str  # one line for --help and docs/configuration.md
     cost: str  # its requests, as docs/metrics.md states them
-    collector: Callable[[ViewSource], Collector]
+    # Its series: per project (each project's lines kept until its data changes), then from
+    # the whole view (account-level data, per-key counts), in this order on /metrics.
+    families: tuple[Family[ProjectData], ...] = ()
+    view_families: tuple[Family[View], ...] = ()
+    # --metrics.mode=aggregate: families whose samples are summed over every project, served
+    # instead of ``families`` (``view_families`` are served in both modes).
+    sums: tuple[Family[ProjectData], ...] = ()
     # Per-project detail refreshed in the budgeted rotation; None for the project list itself.
     fetch: FetchOne | None = None
     # Account-level data (one per key, not per project), refreshed every ``interval``.

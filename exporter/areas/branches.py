@@ -10,17 +10,13 @@ Sample::
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import cast
+from collections.abc import Iterable
 
-from prometheus_client.core import GaugeMetricFamily, InfoMetricFamily, Metric
-
-from ..collectors.base import SnapshotCollector, ViewSource
+from ..exposition.family import Family, ProjectData, Sample, one
 from ..neon.client import MAX_PAGES, NeonClient
 from ..neon.errors import MalformedResponse
 from ..neon.models import Branch
 from ..neon.parse import parse_v2_branches_page
-from ..state import View
 from .base import Area
 
 NAME = "branches"
@@ -55,45 +51,35 @@ async def fetch(client: NeonClient, project_id: str) -> tuple[Branch, ...] | Non
     raise MalformedResponse(ROUTE, f"more than {MAX_PAGES} pages")
 
 
-def branches_of(view: View) -> Mapping[str, tuple[Branch, ...]]:
-    return cast(Mapping[str, tuple[Branch, ...]], view.of(NAME))
+def _bool(value: bool) -> str:
+    return "true" if value else "false"
 
 
-class BranchCollector(SnapshotCollector):
-    def __init__(self, view: ViewSource) -> None:
-        self.view = view
+def _info(d: ProjectData) -> Iterable[Sample]:
+    for b in d.of(NAME) or ():
+        yield (d.id, b.id, b.name, _bool(b.default), _bool(b.protected), b.state), 1.0
 
-    def collect(self) -> Iterable[Metric]:
-        view = self.view()
-        branches_by_project = branches_of(view)
-        if not branches_by_project:  # nothing fetched yet
-            return
-        info = InfoMetricFamily(
-            "neon_branch",
-            "Neon branch metadata (polled from the Neon API); always 1.",
-            labels=["project_id", "branch_id", "branch_name", "default", "protected", "state"],
-        )
-        size = GaugeMetricFamily(
-            "neon_branch_logical_size_bytes",
-            "Logical size of the branch in bytes, as last polled; absent until Neon reports it.",
-            labels=["project_id", "branch_id"],
-        )
-        for pid, branches in branches_by_project.items():
-            for b in branches:
-                info.add_metric(
-                    [
-                        pid,
-                        b.id,
-                        b.name,
-                        "true" if b.default else "false",
-                        "true" if b.protected else "false",
-                        b.state,
-                    ],
-                    {},
-                )
-                if b.logical_size_bytes is not None:
-                    size.add_metric([pid, b.id], b.logical_size_bytes)
-        yield from (info, size)
+
+def _size(d: ProjectData) -> Iterable[Sample]:
+    for b in d.of(NAME) or ():
+        yield from one(b.logical_size_bytes, d.id, b.id)
+
+
+FAMILIES: tuple[Family[ProjectData], ...] = (
+    Family(
+        "neon_branch_info",
+        "Neon branch metadata (polled from the Neon API); always 1.",
+        ("project_id", "branch_id", "branch_name", "default", "protected", "state"),
+        _info,
+        kind="info",
+    ),
+    Family(
+        "neon_branch_logical_size_bytes",
+        "Logical size of the branch in bytes, as last polled; absent until Neon reports it.",
+        ("project_id", "branch_id"),
+        _size,
+    ),
+)
 
 
 AREA = Area(
@@ -101,6 +87,6 @@ AREA = Area(
     default=False,
     help="branches per project (logical size, state)",
     cost="1 request per project per refresh (more past 1,000 branches), in the budgeted rotation",
-    collector=BranchCollector,
+    families=FAMILIES,
     fetch=fetch,
 )

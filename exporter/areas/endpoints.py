@@ -14,16 +14,12 @@ Sample::
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import cast
+from collections.abc import Callable, Iterable
 
-from prometheus_client.core import GaugeMetricFamily, InfoMetricFamily, Metric
-
-from ..collectors.base import SnapshotCollector, ViewSource
+from ..exposition.family import Family, ProjectData, Sample, flag, info, one
 from ..neon.client import NeonClient
 from ..neon.models import STATES, Endpoint
 from ..neon.parse import parse_v2_endpoints
-from ..state import View
 from .base import Area
 
 NAME = "endpoints"
@@ -35,59 +31,84 @@ async def fetch(client: NeonClient, project_id: str) -> tuple[Endpoint, ...] | N
     return None if data is None else client.parse(ROUTE, parse_v2_endpoints, data)
 
 
-def endpoints_of(view: View) -> Mapping[str, tuple[Endpoint, ...]]:
-    return cast(Mapping[str, tuple[Endpoint, ...]], view.of(NAME))
+def endpoints(d: ProjectData) -> tuple[Endpoint, ...]:
+    """The project's endpoints, in the order Neon lists them (none until fetched)."""
+    return d.of(NAME) or ()
 
 
-_LABELS = ["project_id", "endpoint_id"]
+_LABELS = ("project_id", "endpoint_id")
 
 
-class EndpointCollector(SnapshotCollector):
-    def __init__(self, view: ViewSource) -> None:
-        self.view = view
+def _each(
+    value: Callable[[str, Endpoint], Iterable[Sample]],
+) -> Callable[[ProjectData], Iterable[Sample]]:
+    """Samples of every endpoint of the project (``value`` gets the project id and one)."""
+    return lambda d: (s for e in endpoints(d) for s in value(d.id, e))
 
-    def collect(self) -> Iterable[Metric]:
-        view = self.view()
-        info = InfoMetricFamily(
-            "neon_endpoint",
-            "Neon compute endpoint metadata (polled from the Neon API); always 1.",
-            labels=["project_id", "branch_id", "endpoint_id", "endpoint_type"],
-        )
-        state = GaugeMetricFamily(
-            "neon_endpoint_state",
-            "Compute endpoint state as last polled: 1 for the current state.",
-            labels=[*_LABELS, "state"],
-        )
 
-        def gauge(name: str, doc: str) -> GaugeMetricFamily:
-            return GaugeMetricFamily(
-                f"neon_endpoint_{name}", f"{doc}, as last polled.", labels=_LABELS
-            )
+def _gauge(name: str, doc: str, value: Callable[[Endpoint], float | None]) -> Family[ProjectData]:
+    return Family(
+        f"neon_endpoint_{name}",
+        f"{doc}, as last polled.",
+        _LABELS,
+        _each(lambda pid, e: one(value(e), pid, e.id)),
+    )
 
-        pooler = gauge("pooler_enabled", "1 if the endpoint's connection pooler is enabled")
-        min_cu = gauge("autoscaling_limit_min_cu", "Autoscaling minimum in compute units")
-        max_cu = gauge("autoscaling_limit_max_cu", "Autoscaling maximum in compute units")
-        suspend = gauge(
-            "suspend_timeout_seconds", "Idle time before the compute suspends (0 = Neon default)"
-        )
-        last_active = gauge(
-            "last_active_timestamp_seconds", "When the compute was last active (Unix time)"
-        )
-        for pid, endpoints in endpoints_of(view).items():
-            for e in endpoints:
-                labels = [pid, e.id]
-                info.add_metric([pid, e.branch_id, e.id, e.type], {})
-                for s in STATES:
-                    state.add_metric([*labels, s], 1.0 if s == e.state else 0.0)
-                if e.pooler_enabled is not None:  # deprecated by Neon: absent once gone
-                    pooler.add_metric(labels, 1.0 if e.pooler_enabled else 0.0)
-                min_cu.add_metric(labels, e.autoscaling_limit_min_cu)
-                max_cu.add_metric(labels, e.autoscaling_limit_max_cu)
-                if e.suspend_timeout_seconds is not None:
-                    suspend.add_metric(labels, e.suspend_timeout_seconds)
-                if e.last_active_timestamp is not None:
-                    last_active.add_metric(labels, e.last_active_timestamp)
-        yield from (info, state, pooler, min_cu, max_cu, suspend, last_active)
+
+def _state(pid: str, e: Endpoint) -> Iterable[Sample]:
+    return (((pid, e.id, s), 1.0 if s == e.state else 0.0) for s in STATES)
+
+
+FAMILIES: tuple[Family[ProjectData], ...] = (
+    Family(
+        "neon_endpoint_info",
+        "Neon compute endpoint metadata (polled from the Neon API); always 1.",
+        ("project_id", "branch_id", "endpoint_id", "endpoint_type"),
+        _each(lambda pid, e: info(pid, e.branch_id, e.id, e.type)),
+        kind="info",
+    ),
+    Family(
+        "neon_endpoint_state",
+        "Compute endpoint state as last polled: 1 for the current state.",
+        (*_LABELS, "state"),
+        _each(_state),
+    ),
+    Family(  # deprecated by Neon: absent once gone
+        "neon_endpoint_pooler_enabled",
+        "1 if the endpoint's connection pooler is enabled, as last polled.",
+        _LABELS,
+        _each(lambda pid, e: flag(e.pooler_enabled, pid, e.id)),
+    ),
+    _gauge(
+        "autoscaling_limit_min_cu",
+        "Autoscaling minimum in compute units",
+        lambda e: e.autoscaling_limit_min_cu,
+    ),
+    _gauge(
+        "autoscaling_limit_max_cu",
+        "Autoscaling maximum in compute units",
+        lambda e: e.autoscaling_limit_max_cu,
+    ),
+    _gauge(
+        "suspend_timeout_seconds",
+        "Idle time before the compute suspends (0 = Neon default)",
+        lambda e: e.suspend_timeout_seconds,
+    ),
+    _gauge(
+        "last_active_timestamp_seconds",
+        "When the compute was last active (Unix time)",
+        lambda e: e.last_active_timestamp,
+    ),
+)
+
+SUMS: tuple[Family[ProjectData], ...] = (
+    Family(
+        "neon_aggregate_endpoints",
+        "Compute endpoints by type and state, as last polled.",
+        ("endpoint_type", "state"),
+        _each(lambda _, e: (((e.type, e.state), 1.0),)),
+    ),
+)
 
 
 AREA = Area(
@@ -95,6 +116,7 @@ AREA = Area(
     default=True,
     help="compute endpoints per project",
     cost="1 request per project per refresh, in the budgeted rotation",
-    collector=EndpointCollector,
+    families=FAMILIES,
+    sums=SUMS,
     fetch=fetch,
 )

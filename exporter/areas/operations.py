@@ -27,17 +27,15 @@ from __future__ import annotations
 import re
 import time
 from collections import Counter, OrderedDict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 import structlog
-from prometheus_client.core import GaugeMetricFamily, Metric
 
-from ..collectors.base import SnapshotCollector, ViewSource
+from ..exposition.family import Family, ProjectData, Sample, one
 from ..neon.client import NeonClient
 from ..neon.fields import _BadItem, _items, _str, _timestamp
-from ..state import View
 from .base import Area
 
 log = structlog.get_logger("exporter.operations")
@@ -165,45 +163,45 @@ async def fetch(client: NeonClient, project_id: str) -> Operations:
     return summarize(operations, now)
 
 
-def operations_of(view: View) -> Mapping[str, Operations]:
-    return cast(Mapping[str, Operations], view.of(NAME))
+def _failed(d: ProjectData) -> Iterable[Sample]:
+    ops: Operations | None = d.of(NAME)
+    return () if ops is None else [((d.id, f.id, f.action), f.at) for f in ops.failed]
 
 
-class OperationCollector(SnapshotCollector):
-    def __init__(self, view: ViewSource) -> None:
-        self.view = view
+def _failed_by_action(d: ProjectData) -> Iterable[Sample]:
+    ops: Operations | None = d.of(NAME)
+    return () if ops is None else [((d.id, a), float(n)) for a, n in ops.failed_by_action]
 
-    def collect(self) -> Iterable[Metric]:
-        by_project = operations_of(self.view())
-        if not by_project:  # off, or nothing fetched yet
-            return
-        failed = GaugeMetricFamily(
-            "neon_operation_failed_timestamp_seconds",
-            "Unix time a recently failed Neon operation was last updated (failed), as last "
-            f"polled; the newest {MAX_FAILED} per project of the last "
-            f"{RECENT_SECONDS / 3600:g} h in the latest page.",
-            labels=["project_id", "operation_id", "action"],
-        )
-        counts = GaugeMetricFamily(
-            "neon_project_operations_failed",
-            f"Failed operations of the last {RECENT_SECONDS / 3600:g} h in the project's latest "
-            f"{PAGE_LIMIT} operations, by action, as last polled.",
-            labels=["project_id", "action"],
-        )
-        oldest = GaugeMetricFamily(
-            "neon_project_operation_oldest_running_timestamp_seconds",
-            "Unix time the project's oldest operation still in progress was created, as last "
-            "polled; absent when none is.",
-            labels=["project_id"],
-        )
-        for pid, ops in sorted(by_project.items()):
-            for f in ops.failed:
-                failed.add_metric([pid, f.id, f.action], f.at)
-            for action, n in ops.failed_by_action:
-                counts.add_metric([pid, action], float(n))
-            if ops.oldest_running is not None:
-                oldest.add_metric([pid], ops.oldest_running)
-        yield from (failed, counts, oldest)
+
+def _oldest_running(d: ProjectData) -> Iterable[Sample]:
+    ops: Operations | None = d.of(NAME)
+    return () if ops is None else one(ops.oldest_running, d.id)
+
+
+FAMILIES: tuple[Family[ProjectData], ...] = (
+    Family(
+        "neon_operation_failed_timestamp_seconds",
+        "Unix time a recently failed Neon operation was last updated (failed), as last "
+        f"polled; the newest {MAX_FAILED} per project of the last "
+        f"{RECENT_SECONDS / 3600:g} h in the latest page.",
+        ("project_id", "operation_id", "action"),
+        _failed,
+    ),
+    Family(
+        "neon_project_operations_failed",
+        f"Failed operations of the last {RECENT_SECONDS / 3600:g} h in the project's latest "
+        f"{PAGE_LIMIT} operations, by action, as last polled.",
+        ("project_id", "action"),
+        _failed_by_action,
+    ),
+    Family(
+        "neon_project_operation_oldest_running_timestamp_seconds",
+        "Unix time the project's oldest operation still in progress was created, as last "
+        "polled; absent when none is.",
+        ("project_id",),
+        _oldest_running,
+    ),
+)
 
 
 AREA = Area(
@@ -211,6 +209,6 @@ AREA = Area(
     default=False,
     help="failed and long-running operations per project (latest page)",
     cost="1 request per project per refresh, in the budgeted rotation",
-    collector=OperationCollector,
+    families=FAMILIES,
     fetch=fetch,
 )

@@ -12,12 +12,12 @@ Sample::
     neon_project_state{project_id="wispy-sea-654321",state="idle"} 1.0
     neon_project_pooler_enabled{project_id="wispy-sea-654321"} 0.0
     neon_project_pg_version{project_id="wispy-sea-654321"} 15.0
-    neon_projects{key="prod"} 1.0
     neon_project_quota_active_time_seconds{project_id="wispy-sea-654321"} 36000.0
     neon_project_quota_reset_timestamp_seconds{project_id="wispy-sea-654321"} 1.738368e+09
     neon_project_maintenance_starts_timestamp_seconds{project_id="wispy-sea-654321"} 1.737342e+09
     neon_project_history_retention_seconds{project_id="wispy-sea-654321"} 604800.0
     neon_project_period_active_time_seconds{project_id="wispy-sea-654321"} 750111.0
+    neon_projects{key="prod"} 1.0
 
 Quotas, maintenance, history retention and active time ride on the list (v2): no request of
 their own. A quota limit of zero (unlimited) has no series; a field Neon does not send has none.
@@ -25,83 +25,38 @@ their own. A quota limit of zero (unlimited) has no series; a field Neon does no
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 
-from prometheus_client.core import GaugeMetricFamily, InfoMetricFamily, Metric
-
-from ..collectors.base import SnapshotCollector, ViewSource
-from ..neon.models import QUOTA_FIELDS, STATES, Project, derive_pooler, derive_state
+from ..exposition.family import Family, ProjectData, Sample, flag, info, one
+from ..neon.models import QUOTA_FIELDS, STATES, derive_pooler, derive_state
 from ..state import View
 from .base import Area
-from .endpoints import endpoints_of
+from .endpoints import NAME as ENDPOINTS
+
+_P = ("project_id",)
 
 
-def projects_per_key(view: View) -> GaugeMetricFamily:
-    """``neon_projects{key}``: served in either --metrics.mode."""
-    count = GaugeMetricFamily(
-        "neon_projects", "Projects seen by this key in its last good poll.", labels=["key"]
-    )
-    for key, n in view.projects_per_key.items():
-        count.add_metric([key], n)
-    return count
+def project_state(d: ProjectData) -> str | None:
+    """v1: the project's own; v2: derived from its endpoints once they are fetched."""
+    endpoints = d.of(ENDPOINTS)
+    return derive_state(endpoints) if endpoints is not None else d.project.state
 
 
-class ProjectCollector(SnapshotCollector):
-    def __init__(self, view: ViewSource) -> None:
-        self.view = view
+def _pooler(d: ProjectData) -> bool | None:
+    endpoints = d.of(ENDPOINTS)
+    return derive_pooler(endpoints) if endpoints is not None else d.project.pooler_enabled
 
-    def collect(self) -> Iterable[Metric]:
-        view = self.view()
-        info = InfoMetricFamily(
-            "neon_project",
-            "Neon project metadata (polled from the Neon API); always 1.",
-            labels=[
-                "project_id",
-                "project_name",
-                "region_id",
-                "platform_id",
-                "org_id",
-                "pg_version",
-            ],
-        )
-        size = GaugeMetricFamily(
-            "neon_project_size_bytes",
-            "Project storage size in bytes (v2 synthetic_storage_size, v1 size), as last polled.",
-            labels=["project_id"],
-        )
-        state = GaugeMetricFamily(
-            "neon_project_state",
-            "Project state as last polled: 1 for the current state (v2: derived from endpoints).",
-            labels=["project_id", "state"],
-        )
-        pooler = GaugeMetricFamily(
-            "neon_project_pooler_enabled",
-            "1 if connection pooling is enabled (v2: on any endpoint), as last polled.",
-            labels=["project_id"],
-        )
-        pg = GaugeMetricFamily(
-            "neon_project_pg_version",
-            "Postgres major version of the project, as last polled.",
-            labels=["project_id"],
-        )
-        for pid, p in view.projects.items():
-            info.add_metric(
-                [pid, p.name, p.region_id, p.platform_id, p.org_id, str(p.pg_version)], {}
-            )
-            pg.add_metric([pid], p.pg_version)
-            if p.size_bytes is not None:
-                size.add_metric([pid], p.size_bytes)
-            current, pooled = p.state, p.pooler_enabled
-            eps = endpoints_of(view).get(pid)
-            if eps is not None:
-                current, pooled = derive_state(eps), derive_pooler(eps)
-            if current is not None:
-                for s in STATES:
-                    state.add_metric([pid, s], 1.0 if s == current else 0.0)
-            if pooled is not None:
-                pooler.add_metric([pid], 1.0 if pooled else 0.0)
-        yield from (info, size, state, pooler, pg, projects_per_key(view))
-        yield from list_extras(view.projects)
+
+def _state(d: ProjectData) -> Iterable[Sample]:
+    current = project_state(d)
+    if current is None:
+        return ()
+    return (((d.id, s), 1.0 if s == current else 0.0) for s in STATES)
+
+
+def _info(d: ProjectData) -> Iterable[Sample]:
+    p = d.project
+    return info(d.id, p.name, p.region_id, p.platform_id, p.org_id, str(p.pg_version))
 
 
 QUOTA_HELP = {
@@ -113,55 +68,124 @@ QUOTA_HELP = {
 }
 
 
-def _gauge(name: str, help_text: str) -> GaugeMetricFamily:
-    return GaugeMetricFamily(name, help_text, labels=["project_id"])
+def _quota(name: str) -> Family[ProjectData]:
+    def samples(d: ProjectData) -> Iterable[Sample]:
+        quota = d.project.quota
+        return () if quota is None else one(getattr(quota, name), d.id)
+
+    return Family(
+        f"neon_project_quota_{name}",
+        f"Quota: {QUOTA_HELP[name]} per billing period (logical size: at any time); Neon "
+        "suspends the project's computes at it. Absent when unlimited.",
+        _P,
+        samples,
+    )
 
 
-def list_extras(projects: Mapping[str, Project]) -> Iterable[Metric]:
-    """Quota limits, quota reset and maintenance times, history retention and this period's
-    active time: fields of the list items, absent where Neon does not send them."""
-    quotas = {
-        name: _gauge(
-            f"neon_project_quota_{name}",
-            f"Quota: {QUOTA_HELP[name]} per billing period (logical size: at any time); Neon "
-            "suspends the project's computes at it. Absent when unlimited.",
-        )
-        for name in QUOTA_FIELDS
-    }
-    reset = _gauge(
+FAMILIES: tuple[Family[ProjectData], ...] = (
+    Family(
+        "neon_project_info",
+        "Neon project metadata (polled from the Neon API); always 1.",
+        ("project_id", "project_name", "region_id", "platform_id", "org_id", "pg_version"),
+        _info,
+        kind="info",
+    ),
+    Family(
+        "neon_project_size_bytes",
+        "Project storage size in bytes (v2 synthetic_storage_size, v1 size), as last polled.",
+        _P,
+        lambda d: one(d.project.size_bytes, d.id),
+    ),
+    Family(
+        "neon_project_state",
+        "Project state as last polled: 1 for the current state (v2: derived from endpoints).",
+        ("project_id", "state"),
+        _state,
+    ),
+    Family(
+        "neon_project_pooler_enabled",
+        "1 if connection pooling is enabled (v2: on any endpoint), as last polled.",
+        _P,
+        lambda d: flag(_pooler(d), d.id),
+    ),
+    Family(
+        "neon_project_pg_version",
+        "Postgres major version of the project, as last polled.",
+        _P,
+        lambda d: one(d.project.pg_version, d.id),
+    ),
+    # Fields of the list items (v2): no request of their own; absent where Neon sends none.
+    *(_quota(name) for name in QUOTA_FIELDS),
+    Family(
         "neon_project_quota_reset_timestamp_seconds",
         "Unix time the project's quota usage resets (Neon's deprecated quota_reset_at).",
-    )
-    maintenance = _gauge(
+        _P,
+        lambda d: one(d.project.quota_reset_at, d.id),
+    ),
+    Family(
         "neon_project_maintenance_starts_timestamp_seconds",
         "Unix time Neon places the project in maintenance mode; absent when none is scheduled.",
-    )
-    retention = _gauge(
+        _P,
+        lambda d: one(d.project.maintenance_starts_at, d.id),
+    ),
+    Family(
         "neon_project_history_retention_seconds",
         "How far back the project's history is kept: the window branches can be restored in.",
-    )
-    active = _gauge(
+        _P,
+        lambda d: one(d.project.history_retention_seconds, d.id),
+    ),
+    Family(
         "neon_project_period_active_time_seconds",
         "Wall-clock seconds the project's computes were active this billing period (the "
         "list's active_time; what the active time quota counts), as last polled.",
-    )
-    for pid, p in projects.items():
-        if p.quota is not None:
-            for name, family in quotas.items():
-                limit = getattr(p.quota, name)
-                if limit is not None:
-                    family.add_metric([pid], limit)
-        for family, value in (
-            (reset, p.quota_reset_at),
-            (maintenance, p.maintenance_starts_at),
-            (retention, p.history_retention_seconds),
-            (active, p.active_time_seconds),
-        ):
-            if value is not None:
-                family.add_metric([pid], value)
-    # Only families with samples: a v1 key, or an account without quotas, shows none of them.
-    families = (*quotas.values(), reset, maintenance, retention, active)
-    yield from (f for f in families if f.samples)
+        _P,
+        lambda d: one(d.project.active_time_seconds, d.id),
+    ),
+)
+
+PROJECTS_PER_KEY: Family[View] = Family(
+    "neon_projects",
+    "Projects seen by this key in its last good poll.",
+    ("key",),
+    lambda v: (((key,), float(n)) for key, n in sorted(v.projects_per_key.items())),
+)
+"""Served in either --metrics.mode."""
+
+# Size buckets (bytes) of --metrics.mode=aggregate: 10 MiB, 100 MiB, 1 GiB, 10 GiB, 100 GiB,
+# 1 TiB and all.
+SIZE_BUCKETS = (10 * 2**20, 100 * 2**20, 2**30, 10 * 2**30, 100 * 2**30, 2**40, float("inf"))
+
+
+def _by_size(d: ProjectData) -> Iterable[Sample]:
+    size = d.project.size_bytes
+    if size is None:
+        return ()
+    return ((("+Inf" if b == float("inf") else str(b),), float(size <= b)) for b in SIZE_BUCKETS)
+
+
+SUMS: tuple[Family[ProjectData], ...] = (
+    Family(
+        "neon_aggregate_projects",
+        "Projects by region, Postgres version and state (unknown: not yet fetched), as "
+        "last polled.",
+        ("region_id", "pg_version", "state"),
+        lambda d: (
+            ((d.project.region_id, str(d.project.pg_version), project_state(d) or "unknown"), 1.0),
+        ),
+    ),
+    Family(
+        "neon_aggregate_project_size_bytes",
+        "Sum of the projects' storage size by region and Postgres version, as last polled.",
+        ("region_id", "pg_version"),
+        lambda d: one(d.project.size_bytes, d.project.region_id, str(d.project.pg_version)),
+    ),
+    Family(
+        "neon_aggregate_projects_by_size",
+        "Projects whose storage size (bytes) is at most le, as last polled.",
+        ("le",),
+        _by_size,
+    ),
+)
 
 
 AREA = Area(
@@ -170,5 +194,7 @@ AREA = Area(
     help="the project list (always on: every other area hangs off it)",
     cost="ceil(projects / 400) requests per list fetch (every poll while that is under a tenth "
     "of the budget)",
-    collector=ProjectCollector,
+    families=FAMILIES,
+    view_families=(PROJECTS_PER_KEY,),
+    sums=SUMS,
 )

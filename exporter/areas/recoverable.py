@@ -14,12 +14,10 @@ Sample::
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import cast
 
-from prometheus_client.core import GaugeMetricFamily, InfoMetricFamily, Metric
-
-from ..collectors.base import SnapshotCollector, ViewSource
+from ..exposition.family import Family, Sample, info, one
 from ..neon.client import NeonClient
 from ..neon.models import Project
 from ..state import View
@@ -42,36 +40,34 @@ def deleted_of(view: View) -> dict[str, Project]:
     return {p.id: p for projects in per_key.values() for p in projects if p.id not in view.projects}
 
 
-class DeletedProjectCollector(SnapshotCollector):
-    def __init__(self, view: ViewSource) -> None:
-        self.view = view
+def _deleted(
+    value: Callable[[str, Project], Iterable[Sample]],
+) -> Callable[[View], Iterable[Sample]]:
+    """Samples of every deleted project, by id."""
+    return lambda view: (s for pid, p in sorted(deleted_of(view).items()) for s in value(pid, p))
 
-    def collect(self) -> Iterable[Metric]:
-        deleted = deleted_of(self.view())
-        if not deleted:
-            return
-        info = InfoMetricFamily(
-            "neon_deleted_project",
-            "A deleted Neon project that can still be restored (polled); always 1.",
-            labels=["project_id", "project_name", "region_id", "org_id"],
-        )
-        at = GaugeMetricFamily(
-            "neon_deleted_project_deleted_timestamp_seconds",
-            "Unix time the project was deleted, as last polled.",
-            labels=["project_id"],
-        )
-        until = GaugeMetricFamily(
-            "neon_deleted_project_recoverable_until_timestamp_seconds",
-            "Unix time after which the deleted project can no longer be restored, as last polled.",
-            labels=["project_id"],
-        )
-        for pid, p in sorted(deleted.items()):
-            info.add_metric([pid, p.name, p.region_id, p.org_id], {})
-            if p.deleted_at is not None:
-                at.add_metric([pid], p.deleted_at)
-            if p.recoverable_until is not None:
-                until.add_metric([pid], p.recoverable_until)
-        yield from (info, at, until)
+
+VIEW_FAMILIES: tuple[Family[View], ...] = (
+    Family(
+        "neon_deleted_project_info",
+        "A deleted Neon project that can still be restored (polled); always 1.",
+        ("project_id", "project_name", "region_id", "org_id"),
+        _deleted(lambda pid, p: info(pid, p.name, p.region_id, p.org_id)),
+        kind="info",
+    ),
+    Family(
+        "neon_deleted_project_deleted_timestamp_seconds",
+        "Unix time the project was deleted, as last polled.",
+        ("project_id",),
+        _deleted(lambda pid, p: one(p.deleted_at, pid)),
+    ),
+    Family(
+        "neon_deleted_project_recoverable_until_timestamp_seconds",
+        "Unix time after which the deleted project can no longer be restored, as last polled.",
+        ("project_id",),
+        _deleted(lambda pid, p: one(p.recoverable_until, pid)),
+    ),
+)
 
 
 AREA = Area(
@@ -79,7 +75,7 @@ AREA = Area(
     default=False,
     help="deleted projects that can still be restored (refreshed hourly)",
     cost="ceil(deleted projects / 400) requests per key per interval (one for most accounts)",
-    collector=DeletedProjectCollector,
+    view_families=VIEW_FAMILIES,
     fetch_account=fetch,
     interval=3600.0,
 )

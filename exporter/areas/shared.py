@@ -15,12 +15,10 @@ Sample::
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import cast
 
-from prometheus_client.core import GaugeMetricFamily, InfoMetricFamily, Metric
-
-from ..collectors.base import SnapshotCollector, ViewSource
+from ..exposition.family import Family, Sample, info, one
 from ..neon.client import NeonClient
 from ..neon.models import Project
 from ..state import View
@@ -45,47 +43,42 @@ def shared_of(view: View) -> dict[str, Project]:
     return {p.id: p for projects in per_key.values() for p in projects if p.id not in view.projects}
 
 
-class SharedProjectCollector(SnapshotCollector):
-    def __init__(self, view: ViewSource) -> None:
-        self.view = view
+def _shared(
+    value: Callable[[str, Project], Iterable[Sample]],
+) -> Callable[[View], Iterable[Sample]]:
+    """Samples of every shared project, by id."""
+    return lambda view: (s for pid, p in sorted(shared_of(view).items()) for s in value(pid, p))
 
-    def collect(self) -> Iterable[Metric]:
-        view = self.view()
-        per_key = cast(Mapping[str, tuple[Project, ...]], view.per_key(NAME))
-        if not per_key:
-            return
-        info = InfoMetricFamily(
-            "neon_shared_project",
-            "A Neon project another account shares with a key's account (polled; not one of "
-            "neon_project_*); always 1.",
-            labels=[
-                "project_id",
-                "project_name",
-                "region_id",
-                "org_id",
-                "pg_version",
-                "permission",
-            ],
-        )
-        size = GaugeMetricFamily(
-            "neon_shared_project_size_bytes",
-            "Storage size of the shared project in bytes (synthetic_storage_size), as last polled.",
-            labels=["project_id"],
-        )
-        for pid, p in sorted(shared_of(view).items()):
-            info.add_metric(
-                [pid, p.name, p.region_id, p.org_id, str(p.pg_version), p.permission], {}
-            )
-            if p.size_bytes is not None:
-                size.add_metric([pid], p.size_bytes)
-        count = GaugeMetricFamily(
-            "neon_shared_projects",
-            "Projects other accounts share with this key's account, in its last good list.",
-            labels=["key"],
-        )
-        for key, projects in sorted(per_key.items()):
-            count.add_metric([key], len(projects))
-        yield from (info, size, count)
+
+def _per_key(view: View) -> Iterable[Sample]:
+    per_key = cast(Mapping[str, tuple[Project, ...]], view.per_key(NAME))
+    return (((key,), float(len(projects))) for key, projects in sorted(per_key.items()))
+
+
+VIEW_FAMILIES: tuple[Family[View], ...] = (
+    Family(
+        "neon_shared_project_info",
+        "A Neon project another account shares with a key's account (polled; not one of "
+        "neon_project_*); always 1.",
+        ("project_id", "project_name", "region_id", "org_id", "pg_version", "permission"),
+        _shared(
+            lambda pid, p: info(pid, p.name, p.region_id, p.org_id, str(p.pg_version), p.permission)
+        ),
+        kind="info",
+    ),
+    Family(
+        "neon_shared_project_size_bytes",
+        "Storage size of the shared project in bytes (synthetic_storage_size), as last polled.",
+        ("project_id",),
+        _shared(lambda pid, p: one(p.size_bytes, pid)),
+    ),
+    Family(
+        "neon_shared_projects",
+        "Projects other accounts share with this key's account, in its last good list.",
+        ("key",),
+        _per_key,
+    ),
+)
 
 
 AREA = Area(
@@ -93,7 +86,7 @@ AREA = Area(
     default=False,
     help="projects other accounts share with the key's account (refreshed hourly)",
     cost="ceil(shared projects / 400) requests per key per interval (one for most accounts)",
-    collector=SharedProjectCollector,
+    view_families=VIEW_FAMILIES,
     fetch_account=fetch,
     interval=3600.0,
 )

@@ -22,17 +22,14 @@ Sample::
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
-from prometheus_client.core import GaugeMetricFamily, Metric
-
-from ..collectors.base import SnapshotCollector, ViewSource
+from ..exposition.family import Family, ProjectData, Sample, one
 from ..neon.client import NeonClient
 from ..neon.errors import MalformedResponse
 from ..neon.fields import ParseError, _BadItem, _items, _opt_int, _opt_str, _str, _timestamp
-from ..state import View
 from .base import Area
 
 NAME = "snapshots"
@@ -148,56 +145,53 @@ def _schedule(client: NeonClient, data: object) -> float | None:
     return interval
 
 
-def snapshots_of(view: View) -> Mapping[str, Mapping[str, BranchSnapshots]]:
-    return cast(Mapping[str, Mapping[str, BranchSnapshots]], view.of(NAME))
+def _branches(
+    value: Callable[[BranchSnapshots], float | None],
+) -> Callable[[ProjectData], Iterable[Sample]]:
+    """One sample per branch with snapshots, by branch id."""
+
+    def samples(d: ProjectData) -> Iterable[Sample]:
+        branches: Mapping[str, BranchSnapshots] = d.of(NAME) or {}
+        for bid, b in sorted(branches.items()):
+            yield from one(value(b), d.id, bid)
+
+    return samples
 
 
-_LABELS = ["project_id", "branch_id"]
+def _gauge(
+    name: str, doc: str, value: Callable[[BranchSnapshots], float | None]
+) -> Family[ProjectData]:
+    return Family(
+        f"neon_branch_{name}",
+        f"{doc}, as last polled.",
+        ("project_id", "branch_id"),
+        _branches(value),
+    )
 
 
-class BranchSnapshotCollector(SnapshotCollector):
-    def __init__(self, view: ViewSource) -> None:
-        self.view = view
-
-    def collect(self) -> Iterable[Metric]:
-        by_project = snapshots_of(self.view())
-        if not by_project:  # off, or nothing fetched yet
-            return
-
-        def gauge(name: str, doc: str) -> GaugeMetricFamily:
-            return GaugeMetricFamily(
-                f"neon_branch_{name}", f"{doc}, as last polled.", labels=_LABELS
-            )
-
-        count = gauge("snapshots", "Snapshots of the branch")
-        newest = gauge(
-            "snapshot_newest_timestamp_seconds",
-            "Unix time the newest snapshot of the branch was created",
-        )
-        full = gauge(
-            "snapshot_full_size_bytes",
-            "Sum of the full logical sizes of the branch's snapshots in bytes (those Neon has computed)",
-        )
-        diff = gauge(
-            "snapshot_diff_size_bytes",
-            "Sum of the incremental sizes of the branch's snapshots in bytes (those billed on increments)",
-        )
-        schedule = gauge(
-            "backup_schedule_interval_seconds",
-            "Shortest period between snapshots the branch's backup schedule sets; absent: no schedule",
-        )
-        for pid, branches in sorted(by_project.items()):
-            for bid, b in sorted(branches.items()):
-                labels = [pid, bid]
-                count.add_metric(labels, float(b.count))
-                newest.add_metric(labels, b.newest)
-                if b.full_size is not None:
-                    full.add_metric(labels, float(b.full_size))
-                if b.diff_size is not None:
-                    diff.add_metric(labels, float(b.diff_size))
-                if b.schedule_interval is not None:
-                    schedule.add_metric(labels, b.schedule_interval)
-        yield from (count, newest, full, diff, schedule)
+FAMILIES: tuple[Family[ProjectData], ...] = (
+    _gauge("snapshots", "Snapshots of the branch", lambda b: b.count),
+    _gauge(
+        "snapshot_newest_timestamp_seconds",
+        "Unix time the newest snapshot of the branch was created",
+        lambda b: b.newest,
+    ),
+    _gauge(
+        "snapshot_full_size_bytes",
+        "Sum of the full logical sizes of the branch's snapshots in bytes (those Neon has computed)",
+        lambda b: b.full_size,
+    ),
+    _gauge(
+        "snapshot_diff_size_bytes",
+        "Sum of the incremental sizes of the branch's snapshots in bytes (those billed on increments)",
+        lambda b: b.diff_size,
+    ),
+    _gauge(
+        "backup_schedule_interval_seconds",
+        "Shortest period between snapshots the branch's backup schedule sets; absent: no schedule",
+        lambda b: b.schedule_interval,
+    ),
+)
 
 
 AREA = Area(
@@ -205,7 +199,7 @@ AREA = Area(
     default=False,
     help="snapshots per branch and their backup schedule (refreshed hourly)",
     cost="1 + (branches with snapshots) requests per project per hour, in the budgeted rotation",
-    collector=BranchSnapshotCollector,
+    families=FAMILIES,
     fetch=fetch,
     interval=INTERVAL,
 )

@@ -18,12 +18,10 @@ Sample::
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import cast
 
-from prometheus_client.core import GaugeMetricFamily, Metric
-
-from ..collectors.base import SnapshotCollector, ViewSource
+from ..exposition.family import Family
 from ..neon.client import NeonClient
 from ..neon.errors import ApiStatusError
 from ..neon.fields import ParseError
@@ -76,23 +74,15 @@ def limits_of(view: View) -> dict[str, int]:
     }
 
 
-class SpendingLimitCollector(SnapshotCollector):
-    def __init__(self, view: ViewSource) -> None:
-        self.view = view
-
-    def collect(self) -> Iterable[Metric]:
-        limits = limits_of(self.view())
-        if not limits:
-            return
-        gauge = GaugeMetricFamily(
-            "neon_organization_spending_limit_dollars",
-            "The organization's monthly spending limit in US dollars (Neon's "
-            "spending_limit_cents / 100), as last polled; absent when none is set.",
-            labels=["org_id"],
-        )
-        for org, cents in sorted(limits.items()):
-            gauge.add_metric([org], cents / 100)
-        yield gauge
+VIEW_FAMILIES: tuple[Family[View], ...] = (
+    Family(
+        "neon_organization_spending_limit_dollars",
+        "The organization's monthly spending limit in US dollars (Neon's "
+        "spending_limit_cents / 100), as last polled; absent when none is set.",
+        ("org_id",),
+        lambda view: (((org,), cents / 100) for org, cents in sorted(limits_of(view).items())),
+    ),
+)
 
 
 AREA = Area(
@@ -101,7 +91,7 @@ AREA = Area(
     help="each organization's monthly spending limit (refreshed hourly)",
     cost="1 request per organization per key per hour, plus 1 for the key's organizations "
     "when no org_id is configured (2 for most accounts; independent of projects)",
-    collector=SpendingLimitCollector,
+    view_families=VIEW_FAMILIES,
     fetch_account=fetch,
     interval=3600.0,
 )

@@ -30,17 +30,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import cast
 
-from prometheus_client.core import GaugeMetricFamily, Metric
-
-from ..collectors.base import SnapshotCollector, ViewSource
+from ..exposition.family import Family, ProjectData, Sample, one
 from ..neon.client import NeonClient
 from ..neon.errors import ApiStatusError, MalformedResponse
 from ..neon.metered import METRICS, MeteredUsage, parse_metered_page
 from ..neon.models import USAGE_FIELDS, Usage
 from ..neon.parse import parse_consumption_projects, parse_v2_project_usage
-from ..state import View
 from .base import Area, BatchRoute
 
 NAME = "usage"
@@ -143,10 +139,6 @@ async def fetch_metered(
     raise MalformedResponse(METERED_ROUTE, f"more than {MAX_PAGES} pages")
 
 
-def usage_of(view: View) -> Mapping[str, Usage | MeteredUsage]:
-    return cast(Mapping[str, Usage | MeteredUsage], view.of(NAME))
-
-
 _HELP = {
     "active_time_seconds": "Time the project's computes were active in the billing period",
     "compute_time_seconds": "CPU seconds used by the project's computes in the billing period",
@@ -198,41 +190,34 @@ METERED = {
 }
 
 
-class UsageCollector(SnapshotCollector):
-    def __init__(self, view: ViewSource) -> None:
-        self.view = view
+def _legacy(name: str) -> Family[ProjectData]:
+    def samples(d: ProjectData) -> Iterable[Sample]:
+        usage = d.of(NAME)
+        return one(getattr(usage, name), d.id) if isinstance(usage, Usage) else ()
 
-    def collect(self) -> Iterable[Metric]:
-        view = self.view()
-        usage_by_project = usage_of(view)
-        if not usage_by_project:  # nothing fetched yet
-            return
-        families = {
-            name: GaugeMetricFamily(
-                f"neon_project_{name}",
-                f"{_HELP[name]}, as last polled; resets each period.",
-                labels=["project_id"],
-            )
-            for name in USAGE_FIELDS
-        }
-        metered = {
-            metric: GaugeMetricFamily(
-                name, f"{doc}, as last polled; resets each period.", labels=["project_id"]
-            )
-            for metric, (name, doc) in METERED.items()
-        }
-        for pid, usage in usage_by_project.items():
-            if isinstance(usage, MeteredUsage):  # a usage-based plan
-                for metric, value in usage.values:
-                    if metric in metered:
-                        metered[metric].add_metric([pid], value)
-                continue
-            for name, family in families.items():
-                value = getattr(usage, name)
-                if value is not None:
-                    family.add_metric([pid], value)
-        yield from families.values()
-        yield from metered.values()
+    return Family(
+        f"neon_project_{name}",
+        f"{_HELP[name]}, as last polled; resets each period.",
+        ("project_id",),
+        samples,
+    )
+
+
+def _metered(metric: str, name: str, doc: str) -> Family[ProjectData]:
+    def samples(d: ProjectData) -> Iterable[Sample]:
+        usage = d.of(NAME)
+        if not isinstance(usage, MeteredUsage):
+            return ()
+        return [((d.id,), value) for m, value in usage.values if m == metric]
+
+    return Family(name, f"{doc}, as last polled; resets each period.", ("project_id",), samples)
+
+
+# Legacy plans' fields first, then usage-based plans' metrics: a project has one or the other.
+FAMILIES: tuple[Family[ProjectData], ...] = (
+    *(_legacy(name) for name in USAGE_FIELDS),
+    *(_metered(metric, name, doc) for metric, (name, doc) in METERED.items()),
+)
 
 
 AREA = Area(
@@ -243,7 +228,7 @@ AREA = Area(
     "history (v2 on usage-based plans, else legacy); where the plan has neither (403), 1 "
     "request per project per usage interval, plus one 403 per denied route and organization "
     "per usage interval (the better route tried again)",
-    collector=UsageCollector,
+    families=FAMILIES,
     fetch=fetch,
     interval_setting="usage_interval",
     batches=(

@@ -17,11 +17,10 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestServer
-from prometheus_client import generate_latest
 
 from exporter.service import Service
 from tests.sim import Fault, Simulator
-from tests.support import KEYS, Clock, key_files, make_config, value
+from tests.support import KEYS, Clock, families, key_files, make_config, value
 
 ORG = "org-blue-123"
 ON = {"endpoints": True, "api_keys": True}
@@ -31,7 +30,7 @@ HOUR = 3600.0
 def listed(rt: Service) -> dict[str, dict[str, str]]:
     """api_key_name -> labels of its neon_listed_api_key_info sample."""
     out = {}
-    for family in rt.metrics.registry.collect():
+    for family in families(rt):
         if family.name == "neon_listed_api_key":
             for s in family.samples:
                 out[s.labels["api_key_name"]] = s.labels
@@ -184,7 +183,7 @@ async def test_address_only_with_the_further_opt_in_and_never_a_secret(tmp_path:
         async with rt.pollers() as poller:
             assert await poller.poll("prod")
             assert "rotated" in listed(rt)
-            text = generate_latest(rt.metrics.registry).decode()
+            text = rt.exposition.rendered().decode()
             assert "neon_listed_api_key_last_used_address" not in text
         rt = runtime(url, tmp_path, Clock(), collectors={**ON, "api_keys_address": True})
         async with rt.pollers() as poller:
@@ -192,7 +191,7 @@ async def test_address_only_with_the_further_opt_in_and_never_a_secret(tmp_path:
             prod = listed(rt)["prod"]["api_key_id"]
             address = {"api_key_id": prod, "address": "127.0.0.1"}
             assert value(rt, "neon_listed_api_key_last_used_address_info", **address) == 1
-            text = generate_latest(rt.metrics.registry).decode()
+            text = rt.exposition.rendered().decode()
     for secret in (token, *KEYS.values()):
         assert secret not in text
         assert secret[:8] not in text

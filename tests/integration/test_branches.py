@@ -8,7 +8,7 @@ from aiohttp.test_utils import TestServer
 
 from exporter.service import Service
 from tests.sim import Simulator
-from tests.support import KEYS, value
+from tests.support import KEYS, families, value
 
 Build = Callable[..., Service]
 ROUTE = "/projects/{project_id}/branches"
@@ -48,7 +48,7 @@ async def test_branch_pages_are_followed_to_the_end(runtime_for: Build) -> None:
     assert value(rt, "neon_branch_logical_size_bytes", project_id=pid, branch_id=main.id) == 4096
     assert value(rt, "neon_branch_logical_size_bytes", project_id=pid, branch_id=added[0]) == 2048
     # The branch name is a label of the info metric only (bounded cardinality).
-    names = {m.name: m for m in rt.metrics.registry.collect()}
+    names = {m.name: m for m in families(rt)}
     for sample in names["neon_branch_logical_size_bytes"].samples:
         assert set(sample.labels) == {"project_id", "branch_id"}
 
@@ -61,7 +61,7 @@ async def test_branches_off_by_default_costs_nothing(
     assert await poll(rt)
     assert sim.count(ROUTE) == 0
     assert not rt.state.view().of("branches")
-    assert "neon_branch" not in {m.name for m in rt.metrics.registry.collect()}
+    assert "neon_branch" not in {m.name for m in families(rt)}
 
 
 async def test_deleted_project_between_list_and_branches_vanishes(

@@ -12,7 +12,7 @@ from aiohttp.test_utils import TestServer
 
 from exporter.service import Service
 from tests.sim import Simulator
-from tests.support import KEYS
+from tests.support import KEYS, families, value
 
 Build = Callable[..., Service]
 BARE = "bare-pooler-000001"  # its endpoints answer without the deprecated fields
@@ -38,8 +38,7 @@ async def test_endpoints_without_pooler_fields_keep_their_series(runtime_for: Bu
         await server.close()
     assert sim.count("/projects/{project_id}/endpoints", status=200) == 2
 
-    registry = rt.metrics.registry
-    samples = [s for family in registry.collect() for s in family.samples]
+    samples = [s for family in families(rt) for s in family.samples]
 
     def series(name: str, project_id: str) -> list[dict[str, str]]:
         return [
@@ -50,9 +49,9 @@ async def test_endpoints_without_pooler_fields_keep_their_series(runtime_for: Bu
         bare_eps
     )
     assert len(series("neon_endpoint_state", BARE)) == 3 * 3  # one per endpoint and state
-    state = registry.get_sample_value("neon_project_state", {"project_id": BARE, "state": "active"})
+    state = value(rt, "neon_project_state", project_id=BARE, state="active")
     assert state == 1
     assert series("neon_endpoint_pooler_enabled", BARE) == []
     assert series("neon_project_pooler_enabled", BARE) == []
-    assert registry.get_sample_value("neon_project_pooler_enabled", {"project_id": OLD}) == 1
+    assert value(rt, "neon_project_pooler_enabled", project_id=OLD) == 1
     assert len(series("neon_endpoint_pooler_enabled", OLD)) == 1

@@ -28,13 +28,12 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from prometheus_client import generate_latest
 
 from exporter.logs import setup_logging
 from exporter.neon.client import MAX_BODY_BYTES, MAX_PAGES, PAGE_LIMIT
 from exporter.service import Pollers, Service
 from tests.sim import Fault, Simulator
-from tests.support import KEYS, key_files, make_config, quick_retries, value
+from tests.support import KEYS, families, key_files, make_config, quick_retries, value
 
 FaultFn = Callable[[web.Request], Awaitable[web.StreamResponse | None]]
 
@@ -104,7 +103,7 @@ async def fails_keeping_last_data(
         value(rt, "neon_exporter_poll_last_success_timestamp_seconds", key="prod") == last_success
     )
     assert value(rt, "neon_api_key_valid", key="prod") == 1
-    assert b"neon_project_info" in generate_latest(rt.metrics.registry)
+    assert b"neon_project_info" in rt.exposition.rendered()
     failed = [json.loads(line) for line in err.splitlines() if '"poll failed' in line]
     assert len(failed) == 1, err
     assert failed[0]["event"] == "poll failed", err  # not "poll failed unexpectedly" (a bug)
@@ -314,7 +313,7 @@ async def test_a_body_that_stalls_is_counted_once_as_a_timeout(
         assert not await poller.poll("prod")
     counted = [
         (s.labels["code"], s.value)
-        for m in rt.metrics.registry.collect()
+        for m in families(rt)
         for s in m.samples
         if s.name == "neon_exporter_api_requests_total" and s.labels["route"] == "/projects"
     ]
@@ -356,9 +355,7 @@ async def test_repeated_project_ids_are_counted_once(
     assert set(rt.state.view().projects) == set(real)
     assert value(rt, "neon_projects", key="prod") == len(real)
     assert sim.count("/projects/{project_id}/endpoints") == len(real)
-    info = [
-        s for m in rt.metrics.registry.collect() for s in m.samples if s.name == "neon_project_info"
-    ]
+    info = [s for m in families(rt) for s in m.samples if s.name == "neon_project_info"]
     assert sorted(s.labels["project_id"] for s in info) == sorted(real)
 
 

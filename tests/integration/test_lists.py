@@ -14,7 +14,7 @@ from exporter.service import Service
 from exporter.simulator.lists import ROUTE_RECOVERABLE, ROUTE_SHARED
 from exporter.simulator.model import utcnow
 from tests.sim import Fault, Simulator
-from tests.support import KEYS, Clock, key_files, make_config, quick_retries, value
+from tests.support import KEYS, Clock, families, key_files, make_config, quick_retries, value
 
 HOUR = 3600.0
 
@@ -22,10 +22,7 @@ HOUR = 3600.0
 def project_ids(rt: Service, name: str) -> set[str]:
     """The project_id labels of the samples named ``name``, as served."""
     return {
-        s.labels["project_id"]
-        for metric in rt.metrics.registry.collect()
-        for s in metric.samples
-        if s.name == name
+        s.labels["project_id"] for metric in families(rt) for s in metric.samples if s.name == name
     }
 
 

@@ -7,7 +7,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from prometheus_client import generate_latest
 
 from exporter.areas.operations import MAX_FAILED, PAGE_LIMIT
 from exporter.service import Service
@@ -93,7 +92,7 @@ async def test_recent_failures_and_the_oldest_running_operation(
     assert value(rt, OLDEST, project_id=quiet) is None
     assert success(rt, "operations") == 1
     assert sim.count(ROUTE) == 12  # one a project a poll, the latest page only
-    exposition = generate_latest(rt.metrics.registry).decode()
+    exposition = rt.exposition.rendered().decode()
     assert error not in exposition
     out = capsys.readouterr().out
     assert out.count(error) == 1

@@ -17,6 +17,7 @@ from tests.support import (
     KEYS,
     VirtualTime,
     assert_within_budget,
+    families,
     key_files,
     make_config,
     on_virtual_time,
@@ -285,11 +286,10 @@ async def test_two_keys_independent_and_shared_projects_emitted_once(
         assert await poller.poll_all()
         assert value(rt, "neon_projects", key="prod") == 5
         assert value(rt, "neon_projects", key="staging") == 6
-        text = rt.metrics.registry
         shared = sim.project_ids()[0]
         samples = [
             s
-            for m in text.collect()
+            for m in families(rt)
             if m.name == "neon_project_pg_version"
             for s in m.samples
             if s.labels["project_id"] == shared

@@ -119,30 +119,43 @@ def documented_metrics() -> set[str]:
     return set(re.findall(r"^\| `(neon_[a-z_]+)` \|", text, re.M))
 
 
+def _served(text: str) -> set[str]:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    return {
+        f.name + ("_total" if f.type == "counter" else "")
+        for f in text_string_to_metric_families(text)
+    }
+
+
 def test_docs_metrics_match_the_exposition(tmp_path: Path) -> None:
-    """Every metric served is in docs/metrics.md, and every metric documented is served."""
+    """Every metric served is in docs/metrics.md, and every metric documented is served: by
+    `once` with every area on, over a usage-based plan and the free plan (usage per project,
+    a key file), in both metrics modes, and with the key revoked (the rejection series)."""
     every = ["once", "--collector.branches", "--collector.usage", "--collector.spending_limit"]
     every += ["--collector.recoverable", "--collector.shared"]
     every += ["--collector.operations", "--collector.snapshots"]
     every += ["--collector.api_keys", "--collector.api_keys_address"]
-    extra = ["--extras", "--plan", "usage", "--org-id", "org-docs-1"]
-    with simulator(tmp_path, keys={"prod": TOKEN}, projects=3, extra=extra) as sim:
-        sim.control("keys/prod/revoke")  # so the rejection timestamp is served too
-        run_cli(every, neon_env(sim.url))
+    extra = ["--extras", "--org-id", "org-docs-1"]
+    with simulator(
+        tmp_path, keys={"prod": TOKEN}, projects=3, extra=[*extra, "--plan", "usage"]
+    ) as sim:
+        sim.control("keys/prod/revoke")
+        revoked = run_cli(every, neon_env(sim.url)).stdout
         sim.control("keys/prod/restore")
         served_text = run_cli(every, neon_env(sim.url)).stdout
         aggregate = run_cli([*every, "--metrics.mode", "aggregate"], neon_env(sim.url)).stdout
-    from prometheus_client.parser import text_string_to_metric_families
-
+    free = tmp_path / "free"  # a directory of its own for the second simulator's files
+    free.mkdir()
+    key_file = free / "key"
+    key_file.write_text(TOKEN)
+    key_file.chmod(0o600)
+    with simulator(free, keys={"prod": TOKEN}, projects=3, extra=[*extra, "--plan", "free"]) as sim:
+        env = {"NEON_API_KEY_FILE": str(key_file), "NEON_API_URL": f"{sim.url}/api/v2"}
+        legacy = run_cli(every, env).stdout
     assert "neon_project_info" not in aggregate  # counts and sums only
-    served_text += aggregate
-    served = {
-        f.name + ("_total" if f.type == "counter" else "")
-        for f in text_string_to_metric_families(served_text)
-    }
-    # The rejection timestamp only appears after a 401 within one process; check its HELP.
-    served.add("neon_api_key_last_rejected_timestamp_seconds")
-    assert "# HELP neon_api_key_last_rejected_timestamp_seconds" in served_text
+    assert "neon_api_key_last_rejected_timestamp_seconds{" in revoked
+    served = _served(revoked) | _served(served_text) | _served(aggregate) | _served(legacy)
     assert served == documented_metrics()
 
 

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import gzip
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 
 import aiohttp
 from aiohttp import web
 from aiohttp.test_utils import TestServer
-from prometheus_client import generate_latest
 
-from exporter.render import Exposition, Parts, SnapshotRenderer
+from exporter.exposition.family import Family, Sample
+from exporter.exposition.serve import Exposition
+from exporter.exposition.store import Layout
 from exporter.service import Service
 from exporter.state import View
 from exporter.web import SERVICE, metrics
@@ -52,12 +53,12 @@ async def test_cache_invalidated_when_and_only_when_state_changes(
         await poller.check_key("prod")  # accepted again: no change
         assert await poller.poll("prod")  # the same answer from Neon: no change to the data
         await text(rt)
-        assert rt.exposition.renders == 1
+        assert rt.exposition.updates == 1
 
         sim.set_project(pid, size_bytes=123_456_789)
         assert await poller.poll("prod")
         after_poll = await text(rt)
-        assert rt.exposition.renders == 2
+        assert rt.exposition.updates == 2
         assert sample(after_poll, "neon_project_size_bytes", {"project_id": pid}) == 123_456_789
 
         sim.revoke("prod")
@@ -68,7 +69,7 @@ async def test_cache_invalidated_when_and_only_when_state_changes(
         failed = await text(rt)
         assert sample(failed, "neon_exporter_poll_success", {"key": "prod"}) == 0
         # Key health lives in the live part: no re-render of the projects for it.
-        assert rt.exposition.renders == 2
+        assert rt.exposition.updates == 2
 
 
 async def test_live_counters_are_fresh_on_every_scrape(
@@ -85,7 +86,7 @@ async def test_live_counters_are_fresh_on_every_scrape(
     assert sample(after, "neon_exporter_api_requests_total", labels) == (
         (sample(before, "neon_exporter_api_requests_total", labels) or 0) + 1
     )
-    assert rt.exposition.renders == 1
+    assert rt.exposition.updates == 1
 
 
 async def test_formats_match_the_uncached_registry(
@@ -94,7 +95,7 @@ async def test_formats_match_the_uncached_registry(
     """Cached text equals a direct render; gzip decodes to it; OpenMetrics has one # EOF."""
     rt = await polled(runtime_for, sim_url)
     plain = await rt.exposition.body(openmetrics=False, gzipped=False)
-    assert plain == generate_latest(rt.metrics.registry)
+    assert plain == rt.exposition.rendered()
     assert gzip.decompress(await rt.exposition.body(openmetrics=False, gzipped=True)) == plain
     om = await rt.exposition.body(openmetrics=True, gzipped=True)
     om_text = gzip.decompress(om).decode()
@@ -112,7 +113,7 @@ async def test_concurrent_scrapes_share_one_render(
         *(rt.exposition.body(openmetrics=False, gzipped=False) for _ in range(20))
     )
     assert len(set(bodies)) == 1
-    assert rt.exposition.renders == 1
+    assert rt.exposition.updates == 1
 
 
 async def test_a_change_re_renders_only_the_changed_project(
@@ -130,34 +131,31 @@ async def test_a_change_re_renders_only_the_changed_project(
     async with rt.pollers() as poller:
         assert await poller.poll("prod")
         await rt.exposition.body(openmetrics=True, gzipped=True)
-        renderer = rt.exposition.renderer
-        assert isinstance(renderer, SnapshotRenderer)
-        fragments = renderer.fragments
-        before = fragments.rendered
+        store = rt.exposition.store
+        before = store.rendered
         assert before == len(sim.project_ids())
         sim.set_project(pid, size_bytes=424_242)
         assert await poller.poll("prod")
         om = gzip.decompress(await rt.exposition.body(openmetrics=True, gzipped=True)).decode()
         plain = (await rt.exposition.body(openmetrics=False, gzipped=False)).decode()
-    assert fragments.rendered == before + 1
+    assert store.rendered == before + 1
     assert sample(om, "neon_project_size_bytes", {"project_id": pid}) == 424_242
-    assert plain.encode() == generate_latest(rt.metrics.registry)
+    assert plain.encode() == rt.exposition.rendered()
 
 
-class FailsOnce(SnapshotRenderer):
-    """A renderer that fails its ``nth`` render (an exception raised while rendering, as a
-    collector bug would), and renders normally otherwise."""
+class FailsOnce:
+    """The samples of a family that raises on its ``nth`` rendering (as a bug in an area's
+    family would) and yields nothing otherwise."""
 
-    def __init__(self, nth: int, areas: tuple[str, ...]) -> None:
-        super().__init__(areas)
+    def __init__(self, nth: int) -> None:
         self.calls = 0
         self.nth = nth
 
-    async def render(self, view: View, *, openmetrics: bool, gzipped: bool) -> Parts:
+    def __call__(self, view: View) -> Iterable[Sample]:
         self.calls += 1
         if self.calls == self.nth:
             raise RuntimeError("render failed on purpose")
-        return await super().render(view, openmetrics=openmetrics, gzipped=gzipped)
+        return ()
 
 
 @asynccontextmanager
@@ -183,9 +181,13 @@ async def metrics_server(rt: Service) -> AsyncIterator[Callable[[], Awaitable[tu
 
 
 def with_renderer(rt: Service, nth: int) -> tuple[Service, FailsOnce]:
-    renderer = FailsOnce(nth, rt.metrics.areas)
-    rt.exposition = Exposition(rt.state, rt.metrics, render=renderer)
-    return rt, renderer
+    """``rt`` serving its layout and one more family, of the whole view, that fails once."""
+    fails = FailsOnce(nth)
+    layout = rt.exposition.store.layout
+    family: Family[View] = Family("neon_test_failing", "Fails once.", (), fails)
+    failing = Layout((*layout.families, (family, "view")), layout.areas)
+    rt.exposition = Exposition(rt.state, rt.metrics, failing)
+    return rt, fails
 
 
 async def test_a_failed_first_render_is_retried_on_the_next_scrape(

@@ -9,7 +9,7 @@ from aiohttp.test_utils import TestServer
 
 from exporter.service import Service
 from tests.sim import Simulator
-from tests.support import KEYS, value
+from tests.support import KEYS, families, value
 
 Build = Callable[..., Service]
 CONSUMPTION = "/consumption_history/projects"
@@ -38,7 +38,7 @@ async def test_usage_from_consumption_history_100_projects_a_request(runtime_for
     # One collection of the registry, not one per lookup (1,250 lookups over 250 projects).
     samples = {
         (s.name, tuple(sorted(s.labels.items()))): s.value
-        for family in rt.metrics.registry.collect()
+        for family in families(rt)
         for s in family.samples
     }
 

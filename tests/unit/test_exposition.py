@@ -8,9 +8,6 @@ import subprocess
 from pathlib import Path
 from types import MappingProxyType
 
-from prometheus_client import generate_latest
-
-from exporter.metrics import build_metrics
 from exporter.neon.parse import (
     parse_auth,
     parse_v1_projects,
@@ -18,6 +15,7 @@ from exporter.neon.parse import (
     parse_v2_projects_page,
 )
 from exporter.state import KeySnapshot, State
+from tests.support import exposition_of
 from tests.unit.test_parse import seed_example
 
 GOLDEN = Path(__file__).resolve().parent.parent / "golden" / "exposition.prom"
@@ -87,10 +85,10 @@ def render() -> bytes:
         0.5,
     )
     state.record_key_answer("legacy", valid=False)
-    metrics = build_metrics(state, areas=("projects", "endpoints"))
-    metrics.count_request("prod", "/projects", "200")
-    metrics.count_skipped("prod", "/projects", 1)
-    return generate_latest(metrics.registry)
+    exposition = exposition_of(state, ("projects", "endpoints"))
+    exposition._metrics.count_request("prod", "/projects", "200")
+    exposition._metrics.count_skipped("prod", "/projects", 1)
+    return exposition.rendered()
 
 
 def normalise(text: bytes) -> str:

@@ -1,26 +1,21 @@
-"""The exporter's metrics: the snapshot registry of the areas on, and the exporter's own.
+"""The exporter's own metrics: key health, its counters, build info and config reloads.
 
-Upstream data is only ever rendered from a :class:`View` by the areas' collectors. The counters
-here are the exporter's own, direct-instrumented, and change with every request to Neon, so they
-form the small ``live`` registry (with key health) rendered apart from the cached snapshot part.
+Polled data is declared by the areas and rendered by the store (``store.py``). These are the
+exporter's own, direct-instrumented on prometheus_client, and change with every request to Neon,
+so they form the small ``live`` registry rendered apart from the cached polled part.
 """
 
 from __future__ import annotations
 
 import platform
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, disable_created_metrics
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from . import __version__
-from .aggregate import AggregateCollector
-from .areas import snapshot_registry
-from .collectors.base import ViewSource
-from .collectors.health import HealthCollector
-from .state import State
+from .. import __version__
 
 
 class ConfigReloadCollector(Collector):
@@ -54,10 +49,7 @@ class ConfigReloadCollector(Collector):
 
 @dataclass(slots=True)
 class Metrics:
-    registry: CollectorRegistry  # everything, rendered from the live state (once, tests)
-    live: CollectorRegistry  # key health, the exporter's own counters and build info
-    areas: tuple[str, ...]  # the areas on (their collectors render the snapshot part)
-    mode: str  # --metrics.mode: "projects" or "aggregate"
+    live: CollectorRegistry  # the exporter's own counters, build info and config loads
     api_requests: Counter
     skipped_items: Counter
     cursor_repeats: Counter
@@ -89,22 +81,10 @@ class Metrics:
         self.live_changes += 1
 
 
-def view_registry(view: ViewSource, *, areas: Sequence[str], mode: str) -> CollectorRegistry:
-    """The series rendered from polled data: each area's collector (``projects`` mode), or
-    only counts and sums (``aggregate`` mode, see ``aggregate.py``)."""
-    if mode == "aggregate":
-        registry = CollectorRegistry(auto_describe=False)
-        registry.register(AggregateCollector(view))
-        return registry
-    return snapshot_registry(view, areas=areas)
-
-
-def build_metrics(state: State, *, areas: Sequence[str], mode: str = "projects") -> Metrics:
+def build_metrics() -> Metrics:
     # *_created series double the counter lines for a value nobody graphs.
     disable_created_metrics()  # type: ignore[no-untyped-call]
     live = CollectorRegistry(auto_describe=False)
-    health = HealthCollector(state.all_health)
-    live.register(health)
     api_requests = Counter(
         "neon_exporter_api_requests",
         "Requests to the Neon API by route template and status code (or timeout / error).",
@@ -137,14 +117,8 @@ def build_metrics(state: State, *, areas: Sequence[str], mode: str = "projects")
     build.labels(version=__version__, python_version=platform.python_version()).set(1)
     config_reload = ConfigReloadCollector()
     live.register(config_reload)
-    registry = view_registry(state.view, areas=areas, mode=mode)
-    for collector in (health, api_requests, skipped, repeats, render_errors, build, config_reload):
-        registry.register(collector)
     return Metrics(
-        registry=registry,
         live=live,
-        areas=tuple(areas),
-        mode=mode,
         api_requests=api_requests,
         skipped_items=skipped,
         cursor_repeats=repeats,
