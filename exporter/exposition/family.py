@@ -32,7 +32,7 @@ def go_float(value: float) -> str:
         dot = s.find(".")
         if dot > 6:  # Go switches to an exponent sooner than Python does
             mantissa = f"{s[0]}.{s[1:dot]}{s[dot + 1 :]}".rstrip("0.")
-            return f"{mantissa}e+0{dot - 1}"
+            return f"{mantissa}e+{dot - 1:02d}"
     elif len(s) < 5:
         return _SPECIAL.get(s, s)
     return s
