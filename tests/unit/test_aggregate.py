@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import fnmatch
+import re
+from pathlib import Path
 from types import MappingProxyType
 
 from prometheus_client.metrics_core import Metric
 
-from exporter.neon.models import Endpoint, Project
-from exporter.state import KeySnapshot, State
+from exporter.areas import AREAS
+from exporter.neon.models import ApiKey, Endpoint, Project
+from exporter.state import AccountPiece, KeySnapshot, State
 from tests.support import exposition_of, parsed, sample_in
 
 GIB = 2**30
@@ -66,3 +70,46 @@ def test_projects_mode_has_no_aggregates() -> None:
     names = {f.name for f in metrics("projects")}
     assert "neon_project" in names  # the info family
     assert not any(n.startswith("neon_aggregate_") for n in names)
+
+
+def account_level_state() -> State:
+    """A key with data in every account-level area."""
+    gone = Project("gone", "gone", "eu", "aws", "", 16, 1, deleted_at=1.0, recoverable_until=2.0)
+    theirs = Project("theirs", "theirs", "eu", "aws", "org-x", 16, 1, permission="CAN_VIEW")
+    account = {
+        "recoverable": AccountPiece((gone,), 0.0),
+        "shared": AccountPiece((theirs,), 0.0),
+        "spending_limit": AccountPiece({"org-a": 50_000}, 0.0),
+        "api_keys": AccountPiece((ApiKey(1, "ci", "account", 1.0, 2.0, "192.0.2.1"),), 0.0),
+    }
+    projects = {"a": Project("a", "a", "eu", "aws", "", 16, 5 * GIB)}
+    state = State(keys=("prod",), max_age=1e12, clock=lambda: 0.0)
+    state.record_poll(
+        "prod", KeySnapshot("prod", 0.0, MappingProxyType(projects), account=account), 1.0
+    )
+    return state
+
+
+def test_account_level_families_are_served_in_both_modes() -> None:
+    """Nothing per project to aggregate: deleted and shared projects, spending limits, the API
+    key inventory and the per-key counts are the same in both modes (#18 item 4)."""
+    every = tuple(a.name for a in AREAS)
+    served = {
+        aggregate: {
+            f.name for f in parsed(exposition_of(account_level_state(), every, aggregate=aggregate))
+        }
+        for aggregate in (False, True)
+    }
+    view_families = {f.name.removesuffix("_info") for a in AREAS for f in a.view_families}
+    assert view_families <= served[False]
+    assert view_families <= served[True]
+
+
+def test_docs_list_the_families_served_in_both_modes() -> None:
+    """docs/metrics.md's "both modes" list names every family of the whole view, and no other."""
+    text = (Path(__file__).resolve().parents[2] / "docs" / "metrics.md").read_text()
+    both = text.split("- both modes:", 1)[1].split("\n- ", 1)[0]
+    patterns = re.findall(r"`(neon_[a-z_*]+)`", both)
+    names = {f.name for a in AREAS for f in a.view_families}
+    assert all(any(fnmatch.fnmatch(n, p) for p in patterns) for n in names), names
+    assert all(any(fnmatch.fnmatch(n, p) for n in names) for p in patterns), patterns
