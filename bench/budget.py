@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 from aiohttp.test_utils import TestServer  # noqa: E402
 
-from exporter.plan import slice_seconds  # noqa: E402
+from exporter.poll.plan import slice_seconds  # noqa: E402
 from exporter.service import Service  # noqa: E402
 from tests.sim import Simulator  # noqa: E402
 from tests.support import KEYS, key_files, make_config  # noqa: E402

@@ -43,13 +43,13 @@ import aiohttp
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from exporter.assemble import Assembler  # noqa: E402
+from exporter.fragments import Fragments  # noqa: E402
 from prometheus_client.openmetrics.exposition import generate_latest  # noqa: E402
 
 from exporter.areas import frozen_registry  # noqa: E402
-from exporter.assemble import Assembler  # noqa: E402
-from exporter.fragments import Fragments  # noqa: E402
 from exporter.neon.models import Endpoint, Project  # noqa: E402
-from exporter.state import View  # noqa: E402
+from exporter.poll.state import View  # noqa: E402
 from tests.procs import Exporter, exporter, free_port, process, sample, simulator, wait_for  # noqa: E402
 
 TOKEN = "bench-" + "k" * 40

@@ -20,13 +20,13 @@ from exporter.areas import layout
 from exporter.exposition.own import build_metrics
 from exporter.exposition.serve import Exposition
 from exporter.neon.models import Endpoint, Project
-from exporter.state import KeySnapshot, State
+from exporter.poll.state import PollResult, State
 
 REGIONS = ("aws-us-east-2", "aws-eu-central-1", "aws-us-west-2", "azure-eastus2")
 STATES = ("idle", "active", "init")
 
 
-def snapshot(n: int) -> KeySnapshot:
+def snapshot(n: int) -> PollResult:
     projects, endpoints = {}, {}
     for i in range(n):
         pid = f"project-{i:06d}"
@@ -38,7 +38,7 @@ def snapshot(n: int) -> KeySnapshot:
                      STATES[(i + j) % 3], None, 0.25, 2.0, 300.0, None)
             for j in range(2)
         )  # fmt: skip
-    return KeySnapshot("prod", 0.0, MappingProxyType(projects), detail={"endpoints": endpoints})
+    return PollResult("prod", 0.0, MappingProxyType(projects), detail={"endpoints": endpoints})
 
 
 def series(n: int, mode: str) -> int:

@@ -17,19 +17,19 @@ from aiohttp import web
 
 from . import __version__
 from .areas import COLLECTOR_DEFAULTS
-from .config import Config, build_config
-from .demo import add_routes, demo_api
-from .errors import ConfigError
-from .guard import GuardedSite, WebGuard, WebReload, load_web
-from .logs import setup_logging
-from .memory import pin_mmap_threshold
+from .config.errors import ConfigError
+from .config.load import Config, build_config
+from .config.logs import setup_logging
+from .config.malloc import pin_mmap_threshold
+from .config.parsers import split_listen_address
+from .config.settings import SETTINGS, Setting, flag_help
 from .neon.errors import KeyRejected, NeonError
-from .parsers import split_listen_address
 from .service import Service
-from .settings import SETTINGS, Setting, flag_help
 from .simulator import Simulator
-from .web import SERVICE, make_app
-from .webconfig import WebConfig
+from .web.app import SERVICE, make_app
+from .web.config import WebConfig
+from .web.demo import add_routes, demo_api
+from .web.guard import GuardedSite, WebGuard, WebReload, load_web
 
 log = structlog.get_logger("exporter")
 

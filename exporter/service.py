@@ -21,16 +21,16 @@ import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from .areas import DETAIL_AREAS, Area, layout
-from .config import RESTART_ONLY, Config
-from .errors import ConfigError
+from .config.errors import ConfigError
+from .config.load import RESTART_ONLY, Config
 from .exposition.own import Metrics, build_metrics
 from .exposition.serve import Exposition
 from .neon.budget import TokenBucket
 from .neon.client import NeonClient
 from .neon.http import new_session
-from .plan import Memory, Selection, poll_deadline, poll_jitter, slice_seconds
-from .poller import KeyPoller
-from .state import State
+from .poll.plan import Memory, Selection, poll_deadline, poll_jitter, slice_seconds
+from .poll.poller import KeyPoller
+from .poll.state import State
 
 log = structlog.get_logger("exporter.service")
 

@@ -15,12 +15,12 @@ from prometheus_client.metrics_core import Metric
 from prometheus_client.openmetrics.parser import text_string_to_metric_families
 
 from exporter.areas import layout
-from exporter.config import Config, KeyConfig, KeySource
+from exporter.config.load import Config, KeyConfig, KeySource
 from exporter.exposition.own import build_metrics
 from exporter.exposition.serve import Exposition
 from exporter.neon.budget import TokenBucket
+from exporter.poll.state import State
 from exporter.service import Pollers, Service
-from exporter.state import State
 
 KEYS = {"prod": "prod-" + "a" * 40, "staging": "staging-" + "b" * 40}
 

@@ -19,7 +19,7 @@ Sample::
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 import structlog
 
@@ -28,8 +28,10 @@ from ..neon.client import NeonClient
 from ..neon.errors import ApiStatusError
 from ..neon.models import ApiKey
 from ..neon.parse import parse_api_keys
-from ..state import View
 from .base import Area
+
+if TYPE_CHECKING:  # types only: the view is built by the poll layer, above this one
+    from ..poll.result import View
 
 NAME = "api_keys"
 PERSONAL = "account"  # the owner label of the account's personal keys

@@ -10,10 +10,14 @@ Sample::
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ..exposition.family import Family, info
-from ..state import View
 from . import api_keys
 from .base import Area
+
+if TYPE_CHECKING:  # types only: the view is built by the poll layer, above this one
+    from ..poll.result import View
 
 NAME = "api_keys_address"
 

@@ -12,11 +12,13 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..exposition.family import Family, ProjectData
 from ..neon.client import NeonClient
-from ..state import View
+
+if TYPE_CHECKING:  # types only: the view is built by the poll layer, above this one
+    from ..poll.result import View
 
 FetchOne = Callable[[NeonClient, str], Awaitable[Any | None]]
 """One project's detail of the area; None when the project is gone (404)."""

@@ -26,12 +26,15 @@ their own. A quota limit of zero (unlimited) has no series; a field Neon does no
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from ..exposition.family import Family, ProjectData, Sample, flag, info, one
 from ..neon.models import QUOTA_FIELDS, STATES, derive_pooler, derive_state
-from ..state import View
 from .base import Area
 from .endpoints import NAME as ENDPOINTS
+
+if TYPE_CHECKING:  # types only: the view is built by the poll layer, above this one
+    from ..poll.result import View
 
 _P = ("project_id",)
 

@@ -15,13 +15,15 @@ Sample::
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from ..exposition.family import Family, Sample, info, one
 from ..neon.client import NeonClient
 from ..neon.models import Project
-from ..state import View
 from .base import Area
+
+if TYPE_CHECKING:  # types only: the view is built by the poll layer, above this one
+    from ..poll.result import View
 
 NAME = "recoverable"
 

@@ -19,14 +19,16 @@ Sample::
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from ..exposition.family import Family
 from ..neon.client import NeonClient
 from ..neon.errors import ApiStatusError
 from ..neon.fields import ParseError
-from ..state import View
 from .base import Area
+
+if TYPE_CHECKING:  # types only: the view is built by the poll layer, above this one
+    from ..poll.result import View
 
 NAME = "spending_limit"
 ROUTE = "/organizations/{org_id}/billing/spending_limit"

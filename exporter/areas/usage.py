@@ -6,7 +6,7 @@ Agent, Business, Enterprise; 100 projects of one organization per request), else
 ``GET /consumption_history/projects`` (100 projects per request), else ``GET
 /projects/{project_id}``. A 403 means "not on this plan": the next route serves, the key is
 never tripped, and the better route is tried again every usage interval (see
-:class:`exporter.plan.Memory`). Refreshed every ``usage_interval`` (15m by default, about how
+:class:`exporter.poll.plan.Memory`). Refreshed every ``usage_interval`` (15m by default, about how
 often Neon updates it). Gauges, not counters: they reset when a billing period starts. A value
 Neon does not report is absent, never 0 (legacy consumption history has no data transfer).
 

@@ -21,11 +21,14 @@ Sample::
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING
 
-from ..state import KeyHealth
 from .family import Family, Sample
 
-Health = Mapping[str, KeyHealth]
+if TYPE_CHECKING:  # types only: the view is built by the poll layer, above this one
+    from ..poll.result import KeyHealth
+
+Health = Mapping[str, "KeyHealth"]
 """Every configured key's health, in configuration order (the order of the samples)."""
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import structlog
 from isal import isal_zlib
@@ -23,10 +24,12 @@ from prometheus_client import CollectorRegistry
 from prometheus_client import exposition as text_format
 from prometheus_client.openmetrics import exposition as om_format
 
-from ..state import State
 from .health import FAMILIES as HEALTH
 from .own import Metrics
 from .store import Layout, Store
+
+if TYPE_CHECKING:  # types only: the view is built by the poll layer, above this one
+    from ..poll.state import State
 
 GZIP_LEVEL = 1  # isal's level 1: bench/README.md has the comparison
 _EOF = b"# EOF\n"

@@ -13,10 +13,12 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
-from ..state import View
 from .family import Family, ProjectData
+
+if TYPE_CHECKING:  # types only: the view is built by the poll layer, above this one
+    from ..poll.result import View
 
 Scope = Literal["project", "view", "sum"]
 """What a family's samples come from: each project (its lines kept per project), the whole

@@ -15,7 +15,6 @@ from typing import Literal, TypeVar
 import aiohttp
 import structlog
 
-from ..logs import register_secret
 from .budget import TokenBucket
 from .errors import (
     ApiStatusError,
@@ -75,7 +74,9 @@ class NeonClient:
     ) -> None:
         self.key_name = key_name
         self.org_id = org_id
-        self._secret = secret  # called per request: a key file may have been rotated
+        # Called per request: a key file may have been rotated. The key source registers what it
+        # returns with the log redaction (config/keys.py), so no key reaches a log line.
+        self._secret = secret
         self.base_url = base_url.rstrip("/")
         self.version: Literal["v1", "v2"] = "v1" if self.base_url.endswith("/api/v1") else "v2"
         self._session = session
@@ -114,7 +115,6 @@ class NeonClient:
             secret = self._secret()
         except (OSError, ValueError) as exc:
             raise TransportError(route, f"cannot read key: {type(exc).__name__}") from None
-        register_secret(secret)  # again on every read: a rotated key is a new secret
         headers = {"Authorization": f"Bearer {secret}"}
         async with self._sem:
             # A Retry-After may have come while this request queued for its slot, its token

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from exporter.poll.state import PollResult, State
 from exporter.service import Service
 from exporter.simulator.renderings import branch_json
-from exporter.state import KeySnapshot, State
 from tests.sim import Fault, Simulator
 from tests.support import Clock, key_files, make_config, quick_retries, value
 
@@ -161,10 +161,10 @@ def test_early_publish_of_a_failed_poll_does_not_extend_poll_max_age() -> None:
     clock = Clock(1000.0)
     state = State(keys=("prod",), max_age=600.0, clock=clock)
     empty: dict[str, object] = {}
-    snap = KeySnapshot("prod", 1000.0, empty)  # type: ignore[arg-type]
+    snap = PollResult("prod", 1000.0, empty)  # type: ignore[arg-type]
     state.record_poll("prod", snap, 1.0)
     clock.now = 1500.0
-    state.publish("prod", KeySnapshot("prod", 1500.0, empty, empty))  # type: ignore[arg-type]
+    state.publish("prod", PollResult("prod", 1500.0, empty, empty))  # type: ignore[arg-type]
     state.record_poll("prod", None, 30.0, error="poll deadline exceeded")
     clock.now = 1600.0
     assert state.snapshot("prod") is not None  # 600 s after the last success: still served

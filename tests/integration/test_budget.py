@@ -15,11 +15,11 @@ from datetime import UTC, datetime, timedelta
 from aiohttp.test_utils import TestServer
 
 from exporter.areas import DETAIL_AREAS
-from exporter.plan import list_interval
-from exporter.poller import poll_v2
+from exporter.poll.plan import list_interval
+from exporter.poll.poller import poll_v2
+from exporter.poll.state import PollResult
 from exporter.service import Service
 from exporter.simulator.model import utcnow
-from exporter.state import KeySnapshot
 from tests.sim import Simulator
 from tests.support import KEYS, VirtualTime, assert_within_budget, on_virtual_time, value
 
@@ -138,7 +138,7 @@ async def test_changed_projects_are_served_before_the_poll_ends(runtime_for: Bui
             changed = sim.project_ids()[7]
             endpoint = sim.endpoints_of(changed)[0]
             sim.set_endpoint(endpoint.id, state="init" if endpoint.state != "init" else "idle")
-            published: list[KeySnapshot] = []
+            published: list[PollResult] = []
             client = poller["prod"].client
             previous = rt.state.snapshot("prod")
             # Rotation is due for every project (nothing is fresher than the poll interval).

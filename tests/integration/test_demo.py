@@ -7,8 +7,8 @@ from pathlib import Path
 import aiohttp
 from prometheus_client.parser import text_string_to_metric_families
 
-from exporter.config import Config
-from exporter.demo import DEMO_KEY_NAME, demo_api
+from exporter.config.load import Config
+from exporter.web.demo import DEMO_KEY_NAME, demo_api
 from tests.procs import exporter, wait_for
 
 # The tests' simulator's control API (tests/sim/control.py); the demo's must have none of it.

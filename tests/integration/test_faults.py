@@ -29,7 +29,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from exporter.logs import setup_logging
+from exporter.config.logs import setup_logging
 from exporter.neon.client import MAX_BODY_BYTES, MAX_PAGES, PAGE_LIMIT
 from exporter.service import Pollers, Service
 from tests.sim import Fault, Simulator
@@ -410,7 +410,7 @@ async def test_slow_upstream_hits_the_poll_deadline(
 
 def test_default_deadline_from_config() -> None:
     """Defaults (60s interval, 10m max age) give a 9-minute deadline; never below the interval."""
-    from exporter.plan import poll_deadline
+    from exporter.poll.plan import poll_deadline
 
     assert poll_deadline(poll_interval=60, poll_max_age=600) == 540
     assert poll_deadline(poll_interval=60, poll_max_age=60) == 60

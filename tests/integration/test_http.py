@@ -14,12 +14,12 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
-from exporter.config import KeyConfig, KeySource
-from exporter.demo import DEMO_KEY_NAME, add_routes
-from exporter.landing import KeyRow, key_table
+from exporter.config.load import KeyConfig, KeySource
+from exporter.poll.state import KeyHealth
 from exporter.service import Service
-from exporter.state import KeyHealth
-from exporter.web import make_app
+from exporter.web.app import make_app
+from exporter.web.demo import DEMO_KEY_NAME, add_routes
+from exporter.web.landing import KeyRow, key_table
 from tests.procs import sample
 from tests.sim import Simulator
 from tests.support import make_config

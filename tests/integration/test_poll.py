@@ -154,7 +154,7 @@ async def test_401_transition_is_logged_once_with_key_name(
     sim: Simulator, sim_url: str, runtime_for: Build, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Several 401s in a row log the rejection once, with the key's name and not the key."""
-    from exporter.logs import setup_logging
+    from exporter.config.logs import setup_logging
 
     setup_logging("info", "json")
     rt = runtime_for(sim_url)

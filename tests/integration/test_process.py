@@ -251,7 +251,7 @@ def _body(url: str) -> str:
 
 def test_unexpected_error_traceback_has_no_locals_or_key(tmp_path: Path) -> None:
     """A traceback in the JSON log carries frames but no local variables, so no key."""
-    from exporter.logs import setup_logging
+    from exporter.config.logs import setup_logging
 
     stream = tmp_path / "log.txt"
     with stream.open("w") as fh:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from exporter.config import Config
+from exporter.config.load import Config
 from exporter.service import Service
 from tests.procs import exporter, http_post, sample, simulator, wait_for
 from tests.support import KEYS, key_files, make_config

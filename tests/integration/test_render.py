@@ -14,9 +14,9 @@ from aiohttp.test_utils import TestServer
 from exporter.exposition.family import Family, Sample
 from exporter.exposition.serve import Exposition
 from exporter.exposition.store import Layout
+from exporter.poll.state import View
 from exporter.service import Service
-from exporter.state import View
-from exporter.web import SERVICE, metrics
+from exporter.web.app import SERVICE, metrics
 from tests.procs import sample
 from tests.sim import Simulator
 

@@ -8,8 +8,8 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from exporter.cli import parse
-from exporter.errors import ConfigError
-from exporter.plan import Selection
+from exporter.config.errors import ConfigError
+from exporter.poll.plan import Selection
 from exporter.service import Service
 from tests.sim import Simulator
 from tests.support import KEYS, key_files, make_config, value

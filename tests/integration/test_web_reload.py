@@ -13,10 +13,10 @@ import bcrypt
 import pytest
 from aiohttp.test_utils import TestServer
 
-from exporter.config import Config
-from exporter.guard import WebGuard, WebReload, load_web
+from exporter.config.load import Config
 from exporter.service import Service
-from exporter.web import make_app
+from exporter.web.app import make_app
+from exporter.web.guard import WebGuard, WebReload, load_web
 from tests.support import key_files, make_config
 
 

@@ -24,8 +24,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from exporter.errors import ConfigError
-from exporter.webconfig import BasicAuth, WebConfig, load_web_config
+from exporter.config.errors import ConfigError
+from exporter.web.config import BasicAuth, WebConfig, load_web_config
 from tests.procs import Exporter, exporter, simulator, wait_for
 from tests.support import KEYS
 

@@ -11,7 +11,7 @@ from prometheus_client.metrics_core import Metric
 
 from exporter.areas import AREAS
 from exporter.neon.models import ApiKey, Endpoint, Project
-from exporter.state import AccountPiece, KeySnapshot, State
+from exporter.poll.state import AccountPiece, PollResult, State
 from tests.support import exposition_of, parsed, sample_in
 
 GIB = 2**30
@@ -34,7 +34,7 @@ def metrics(mode: str) -> list[Metric]:
         "c": (endpoint("c", "init"),),
     }
     state = State(keys=("prod",), max_age=1e12, clock=lambda: 0.0)
-    snap = KeySnapshot("prod", 0.0, MappingProxyType(projects), detail={"endpoints": endpoints})
+    snap = PollResult("prod", 0.0, MappingProxyType(projects), detail={"endpoints": endpoints})
     state.record_poll("prod", snap, 1.0)
     return parsed(exposition_of(state, ("projects", "endpoints"), aggregate=mode == "aggregate"))
 
@@ -85,7 +85,7 @@ def account_level_state() -> State:
     projects = {"a": Project("a", "a", "eu", "aws", "", 16, 5 * GIB)}
     state = State(keys=("prod",), max_age=1e12, clock=lambda: 0.0)
     state.record_poll(
-        "prod", KeySnapshot("prod", 0.0, MappingProxyType(projects), account=account), 1.0
+        "prod", PollResult("prod", 0.0, MappingProxyType(projects), account=account), 1.0
     )
     return state
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from exporter.cli import parse, run
-from exporter.errors import ConfigError
-from exporter.parsers import parse_duration
+from exporter.config.errors import ConfigError
+from exporter.config.parsers import parse_duration
 
 
 @pytest.mark.parametrize(

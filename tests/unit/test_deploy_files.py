@@ -27,7 +27,7 @@ import yaml
 
 import exporter
 from exporter.areas import COLLECTOR_DEFAULTS
-from exporter.config import build_config
+from exporter.config.load import build_config
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 DEPLOY = ROOT / "deploy"

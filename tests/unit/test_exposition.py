@@ -14,7 +14,7 @@ from exporter.neon.parse import (
     parse_v2_endpoints,
     parse_v2_projects_page,
 )
-from exporter.state import KeySnapshot, State
+from exporter.poll.state import PollResult, State
 from tests.support import exposition_of
 from tests.unit.test_parse import seed_example
 
@@ -66,7 +66,7 @@ def render() -> bytes:
     endpoints, _ = parse_v2_endpoints(V2_ENDPOINTS)
     state.record_poll(
         "prod",
-        KeySnapshot(
+        PollResult(
             "prod",
             1_700_000_000.0,
             MappingProxyType({p.id: p for p in page.projects}),
@@ -81,7 +81,7 @@ def render() -> bytes:
     v1, _ = parse_v1_projects(seed_example())
     state.record_poll(
         "legacy",
-        KeySnapshot("legacy", 1_700_000_050.0, MappingProxyType({p.id: p for p in v1})),
+        PollResult("legacy", 1_700_000_050.0, MappingProxyType({p.id: p for p in v1})),
         0.5,
     )
     state.record_key_answer("legacy", valid=False)

@@ -54,7 +54,7 @@ from exporter.neon.models import (
     Quota,
     Usage,
 )
-from exporter.state import AccountPiece, KeySnapshot, State, View
+from exporter.poll.state import AccountPiece, PollResult, State, View
 from tests.support import coverage_paused
 
 EVERY_AREA = tuple(a.name for a in AREAS)
@@ -237,7 +237,7 @@ class World:
                 for area, values in self.detail.items()
             }
             account = {area: AccountPiece(v, at) for area, v in self.account[key].items()}
-            snapshot = KeySnapshot(
+            snapshot = PollResult(
                 key, at, MappingProxyType(dict(projects)), detail, account=account
             )
             state.record_poll(key, snapshot, 0.5)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import platform
 
-from exporter.memory import pin_mmap_threshold
+from exporter.config.malloc import pin_mmap_threshold
 
 
 def test_pins_the_threshold_under_glibc() -> None:

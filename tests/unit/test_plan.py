@@ -7,8 +7,8 @@ from typing import Any
 
 from exporter.areas import BY_NAME
 from exporter.neon.models import Endpoint, Project
-from exporter.plan import BatchKey, Memory, denial, list_interval, plan
-from exporter.state import AccountPiece, KeySnapshot
+from exporter.poll.plan import BatchKey, Memory, denial, list_interval, plan
+from exporter.poll.state import AccountPiece, PollResult
 
 ENDPOINTS, USAGE, RECOVERABLE = BY_NAME["endpoints"], BY_NAME["usage"], BY_NAME["recoverable"]
 NOW = 10_000.0
@@ -26,8 +26,8 @@ def snapshot(
     fetched: dict[str, dict[str, float]],
     detail: dict[str, dict[str, Any]] | None = None,
     account: dict[str, AccountPiece] | None = None,
-) -> KeySnapshot:
-    return KeySnapshot(
+) -> PollResult:
+    return PollResult(
         "prod",
         NOW,
         MappingProxyType({p.id: p for p in projects}),

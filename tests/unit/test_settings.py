@@ -8,12 +8,12 @@ from pathlib import Path
 from exporter.areas import COLLECTOR_DEFAULTS
 from exporter.areas import markdown as areas_markdown
 from exporter.cli import parse
-from exporter.config import Config
-from exporter.settings import SETTINGS, VALUES, default, markdown
+from exporter.config.load import Config
+from exporter.config.settings import SETTINGS, VALUES, default, markdown
 
 CONFIG_DOC = Path(__file__).resolve().parents[2] / "docs" / "configuration.md"
 _TABLE = re.compile(
-    r"(<!-- generated from the table in exporter/settings\.py.*?-->\n)(.*?)"
+    r"(<!-- generated from the table in exporter/config/settings\.py.*?-->\n)(.*?)"
     r"(<!-- end of the generated table -->)",
     re.DOTALL,
 )

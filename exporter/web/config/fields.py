@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError
+from ...config.errors import ConfigError
 
 SETTING = "web.config.file"
 

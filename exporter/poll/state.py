@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from .neon.models import AuthDetails, Project
-from .snapshot import NOTHING, AccountPiece, KeyHealth, KeySnapshot, View
+from ..neon.models import AuthDetails, Project
+from .result import NOTHING, AccountPiece, KeyHealth, PollResult, View
 
-__all__ = ["AccountPiece", "KeyHealth", "KeySnapshot", "State", "View"]
+__all__ = ["AccountPiece", "KeyHealth", "PollResult", "State", "View"]
 
 
 @dataclass(slots=True)
@@ -28,7 +28,7 @@ class State:
     # ``health_generation`` when any key's health does (every poll, at least).
     generation: int = 0
     health_generation: int = 0
-    _snapshots: dict[str, KeySnapshot] = field(default_factory=dict)
+    _snapshots: dict[str, PollResult] = field(default_factory=dict)
     _health: dict[str, KeyHealth] = field(default_factory=dict)
     _view: tuple[int, View] | None = None
     _next_detail_expiry: float = math.inf  # when failing detail in the view next turns too old
@@ -52,14 +52,14 @@ class State:
     def all_health(self) -> Mapping[str, KeyHealth]:
         return MappingProxyType(self._health)
 
-    def snapshot(self, key: str) -> KeySnapshot | None:
+    def snapshot(self, key: str) -> PollResult | None:
         return self._snapshots.get(key)
 
     def ready(self) -> bool:
         return all(h.poll_attempted for h in self._health.values())
 
     def record_poll(
-        self, key: str, snapshot: KeySnapshot | None, duration: float, *, error: str | None = None
+        self, key: str, snapshot: PollResult | None, duration: float, *, error: str | None = None
     ) -> None:
         """A poll finished: with a snapshot it succeeded and replaces the old one whole."""
         h = self._health[key]
@@ -72,7 +72,7 @@ class State:
         h.areas = {**h.areas, "projects": snapshot is not None}
         self.health_generation += 1
 
-    def publish(self, key: str, snapshot: KeySnapshot) -> None:
+    def publish(self, key: str, snapshot: PollResult) -> None:
         """Serve ``snapshot`` for ``key`` from now on: at the end of a poll, or in its middle
         once the projects that changed have been fetched (see ``fetch_snapshot``)."""
         old = self._snapshots.get(key)
@@ -157,7 +157,7 @@ class State:
         self._view = (self.generation, view)
         return view
 
-    def _account(self, snapshots: list[KeySnapshot], now: float) -> dict[str, Any]:
+    def _account(self, snapshots: list[PollResult], now: float) -> dict[str, Any]:
         """Account-level data by area and key: each key's own (the collectors dedupe what two
         keys both see), failing data served until ``max_age`` old as for detail."""
         out: dict[str, dict[str, Any]] = {}
@@ -171,7 +171,7 @@ class State:
                 out.setdefault(area, {})[snap.key] = piece.value
         return {area: MappingProxyType(m) for area, m in out.items()}
 
-    def _merge_detail(self, snapshots: list[KeySnapshot], kind: str, now: float) -> dict[str, Any]:
+    def _merge_detail(self, snapshots: list[PollResult], kind: str, now: float) -> dict[str, Any]:
         """One kind of detail over keys: per project, the freshest fetch of any key that
         lists it (by fetch time: a key that has not fetched it yet never hides another's).
 
@@ -203,6 +203,6 @@ class State:
         return out
 
 
-def _data(s: KeySnapshot) -> tuple[object, ...]:
+def _data(s: PollResult) -> tuple[object, ...]:
     # ``failed`` too: which detail is failing decides when it ages out of the view.
     return (s.projects, s.detail, s.failed, s.account)

@@ -13,12 +13,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from .areas import Area
-from .areas.base import BatchRoute
-from .areas.endpoints import NAME as ENDPOINTS
-from .neon.client import PAGE_LIMIT
-from .neon.models import Project, derive_state
-from .state import KeySnapshot
+from ..areas import Area
+from ..areas.base import BatchRoute
+from ..areas.endpoints import NAME as ENDPOINTS
+from ..neon.client import PAGE_LIMIT
+from ..neon.models import Project, derive_state
+from .state import PollResult
 
 LIST_SHARE = 0.1  # of a key's budget the project list may take before it is fetched less often
 
@@ -115,7 +115,7 @@ def batch_route(
 
 def plan(
     projects: Mapping[str, Project],
-    previous: KeySnapshot | None,
+    previous: PollResult | None,
     memory: Memory,
     areas: Sequence[Area],
     intervals: Mapping[str, float],
@@ -178,7 +178,7 @@ def plan(
 
 
 def _account_due(
-    previous: KeySnapshot | None,
+    previous: PollResult | None,
     areas: Sequence[Area],
     intervals: Mapping[str, float],
     now: float,
@@ -198,7 +198,7 @@ def _account_due(
 
 
 def _changed(
-    p: Project, stamp: tuple[str, str] | None, previous: KeySnapshot | None, pid: str
+    p: Project, stamp: tuple[str, str] | None, previous: PollResult | None, pid: str
 ) -> bool:
     """Whether the list entry moved since the project's detail was fetched.
 

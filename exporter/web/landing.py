@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 from prometheus_client import Counter
 
-from . import __version__
-from .state import KeyHealth
+from .. import __version__
+from ..poll.state import KeyHealth
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,11 +16,11 @@ import structlog
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
-from .config import Config
-from .errors import ConfigError
-from .webconfig import WebConfig, load_web_config
+from ..config.errors import ConfigError
+from ..config.load import Config
+from .config import WebConfig, load_web_config
 
-log = structlog.get_logger("exporter.web")
+log = structlog.get_logger("exporter.web.app")
 
 
 class WebGuard:

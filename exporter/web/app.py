@@ -15,17 +15,17 @@ import structlog
 from aiohttp import web
 from prometheus_client.exposition import choose_encoder
 
-from .exposition.serve import RenderError
+from ..exposition.serve import RenderError
+from ..service import Service
 from .guard import WebGuard
 from .landing import KeyRow, page, requests_per_key
-from .service import Service
 
 SERVICE = web.AppKey("service", Service)
 DEMO = web.AppKey("demo", bool)  # set by demo.add_routes: the landing page shows its buttons
 STARTED = web.AppKey("started", float)  # time.monotonic() when the app was made
 WRITE_SLICE = 256 * 1024
 
-log = structlog.get_logger("exporter.web")
+log = structlog.get_logger("exporter.web.app")
 
 
 async def _polling(app: web.Application) -> AsyncIterator[None]:

@@ -1,10 +1,10 @@
 """One poll of one key, in phases: list, plan, refresh, publish; and the key probe.
 
 The project list is fetched whole (its failure fails the poll). Per-project detail of each area
-on is refreshed most urgent first (see :mod:`exporter.plan`) and, with ``until`` (a
+on is refreshed most urgent first (see :mod:`exporter.poll.plan`) and, with ``until`` (a
 ``time.monotonic()`` deadline), only as much of it as the key's request budget allows by then;
 the rest is carried over from the previous snapshot. Areas fail apart: a failed request keeps
-that project's last detail of that area (see ``KeySnapshot.failed``) and never fails the poll.
+that project's last detail of that area (see ``PollResult.failed``) and never fails the poll.
 """
 
 from __future__ import annotations
@@ -17,22 +17,22 @@ from typing import TypeVar
 
 import structlog
 
-from .areas import Area
-from .neon.client import NeonClient
-from .neon.errors import KeyRejected, NeonError
-from .neon.models import Project
+from ..areas import Area
+from ..neon.client import NeonClient
+from ..neon.errors import KeyRejected, NeonError
+from ..neon.models import Project
 from .plan import EVERY_PROJECT, Memory, Plan, Selection, list_interval, plan
 from .refresh import Refresh, map_bounded
-from .state import KeySnapshot, State
+from .state import PollResult, State
 
-log = structlog.get_logger("exporter.poller")
+log = structlog.get_logger("exporter.poll.poller")
 T = TypeVar("T")
 U = TypeVar("U")
-Publish = Callable[[KeySnapshot], None]
+Publish = Callable[[PollResult], None]
 
 
 async def list_projects(
-    client: NeonClient, previous: KeySnapshot | None, selection: Selection = EVERY_PROJECT
+    client: NeonClient, previous: PollResult | None, selection: Selection = EVERY_PROJECT
 ) -> tuple[dict[str, Project], set[str], int]:
     """Phase 1: every page of the project list, but the projects ``selection`` leaves out.
     Projects in ``unavailable_project_ids`` (Neon could not load them in time) keep their
@@ -60,17 +60,17 @@ async def list_projects(
 
 
 async def poll_v1(
-    client: NeonClient, previous: KeySnapshot | None, now: float, selection: Selection
-) -> KeySnapshot:
+    client: NeonClient, previous: PollResult | None, now: float, selection: Selection
+) -> PollResult:
     """The v1 API has the project list only: one request, no detail."""
     projects, _, left_out = await list_projects(client, previous, selection)
-    return KeySnapshot(client.key_name, now, MappingProxyType(projects), left_out=left_out)
+    return PollResult(client.key_name, now, MappingProxyType(projects), left_out=left_out)
 
 
 async def poll_v2(
     client: NeonClient,
     *,
-    previous: KeySnapshot | None,
+    previous: PollResult | None,
     memory: Memory,
     areas: Sequence[Area],
     intervals: Mapping[str, float],
@@ -80,11 +80,11 @@ async def poll_v2(
     publish: Publish | None = None,
     list_due: bool = True,
     selection: Selection = EVERY_PROJECT,
-) -> KeySnapshot:
+) -> PollResult:
     """Poll one key once. Raises :class:`NeonError` when the poll as a whole failed.
     ``list_due=False`` skips the project list and rotates detail over the previous poll's
-    projects (see :func:`exporter.plan.list_interval`). ``publish`` is handed a snapshot as soon
-    as new and changed projects have been fetched, when the poll still has others to rotate
+    projects (see :func:`exporter.poll.plan.list_interval`). ``publish`` is handed a result as
+    soon as new and changed projects have been fetched, when the poll still has others to rotate
     through: a change is served a budget slot after the list showed it. Without ``until`` every
     detail is fetched (the ``once`` command). ``memory`` is updated when the poll succeeds.
     """
@@ -150,7 +150,7 @@ class KeyPoller:
         """``areas``: the detail areas on; ``intervals``: refresh interval of those refreshed
         on their own clock. ``monotonic``: the clock of slices, list cadence and poll durations
         (tests pass the virtual clock their token buckets run on). ``deadline``: seconds one
-        poll may take (see :func:`exporter.plan.poll_deadline`); None = none.
+        poll may take (see :func:`exporter.poll.plan.poll_deadline`); None = none.
         ``slice_seconds``: how long a poll spends refreshing detail before it carries the rest
         over; None refreshes all of it every poll (``once``)."""
         self.client, self.state = client, state
@@ -174,14 +174,14 @@ class KeyPoller:
                     route=route,
                 )
 
-    def _list_due(self, previous: KeySnapshot | None, started: float) -> bool:
+    def _list_due(self, previous: PollResult | None, started: float) -> bool:
         last = self.memory.listed_at
         if previous is None or last is None or self.slice_seconds is None:
             return True
         due_every = list_interval(len(previous.projects), self.client.budget_per_minute)
         return started - last >= due_every - 1.0
 
-    async def _fetch(self, previous: KeySnapshot | None, started: float) -> KeySnapshot:
+    async def _fetch(self, previous: PollResult | None, started: float) -> PollResult:
         if self.client.version != "v2":
             return await poll_v1(self.client, previous, self.clock(), self.selection)
         list_due = self._list_due(previous, started)
@@ -206,7 +206,7 @@ class KeyPoller:
         """Poll once; True on success. Never raises for anything Neon does."""
         started = self.monotonic()
         previous = self.state.snapshot(self.key)
-        snapshot: KeySnapshot | None = None
+        snapshot: PollResult | None = None
         error: str | None = None
         try:
             # The client turns every request timeout into ApiTimeout, so a TimeoutError that
@@ -238,7 +238,7 @@ class KeyPoller:
             log.warning("data older than poll.max-age dropped", key=dropped)
         return snapshot is not None
 
-    def _log_outcome(self, snapshot: KeySnapshot | None, error: str | None, took: float) -> None:
+    def _log_outcome(self, snapshot: PollResult | None, error: str | None, took: float) -> None:
         if snapshot is None:
             log.warning("poll failed", key=self.key, error=error)
             return

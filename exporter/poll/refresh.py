@@ -2,7 +2,7 @@
 
 Batched routes first (many projects a request), then account-level areas, then per-project
 detail most urgent first. Each area fails apart: a failed request marks its projects failing
-(their last detail is kept, see ``KeySnapshot.failed``) and the refresh goes on.
+(their last detail is kept, see ``PollResult.failed``) and the refresh goes on.
 """
 
 from __future__ import annotations
@@ -19,17 +19,17 @@ from typing import Any, TypeVar
 
 import structlog
 
-from .areas import Area
-from .neon.client import NeonClient
-from .neon.errors import KeyRejected, NeonError
-from .neon.models import Project
+from ..areas import Area
+from ..neon.client import NeonClient
+from ..neon.errors import KeyRejected, NeonError
+from ..neon.models import Project
 from .plan import BatchKey, Memory, Plan, denial
-from .state import AccountPiece, KeySnapshot
+from .state import AccountPiece, PollResult
 
-log = structlog.get_logger("exporter.refresh")
+log = structlog.get_logger("exporter.poll.refresh")
 T = TypeVar("T")
 U = TypeVar("U")
-Publish = Callable[[KeySnapshot], None]
+Publish = Callable[[PollResult], None]
 
 
 class Refresh:
@@ -44,7 +44,7 @@ class Refresh:
         client: NeonClient,
         *,
         projects: dict[str, Project],
-        previous: KeySnapshot | None,
+        previous: PollResult | None,
         memory: Memory,
         areas: Sequence[Area],
         clock: Callable[[], float],
@@ -219,7 +219,7 @@ class Refresh:
         p = self.projects[pid]
         self.stamps[pid] = (p.updated_at, p.compute_last_active_at)
 
-    def snapshot(self) -> KeySnapshot:
+    def snapshot(self) -> PollResult:
         """Phase 4: what is served. Copies, since the refresh may go on after an early publish."""
         for pid in self.gone:
             self.projects.pop(pid, None)
@@ -231,7 +231,7 @@ class Refresh:
         def frozen(maps: Mapping[str, Mapping[str, T]]) -> Mapping[str, Mapping[str, T]]:
             return MappingProxyType({a: MappingProxyType(dict(m)) for a, m in maps.items()})
 
-        return KeySnapshot(
+        return PollResult(
             key=self.client.key_name,
             taken_at=self.clock(),
             projects=MappingProxyType(dict(self.projects)),

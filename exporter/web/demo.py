@@ -10,10 +10,10 @@ from contextlib import asynccontextmanager
 
 from aiohttp import web
 
-from .config import Config, KeyConfig, KeySource
-from .simulator import Simulator
-from .simulator.lists import Extras
-from .web import DEMO, q_values
+from ..config.load import Config, KeyConfig, KeySource
+from ..simulator import Simulator
+from ..simulator.lists import Extras
+from .app import DEMO, q_values
 
 DEMO_KEY_NAME = "demo"
 SIMULATOR = web.AppKey("simulator", Simulator)

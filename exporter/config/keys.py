@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import ConfigError
+from .logs import register_secret
 
 _KEY_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 _ORG_ID = re.compile(r"^[a-z0-9-]{1,60}$")
@@ -52,6 +53,11 @@ class KeySource:
 
     def get(self) -> str:
         """Return the current key; raise ``OSError``/``ValueError`` if it cannot be had."""
+        value = self._read()
+        register_secret(value)  # on every read: a rotated key is a new secret to redact
+        return value
+
+    def _read(self) -> str:
         if self.env is not None:
             value = self._environ.get(self.env, "").strip()
             if not value:

@@ -1,6 +1,7 @@
-"""What is served: a key's snapshot, its health, and the merged view the collectors render.
+"""What is served: a key's poll result, its health, and the merged view the exposition renders.
 
-Frozen and replaced whole, so a scrape never sees half a poll (see ``state.py``).
+Frozen and replaced whole, so a scrape never sees half a poll (see ``state.py``). Data only:
+the areas and the exposition read these types (type-checking imports), the poll builds them.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from .neon.models import AuthDetails, Project
+from ..neon.models import AuthDetails, Project
 
 NOTHING: Mapping[str, Any] = MappingProxyType({})  # an empty default of any value type
 
@@ -30,7 +31,7 @@ class AccountPiece:
 
 
 @dataclass(frozen=True, slots=True)
-class KeySnapshot:
+class PollResult:
     """One successful poll of one key: what is served for it.
 
     The project list is whole and fresh; per-project detail (by area) may be carried over
@@ -108,24 +109,3 @@ class View:
     def per_key(self, area: str) -> Mapping[str, Any]:
         """One account-level area's data by key name (empty when off or none yet)."""
         return self.account.get(area, NOTHING)
-
-    def __reduce__(self) -> tuple[object, ...]:
-        # Plain dicts cross a process boundary (mappingproxy does not pickle).
-        detail = {area: dict(m) for area, m in self.detail.items()}
-        account = {area: dict(m) for area, m in self.account.items()}
-        args = (dict(self.projects), dict(self.projects_per_key), detail, account)
-        return (_view_of_dicts, args)
-
-
-def _view_of_dicts(
-    projects: dict[str, Project],
-    per_key: dict[str, int],
-    detail: dict[str, dict[str, Any]],
-    account: dict[str, dict[str, Any]],
-) -> View:
-    return View(
-        MappingProxyType(projects),
-        MappingProxyType(per_key),
-        MappingProxyType({area: MappingProxyType(m) for area, m in detail.items()}),
-        MappingProxyType({area: MappingProxyType(m) for area, m in account.items()}),
-    )
