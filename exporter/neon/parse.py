@@ -102,16 +102,22 @@ def _endpoint(item: dict[str, Any]) -> Endpoint:
     )
 
 
+def _cursor(page: dict[str, Any], field: str) -> str | None:
+    """A page's ``pagination.<field>``; None (the last page) when absent, empty or not text."""
+    pagination = page.get("pagination")
+    cursor = pagination.get(field) if isinstance(pagination, dict) else None
+    return cursor if isinstance(cursor, str) and cursor else None
+
+
 def parse_v2_projects_page(data: object) -> ProjectPage:
     """``GET /api/v2/projects``: projects, the next cursor, and ids Neon could not load in time."""
     projects, skipped = _items(data, "projects", _v2_project)
     assert isinstance(data, dict)
-    pagination = data.get("pagination")
-    cursor = pagination.get("cursor") if isinstance(pagination, dict) else None
+    cursor = _cursor(data, "cursor")
     unavailable = data.get("unavailable_project_ids")
     return ProjectPage(
         projects=projects,
-        cursor=cursor if isinstance(cursor, str) and cursor else None,
+        cursor=cursor,
         unavailable_project_ids=(
             tuple(i for i in unavailable if isinstance(i, str))
             if isinstance(unavailable, list)
@@ -147,9 +153,7 @@ def parse_v2_branches_page(data: object) -> BranchPage:
     """``GET /api/v2/projects/{id}/branches``: branches and ``pagination.next`` (None = last)."""
     branches, skipped = _items(data, "branches", _branch)
     assert isinstance(data, dict)
-    pagination = data.get("pagination")
-    cursor = pagination.get("next") if isinstance(pagination, dict) else None
-    return BranchPage(branches, cursor if isinstance(cursor, str) and cursor else None, skipped)
+    return BranchPage(branches, _cursor(data, "next"), skipped)
 
 
 def _storage_byte_seconds(byte_hours: float | None) -> float | None:
