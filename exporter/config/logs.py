@@ -57,6 +57,23 @@ def _drop_color_message(_: Any, __: str, event_dict: EventDict) -> EventDict:
     return event_dict
 
 
+def _rendering(as_json: bool, stream: TextIO) -> list[Processor]:
+    """The last processors: tracebacks (never with frame locals), redaction, the renderer."""
+    if as_json:
+        return [
+            structlog.processors.ExceptionRenderer(ExceptionDictTransformer(show_locals=False)),
+            redact_processor,
+            structlog.processors.JSONRenderer(),
+        ]
+    return [
+        structlog.processors.format_exc_info,
+        redact_processor,
+        structlog.dev.ConsoleRenderer(
+            colors=stream.isatty(), exception_formatter=structlog.dev.plain_traceback
+        ),
+    ]
+
+
 def setup_logging(level: str = "info", fmt: str = "auto", stream: TextIO | None = None) -> None:
     stream = stream or sys.stderr
     as_json = fmt == "json" or (fmt == "auto" and not stream.isatty())
@@ -67,18 +84,6 @@ def setup_logging(level: str = "info", fmt: str = "auto", stream: TextIO | None 
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         _drop_color_message,
     ]
-    renderer: Processor
-    if as_json:
-        tail: list[Processor] = [
-            structlog.processors.ExceptionRenderer(ExceptionDictTransformer(show_locals=False)),
-            redact_processor,
-        ]
-        renderer = structlog.processors.JSONRenderer()
-    else:
-        tail = [structlog.processors.format_exc_info, redact_processor]
-        renderer = structlog.dev.ConsoleRenderer(
-            colors=stream.isatty(), exception_formatter=structlog.dev.plain_traceback
-        )
     structlog.configure(
         processors=[
             structlog.stdlib.filter_by_level,
@@ -89,14 +94,14 @@ def setup_logging(level: str = "info", fmt: str = "auto", stream: TextIO | None 
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=False,
     )
+    # aiohttp's and APScheduler's stdlib logs go through the same chain, so one format.
     handler = logging.StreamHandler(stream)
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=shared,
             processors=[
                 structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-                *tail,
-                renderer,
+                *_rendering(as_json, stream),
             ],
         )
     )
