@@ -132,11 +132,17 @@ class Clock:
         return self.now
 
 
+_parsed: dict[bytes, list[Metric]] = {}  # the last body parsed: tests ask many values of one
+
+
 def parsed(exposition: Exposition) -> list[Metric]:
     """The exposition as a scrape gets it (the OpenMetrics body ``/metrics`` serves), parsed
     by prometheus_client's OpenMetrics parser: names and types as the exporter declares them."""
-    body = exposition.rendered(openmetrics=True).decode()
-    return list(text_string_to_metric_families(body))  # type: ignore[no-untyped-call]
+    body = exposition.rendered(openmetrics=True)
+    if body not in _parsed:
+        _parsed.clear()
+        _parsed[body] = list(text_string_to_metric_families(body.decode()))  # type: ignore[no-untyped-call]
+    return _parsed[body]
 
 
 def families(rt: Service) -> list[Metric]:
