@@ -10,6 +10,7 @@ import signal
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AsyncExitStack
+from functools import partial
 from typing import Any, NoReturn, TextIO
 
 import structlog
@@ -112,15 +113,18 @@ def parse(argv: Sequence[str], env: Mapping[str, str]) -> tuple[str, Config]:
     return command, config
 
 
-def reload_config(argv: Sequence[str], env: Mapping[str, str]) -> Config:
-    """The configuration a reload applies: never the demo, so one without keys is refused.
+def reload_config(argv: Sequence[str], env: Mapping[str, str], running: Config) -> Config:
+    """The configuration a reload applies: never the demo, so one without keys is refused, and
+    never the key of NEON_API_KEY / NEON_API_KEY_FILE while the ``running`` keys are the file's.
     The web config file is loaded beside it (``WebReload``)."""
     flags = vars(_parser().parse_args(argv))
-    return build_config(flags, env, collectors=COLLECTOR_DEFAULTS, demo=False)
+    return build_config(
+        flags, env, collectors=COLLECTOR_DEFAULTS, demo=False, env_keys=running.keys_from_env
+    )
 
 
 async def _serve(
-    config: Config, web_config: WebConfig | None, load_config: Callable[[], Config]
+    config: Config, web_config: WebConfig | None, load_config: Callable[[Config], Config]
 ) -> int:
     pin_mmap_threshold()
     async with AsyncExitStack() as stack:
@@ -128,7 +132,8 @@ async def _serve(
         if config.demo:
             config, simulator = await stack.enter_async_context(demo_api(config))
         guard = WebGuard(web_config)
-        web_reload = WebReload(guard, web_config, load_config)
+        # A reload is judged against the configuration running then (the service's).
+        web_reload = WebReload(guard, web_config, lambda: load_config(service.config))
         service = Service(
             config, load=None if config.demo else web_reload.load, on_reload=web_reload.apply
         )
@@ -251,7 +256,7 @@ def run(argv: Sequence[str], env: Mapping[str, str], out: TextIO = sys.stdout) -
             return asyncio.run(_check(config, out))
         if command == "once":
             return asyncio.run(_once(config, out))
-        return asyncio.run(_serve(config, web_config, lambda: reload_config(argv, env)))
+        return asyncio.run(_serve(config, web_config, partial(reload_config, argv, env)))
     except KeyboardInterrupt:
         return EXIT_OK
 
