@@ -114,10 +114,14 @@ def parse(argv: Sequence[str], env: Mapping[str, str]) -> tuple[str, Config]:
 
 
 def reload_config(argv: Sequence[str], env: Mapping[str, str], running: Config) -> Config:
-    """The configuration a reload applies: never the demo, so one without keys is refused, and
-    never the key of NEON_API_KEY / NEON_API_KEY_FILE while the ``running`` keys are the file's.
-    The web config file is loaded beside it (``WebReload``)."""
+    """The configuration a reload applies: never the demo while Neon runs, so one without keys
+    is refused, and never the key of NEON_API_KEY / NEON_API_KEY_FILE while the ``running``
+    keys are the file's. A ``running`` demo re-reads its settings and keeps its simulated API
+    and key. The web config file is loaded beside it (``WebReload``)."""
     flags = vars(_parser().parse_args(argv))
+    if running.demo:
+        demo = build_config(flags, env, collectors=COLLECTOR_DEFAULTS, demo=True)
+        return dataclasses.replace(demo, api_url=running.api_url, keys=running.keys)
     return build_config(
         flags, env, collectors=COLLECTOR_DEFAULTS, demo=False, env_keys=running.keys_from_env
     )
@@ -134,9 +138,7 @@ async def _serve(
         guard = WebGuard(web_config)
         # A reload is judged against the configuration running then (the service's).
         web_reload = WebReload(guard, web_config, lambda: load_config(service.config))
-        service = Service(
-            config, load=None if config.demo else web_reload.load, on_reload=web_reload.apply
-        )
+        service = Service(config, load=web_reload.load, on_reload=web_reload.apply)
         app = make_app(service, guard=guard)
         if simulator is not None:
             add_routes(app, simulator)
@@ -246,7 +248,7 @@ def run(argv: Sequence[str], env: Mapping[str, str], out: TextIO = sys.stdout) -
     except ConfigError as exc:
         sys.stderr.write(f"neon-exporter: error: {exc}\n")
         return EXIT_CONFIG
-    setup_logging(config.log_level, config.log_format)
+    setup_logging(config.log_level, config.log_format, demo=config.demo)
     for warning in config.warnings:
         log.warning(warning)
     if config.demo and DEMO_FALLBACK not in config.warnings:
