@@ -4,11 +4,14 @@ checked against what ships (alert rules, settings, --help)."""
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import yaml
 
-from exporter.settings import BY_NAME
+from exporter.cli import EXIT_STATUS
+from exporter.settings import BY_NAME, SETTINGS
 
 ROOT = Path(__file__).resolve().parents[2]
 ALERTS_DOC = ROOT / "docs" / "alerts.md"
@@ -72,3 +75,96 @@ def test_project_count_runbook_and_metric_name_the_selection() -> None:
     ]
     for text in (runbook, row):
         assert all(f"`{flag}`" in text for flag in flags)
+
+
+README = ROOT / "README.md"
+CONFIG_DOC = ROOT / "docs" / "configuration.md"
+QUICK_START = "README.md#quick-start-with-a-real-key"
+
+
+def _help() -> str:
+    """`neon-exporter --help`, from the real CLI."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "exporter", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    return proc.stdout
+
+
+def test_help_names_the_key_variables_the_config_file_and_the_exit_status() -> None:
+    """--help alone is enough to start: every variable of the settings table (the key
+    variables among them), the config file, and what each command's exit status means."""
+    text = _help()
+    variables = {v for setting in SETTINGS for v in setting.env}
+    assert {"NEON_API_KEY", "NEON_API_KEY_FILE", "NEON_API_URL"} <= variables
+    assert [v for v in sorted(variables) if v not in text] == []
+    assert "--config.file FILE" in text
+    for command, meanings in EXIT_STATUS.items():
+        line = f"  {command:<6} " + "; ".join(f"{code} {m}" for code, m in enumerate(meanings))
+        assert line in text.splitlines(), line
+
+
+def test_exit_status_table_says_what_the_cli_says() -> None:
+    """docs/configuration.md's exit status table and --help's (cli.EXIT_STATUS) agree."""
+    section = _section(CONFIG_DOC.read_text(), "Exit status")
+    rows = {}
+    for line in section.splitlines():
+        match = re.match(r"^\| `(?:neon-exporter` \((\w+)\)|(\w+)`) \|(.*)\|$", line)
+        if match:
+            command = match.group(1) or match.group(2)
+            rows[command] = [c.strip().replace("**", "") for c in match.group(3).split("|")]
+    assert rows.keys() == EXIT_STATUS.keys()
+    for command, meanings in EXIT_STATUS.items():
+        for cell, meaning in zip(rows[command], meanings, strict=True):
+            assert cell.startswith(meaning), (command, cell, meaning)
+    assert "make run ARGS=" in section, "the exit status through make is not explained"
+
+
+def _code_lines(text: str) -> list[str]:
+    """Lines of fenced and of 4-space-indented code blocks."""
+    lines: list[str] = []
+    fenced = False
+    for line in text.splitlines():
+        if line.startswith("```"):
+            fenced = not fenced
+        elif fenced or (line.startswith("    ") and not line.strip().startswith("-")):
+            lines.append(line.strip())
+    return lines
+
+
+def test_readme_commands_work_as_written_after_make() -> None:
+    """The README's command lines call the command where `make` puts it (or `make run`), never
+    `check`/`once` through make (whose exit status make would replace), and say how to put the
+    command on the PATH; every textfile cron line names the command by an absolute path."""
+    text = README.read_text()
+    assert (Path(sys.executable).parent / "neon-exporter").exists()  # where make puts it
+    commands = [line for line in _code_lines(text) if "neon-exporter" in line.split("#")[0]]
+    assert commands, "the README lost its command examples"
+    for line in commands:
+        assert line.startswith((".venv/bin/neon-exporter", "make run")), line
+    assert not re.search(r"make run ARGS=\"?(check|once)", "\n".join(_code_lines(text)))
+    assert 'export PATH="$PWD/.venv/bin:$PATH"' in text
+    for doc in (README, *sorted((ROOT / "docs").glob("*.md"))):
+        for line in doc.read_text().splitlines():
+            if "node_exporter/neon.prom" in line and " once" in line:
+                command = re.search(r"(\S*neon-exporter) once", line)
+                assert command, (doc.name, line)
+                assert command.group(1).startswith("/"), (doc.name, line)
+
+
+def test_creating_a_key_is_worded_once_and_linked() -> None:
+    """Neon's console path to create a key is given once (the README's quick start, which also
+    says when a variable and when a file), and the docs that need it link there."""
+    docs = {p.name: p.read_text() for p in (README, *(ROOT / "docs").glob("*.md"))}
+    everything = "\n".join(docs.values())
+    assert everything.count("Create new API key") == 1
+    assert "Developer Settings" not in everything
+    quick_start = _section(docs["README.md"], "Quick start with a real key")
+    assert "Create new API key" in quick_start
+    assert "try the exporter in your own shell" in quick_start
+    assert "For a service, give the exporter a *file*" in quick_start
+    for name in ("alerts.md", "configuration.md", "deployment.md"):
+        assert f"../{QUICK_START}" in docs[name], name
