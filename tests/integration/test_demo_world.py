@@ -14,8 +14,7 @@ from tests.procs import exporter, http_post, sample, wait_for
 
 
 def test_demo_reload_succeeds_and_keeps_the_simulated_world(tmp_path: Path) -> None:
-    """In the demo, POST /-/reload answers 200 and SIGHUP reloads too: the reload metric stays
-    1, the demo key and its data stay, and a changed settings file takes effect."""
+    """The demo's reload (POST and SIGHUP) succeeds, applies the file and keeps the demo's data."""
     settings = tmp_path / "demo.yml"
     settings.write_text("poll_interval: 30s\n")
     args = ["--demo", "--config.file", str(settings), "--web.enable-lifecycle"]
@@ -48,8 +47,7 @@ def test_demo_reload_succeeds_and_keeps_the_simulated_world(tmp_path: Path) -> N
 
 
 def test_demo_marks_the_simulated_worlds_events(tmp_path: Path) -> None:
-    """The demo's scripted failed operations are logged at info and marked simulated, as is
-    every line about what the simulated API answered; the exporter's own lines are not."""
+    """The demo logs its staged failed operations at info, and marks Neon-world lines simulated."""
     with exporter(tmp_path, ["--demo"]) as exp:
         wait_for(
             lambda: any(r["event"] == "poll done" for r in exp.logs()),
@@ -67,8 +65,7 @@ def test_demo_marks_the_simulated_worlds_events(tmp_path: Path) -> None:
 
 
 def test_only_the_demo_marks_lines_simulated(tmp_path: Path) -> None:
-    """Against Neon, a failed operation stays a warning with no mark; in the demo, info and
-    marked."""
+    """Against Neon a failed operation stays an unmarked warning; in the demo, marked info."""
     records = {}
     for demo in (False, True):
         stream = tmp_path / f"log-{demo}.json"

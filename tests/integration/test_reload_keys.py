@@ -34,8 +34,7 @@ def _write_config(path: Path, tmp: Path, names: list[str]) -> None:
 
 
 def test_reload_never_switches_from_the_files_keys_to_the_variable(tmp_path: Path) -> None:
-    """Started with the file's keys, a reload of a file without keys is refused although
-    NEON_API_KEY_FILE is set; started with the variable's key, a reload keeps using it."""
+    """A reload takes NEON_API_KEY_FILE's key only when the running key came from it."""
     config = tmp_path / "config.yml"
     env = {"NEON_API_KEY_FILE": str(_key_file(tmp_path, "other"))}
     _write_config(config, tmp_path, ["prod", "staging"])
@@ -58,9 +57,7 @@ def test_reload_never_switches_from_the_files_keys_to_the_variable(tmp_path: Pat
 
 
 def test_emptying_the_files_keys_is_refused_under_a_key_variable(tmp_path: Path) -> None:
-    """The exporter as the systemd unit runs it (NEON_API_KEY_FILE set) with two keys in its
-    file: a POST /-/reload of the file without keys answers 500, both keys stay, `default`
-    never appears, and the reload metric says it failed."""
+    """Under NEON_API_KEY_FILE (as systemd runs it) emptying the file's keys is refused."""
     config = tmp_path / "config.yml"
     _write_config(config, tmp_path, ["prod", "staging"])
     with simulator(tmp_path, keys=ALL_KEYS, projects=2) as sim:

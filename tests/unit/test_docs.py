@@ -54,8 +54,7 @@ def test_alerts_table_lists_exactly_the_shipped_alerts() -> None:
 
 
 def test_fire_drill_states_the_demos_own_key_check_interval() -> None:
-    """The fire drill says how often the demo checks its key, as the settings table has it,
-    and never asks for a flag value that is already the demo's default."""
+    """The fire drill states the demo's own key-check interval and never asks for it as a flag."""
     drill = " ".join(_section(ALERTS_DOC.read_text(), "Fire drill").split())
     demo_default = BY_NAME["key_check_interval"].demo
     assert f"checks its key every {demo_default} (its default `--key-check.interval`)" in drill
@@ -64,8 +63,7 @@ def test_fire_drill_states_the_demos_own_key_check_interval() -> None:
 
 
 def test_project_count_runbook_and_metric_name_the_selection() -> None:
-    """neon_projects counts the selected projects: metrics.md says so, and the runbook of
-    NeonProjectCountDropped lists a narrowed selection as a cause."""
+    """metrics.md and NeonProjectCountDropped's runbook say neon_projects counts the selection."""
     flags = ("--projects.include", "--projects.exclude", "--projects.org-ids")
     runbook = _section(ALERTS_DOC.read_text(), "NeonProjectCountDropped")
     (row,) = [
@@ -95,8 +93,7 @@ def _help() -> str:
 
 
 def test_help_names_the_key_variables_the_config_file_and_the_exit_status() -> None:
-    """--help alone is enough to start: every variable of the settings table (the key
-    variables among them), the config file, and what each command's exit status means."""
+    """--help names every variable (the key ones too), the config file and the exit statuses."""
     text = _help()
     variables = {v for setting in SETTINGS for v in setting.env}
     assert {"NEON_API_KEY", "NEON_API_KEY_FILE", "NEON_API_URL"} <= variables
@@ -136,9 +133,7 @@ def _code_lines(text: str) -> list[str]:
 
 
 def test_readme_commands_work_as_written_after_make() -> None:
-    """The README's command lines call the command where `make` puts it (or `make run`), never
-    `check`/`once` through make (whose exit status make would replace), and say how to put the
-    command on the PATH; every textfile cron line names the command by an absolute path."""
+    """README commands call .venv/bin/neon-exporter or make run; cron lines an absolute path."""
     text = README.read_text()
     assert (Path(sys.executable).parent / "neon-exporter").exists()  # where make puts it
     commands = [line for line in _code_lines(text) if "neon-exporter" in line.split("#")[0]]
@@ -156,8 +151,7 @@ def test_readme_commands_work_as_written_after_make() -> None:
 
 
 def test_creating_a_key_is_worded_once_and_linked() -> None:
-    """Neon's console path to create a key is given once (the README's quick start, which also
-    says when a variable and when a file), and the docs that need it link there."""
+    """Creating a key is worded once (README quick start, variable vs file) and linked elsewhere."""
     docs = {p.name: p.read_text() for p in (README, *(ROOT / "docs").glob("*.md"))}
     everything = "\n".join(docs.values())
     assert everything.count("Create new API key") == 1

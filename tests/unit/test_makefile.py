@@ -11,9 +11,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_venv_set_up_says_what_happens_and_prints_no_banner(tmp_path: Path) -> None:
-    """The Makefile's venv recipe, run for real into a temp venv (with an empty lock, so no
-    dependency is downloaded): the announcement, the path of the command, and nothing from
-    setuptools' editable-install banner."""
+    """The venv recipe, run for real, prints its two lines and no editable-install banner."""
     make = shutil.which("make")
     assert make, "make is not installed"
     venv, lock = tmp_path / "venv", tmp_path / "empty.lock"

@@ -37,8 +37,7 @@ def _install_commands() -> list[str]:
 
 
 def test_install_commands_build_and_install_the_wheel_as_written(tmp_path: Path) -> None:
-    """The venv commands, run from the checkout as written (paths moved into a temp dir),
-    install a working `neon-exporter` (no package index name: a wheel of the checkout)."""
+    """deployment.md's venv commands, run as written, install a working neon-exporter wheel."""
     commands = _install_commands()
     assert not any(re.search(r"pip install (-\S+ )*neon-exporter\b", c) for c in commands)
     script = "\n".join(
@@ -100,8 +99,7 @@ def _service_lines(path: Path) -> list[str]:
 def test_several_keys_drop_in_removes_the_single_key_and_loads_the_configs_keys(
     tmp_path: Path,
 ) -> None:
-    """The drop-in clears the unit's credential and NEON_API_KEY_FILE before loading one
-    credential per key of config.yml, which loads (with those credentials) without warnings."""
+    """The drop-in drops the unit's key and loads exactly config.yml's keys, which load quietly."""
     lines = _service_lines(SYSTEMD / "several-keys.conf")
     credentials = [line for line in lines if line.startswith("LoadCredential=")]
     assert credentials[0] == "LoadCredential=", "the unit's neon-api-key would still be loaded"
