@@ -22,6 +22,7 @@ from .config import Config, build_config
 from .demo import add_routes, demo_api
 from .errors import ConfigError
 from .guard import GuardedSite, WebGuard, WebReload, load_web
+from .helptext import epilog
 from .logs import setup_logging
 from .memory import pin_mmap_threshold
 from .neon.errors import KeyRejected, NeonError
@@ -43,47 +44,11 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_CONFIG, f"neon-exporter: error: {message}\n")
 
 
-# What each command's exit status means (docs/configuration.md's table says the same; a test
-# keeps them equal). Shown by --help.
-EXIT_STATUS: dict[str, tuple[str, str, str]] = {
-    "serve": ("stopped by SIGTERM or SIGINT", "cannot listen on the address", "bad configuration"),
-    "check": ("every key valid", "a key rejected or unreachable", "bad configuration"),
-    "once": (
-        "every key polled",
-        "a poll failed: the exposition is still printed",
-        "bad configuration",
-    ),
-}
-
-_EPILOG = """\
-API keys (never on the command line, and never written in the config file):
-  NEON_API_KEY        one key, named "default"; fine for a try-out in your own shell
-  NEON_API_KEY_FILE   a file holding one key, named "default" (chmod 600); for a service
-  --config.file FILE  (env NEON_EXPORTER_CONFIG) YAML with the settings above, and keys:
-                      for several keys, each named, with key_env or key_file
-  NEON_API_URL        the Neon API (--neon.api-url), default https://console.neon.tech/api/v2
-With none of them, serve runs the built-in demo: a simulated Neon API.
-
-exit status:
-{exit_status}
-
-Every setting, with its YAML field: docs/configuration.md.
-"""
-
-
-def _epilog() -> str:
-    rows = [
-        f"  {command:<6} " + "; ".join(f"{code} {meaning}" for code, meaning in enumerate(codes))
-        for command, codes in EXIT_STATUS.items()
-    ]
-    return _EPILOG.format(exit_status="\n".join(rows))
-
-
 def _parser() -> argparse.ArgumentParser:
     p = _Parser(
         prog="neon-exporter",
         description="Prometheus exporter for the Neon serverless Postgres control plane.",
-        epilog=_epilog(),
+        epilog=epilog(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument(

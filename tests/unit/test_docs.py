@@ -10,7 +10,7 @@ from pathlib import Path
 
 import yaml
 
-from exporter.cli import EXIT_STATUS
+from exporter.helptext import EXIT_STATUS
 from exporter.settings import BY_NAME, SETTINGS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -105,7 +105,7 @@ def test_help_names_the_key_variables_the_config_file_and_the_exit_status() -> N
 
 
 def test_exit_status_table_says_what_the_cli_says() -> None:
-    """docs/configuration.md's exit status table and --help's (cli.EXIT_STATUS) agree."""
+    """docs/configuration.md's exit status table and --help's (helptext.EXIT_STATUS) agree."""
     section = _section(CONFIG_DOC.read_text(), "Exit status")
     rows = {}
     for line in section.splitlines():
