@@ -120,7 +120,8 @@ run --entrypoint /bin/sh "$IMAGE" -c \
 # 4. Against the simulator, with the key as a mounted secret file.
 TOKEN="napi_containertest_$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
 printf '%s\n' "$TOKEN" >"$WORK/neon-api-key"
-# docs/deployment.md's recipe: the image's group reads it, nobody else (no warning at start).
+# docs/deployment.md's recipe: the image's group (gid 10049, as its uid) reads it, nobody else,
+# so the exporter starts without a key-file warning (checked below).
 chgrp "$EXPORTER_UID" "$WORK/neon-api-key" && chmod 0440 "$WORK/neon-api-key"
 "$PYTHON" -u -m tests.sim --host 127.0.0.1 --port 0 --key "ci=$TOKEN" >"$WORK/sim.log" 2>&1 &
 SIM_PID=$!
