@@ -19,12 +19,18 @@ COMPILE := --universal --python-version 3.11 --generate-hashes --custom-compile-
 
 .PHONY: run test lint lock system-deps
 
+# The first `make run` or `make test` sets up the venv, which takes about half a minute: one
+# line says so, one says when it is done, and nothing else unless something fails. (The
+# editable install's build backend prints a warning banner about editable installs in general:
+# noise here, so Python warnings are off for that step.)
 $(STAMP): pyproject.toml $(DEV_LOCK)
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet --require-hashes -r $(DEV_LOCK)
-	$(BIN)/pip install --quiet --no-deps -e .
-	touch $(STAMP)
+	@echo "setting up $(VENV)/ with the locked packages (first run, or after a dependency change: about 30 s)"
+	@$(PYTHON) -m venv $(VENV)
+	@$(BIN)/pip install --quiet --upgrade pip
+	@$(BIN)/pip install --quiet --require-hashes -r $(DEV_LOCK)
+	@PYTHONWARNINGS=ignore $(BIN)/pip install --quiet --no-deps -e .
+	@touch $(STAMP)
+	@echo "$(VENV)/ is ready; the exporter's command is $(BIN)/neon-exporter"
 
 lock: $(STAMP)
 	$(BIN)/pip install --quiet 'uv>=0.4'

@@ -10,6 +10,7 @@ import signal
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AsyncExitStack
+from functools import partial
 from typing import Any, NoReturn, TextIO
 
 import structlog
@@ -18,6 +19,7 @@ from aiohttp import web
 from . import __version__
 from .areas import COLLECTOR_DEFAULTS
 from .config.errors import ConfigError
+from .config.helptext import epilog
 from .config.load import Config, build_config
 from .config.logs import setup_logging
 from .config.malloc import pin_mmap_threshold
@@ -46,6 +48,8 @@ def _parser() -> argparse.ArgumentParser:
     p = _Parser(
         prog="neon-exporter",
         description="Prometheus exporter for the Neon serverless Postgres control plane.",
+        epilog=epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument(
         "command",
@@ -112,15 +116,22 @@ def parse(argv: Sequence[str], env: Mapping[str, str]) -> tuple[str, Config]:
     return command, config
 
 
-def reload_config(argv: Sequence[str], env: Mapping[str, str]) -> Config:
-    """The configuration a reload applies: never the demo, so one without keys is refused.
-    The web config file is loaded beside it (``WebReload``)."""
+def reload_config(argv: Sequence[str], env: Mapping[str, str], running: Config) -> Config:
+    """The configuration a reload applies: never the demo while Neon runs, so one without keys
+    is refused, and never the key of NEON_API_KEY / NEON_API_KEY_FILE while the ``running``
+    keys are the file's. A ``running`` demo re-reads its settings and keeps its simulated API
+    and key. The web config file is loaded beside it (``WebReload``)."""
     flags = vars(_parser().parse_args(argv))
-    return build_config(flags, env, collectors=COLLECTOR_DEFAULTS, demo=False)
+    if running.demo:
+        demo = build_config(flags, env, collectors=COLLECTOR_DEFAULTS, demo=True)
+        return dataclasses.replace(demo, api_url=running.api_url, keys=running.keys)
+    return build_config(
+        flags, env, collectors=COLLECTOR_DEFAULTS, demo=False, env_keys=running.keys_from_env
+    )
 
 
 async def _serve(
-    config: Config, web_config: WebConfig | None, load_config: Callable[[], Config]
+    config: Config, web_config: WebConfig | None, load_config: Callable[[Config], Config]
 ) -> int:
     pin_mmap_threshold()
     async with AsyncExitStack() as stack:
@@ -128,10 +139,9 @@ async def _serve(
         if config.demo:
             config, simulator = await stack.enter_async_context(demo_api(config))
         guard = WebGuard(web_config)
-        web_reload = WebReload(guard, web_config, load_config)
-        service = Service(
-            config, load=None if config.demo else web_reload.load, on_reload=web_reload.apply
-        )
+        # A reload is judged against the configuration running then (the service's).
+        web_reload = WebReload(guard, web_config, lambda: load_config(service.config))
+        service = Service(config, load=web_reload.load, on_reload=web_reload.apply)
         app = make_app(service, guard=guard)
         if simulator is not None:
             add_routes(app, simulator)
@@ -240,7 +250,7 @@ def run(argv: Sequence[str], env: Mapping[str, str], out: TextIO = sys.stdout) -
     except ConfigError as exc:
         sys.stderr.write(f"neon-exporter: error: {exc}\n")
         return EXIT_CONFIG
-    setup_logging(config.log_level, config.log_format)
+    setup_logging(config.log_level, config.log_format, demo=config.demo)
     for warning in config.warnings:
         log.warning(warning)
     if config.demo and DEMO_FALLBACK not in config.warnings:
@@ -250,7 +260,7 @@ def run(argv: Sequence[str], env: Mapping[str, str], out: TextIO = sys.stdout) -
             return asyncio.run(_check(config, out))
         if command == "once":
             return asyncio.run(_once(config, out))
-        return asyncio.run(_serve(config, web_config, lambda: reload_config(argv, env)))
+        return asyncio.run(_serve(config, web_config, partial(reload_config, argv, env)))
     except KeyboardInterrupt:
         return EXIT_OK
 

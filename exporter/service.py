@@ -200,11 +200,12 @@ class Service:
 
     async def _reload(self) -> bool:
         if self._load is None:
-            log.warning("reload ignored: the demo's configuration is built in")
+            log.warning("reload ignored: no configuration to re-read")
             return False
         try:
             new = self._load()
-            if not new.keys or new.demo:  # the loader refuses these; never swap Neon for nothing
+            # The loader refuses these; never swap Neon for nothing, nor the demo for Neon.
+            if not new.keys or new.demo != self.config.demo:
                 raise ConfigError("keys", "no API key configured")
         except ConfigError as exc:
             log.error("reload failed, keeping the running configuration", error=str(exc))

@@ -38,7 +38,7 @@ from ..neon.client import NeonClient
 from ..neon.fields import _BadItem, _items, _str, _timestamp
 from .base import Area
 
-log = structlog.get_logger("exporter.operations")
+log = structlog.get_logger("exporter.areas.operations")
 
 NAME = "operations"
 ROUTE = "/projects/{project_id}/operations"

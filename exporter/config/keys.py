@@ -75,11 +75,24 @@ class KeySource:
             self.read_at = time.time()
         return self._cached
 
-    def too_open(self) -> bool:
-        """True for a key file that group or others may read (wider than 0600)."""
+    def exposure(self) -> str | None:
+        """Who besides the exporter may read the key file (None: nobody): see :func:`exposure`."""
         if self.file is None:
-            return False
-        return bool(os.stat(self.file).st_mode & (stat.S_IRWXG | stat.S_IRWXO))
+            return None
+        st = os.stat(self.file)
+        return exposure(st.st_mode, st.st_gid, os.getegid())
+
+
+def exposure(mode: int, file_gid: int, process_gid: int) -> str | None:
+    """Who may read a key file of ``mode`` and group ``file_gid`` besides a process of group
+    ``process_gid``, or None. Readable by its own group is no exposure: that is how a
+    Kubernetes Secret (``fsGroup``, ``defaultMode: 0440``) or a file ``chgrp``'d to the
+    container's group reaches a non-root exporter."""
+    if mode & stat.S_IROTH:
+        return "others"
+    if mode & stat.S_IRGRP and file_gid != process_gid:
+        return f"group {file_gid}, not the exporter's ({process_gid})"
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,12 +186,13 @@ def load_keys(
             )
         seen.add(key.name)
         _validate_key(key, given_as)
-        if key.source.too_open():
+        readers = key.source.exposure()
+        if readers is not None:
             warnings.append(
-                f"key file of {key.name!r} ({key.source.file}) is readable by group or others; "
-                "chmod 600 it"
+                f"key file of {key.name!r} ({key.source.file}) is readable by {readers}: "
+                "chmod 600 it, or chgrp it to the exporter's group and chmod 440"
             )
     return tuple(keys)
 
 
-__all__ = ["KeyConfig", "KeySource", "load_keys"]
+__all__ = ["KeyConfig", "KeySource", "exposure", "load_keys"]

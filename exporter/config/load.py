@@ -52,6 +52,9 @@ class Config:
     log_level: str = _default("log_level")
     log_format: LogFormat = _default("log_format")  # noqa: RUF009  # a str, immutable
     demo: bool = False
+    # The keys are the ``default`` of NEON_API_KEY / NEON_API_KEY_FILE, not the file's: only
+    # then may a reload take its keys from those variables.
+    keys_from_env: bool = False
     enable_lifecycle: bool = False  # POST /-/reload, like Prometheus' --web.enable-lifecycle
     warnings: tuple[str, ...] = ()
     # How each setting given was named (flag, variable, "field in file"): for errors raised
@@ -212,11 +215,15 @@ def build_config(
     *,
     collectors: Mapping[str, bool],
     demo: bool = False,
+    env_keys: bool = True,
 ) -> Config:
     """Fold parsed flags (``None`` = not given), the environment and the YAML file into a Config.
 
     ``flags`` uses the setting names as keys, plus ``collector.NAME``; ``collectors`` is each
-    collector's default (the areas registry's). Without ``demo``, no key is an error.
+    collector's default (the areas registry's). Without ``demo``, no key is an error. Without
+    ``env_keys`` (a reload while the running keys came from the file), a file that defines no
+    key is an error even when NEON_API_KEY or NEON_API_KEY_FILE is set: emptying the file's
+    keys never switches to a key the operator did not mean to use.
     """
     warnings: list[str] = []
     sources = _sources(flags, env)
@@ -227,7 +234,14 @@ def build_config(
             "useful only against a test API"
         )
     values["collectors"] = _collectors(sources, collectors, demo=demo)
+    if not env_keys and sources.path and not sources.file.get("keys"):
+        raise ConfigError(
+            f"keys in {sources.path}",
+            "no API key: the file defines none, and a reload never switches from the file's "
+            "keys to NEON_API_KEY / NEON_API_KEY_FILE (restart to use those)",
+        )
     values["keys"] = load_keys(sources.file, sources.path or "", env, warnings)
+    values["keys_from_env"] = bool(values["keys"]) and not sources.file.get("keys")
     if not values["keys"] and not demo:
         raise _no_key(sources.path)
     _derived(values, demo=demo)  # before the check: it applies to the demo's interval too

@@ -74,7 +74,26 @@ def _rendering(as_json: bool, stream: TextIO) -> list[Processor]:
     ]
 
 
-def setup_logging(level: str = "info", fmt: str = "auto", stream: TextIO | None = None) -> None:
+# The loggers that report what the Neon API answered: in the demo, a simulated world.
+_NEON_WORLD = ("exporter.neon", "exporter.poll.", "exporter.areas.")
+# The demo's world fails some operations on purpose (for the operations row and alert).
+_SCRIPTED_FAILURES = "exporter.areas.operations"
+
+
+def mark_simulated(_: Any, __: str, event_dict: EventDict) -> EventDict:
+    """In the demo: a line about what the (simulated) Neon API did says ``simulated=True``, and
+    the world's scripted operation failures are at info, so a first run does not look broken."""
+    name = str(event_dict.get("logger", ""))
+    if name.startswith(_NEON_WORLD):
+        event_dict["simulated"] = True
+        if name == _SCRIPTED_FAILURES and event_dict.get("level") == "warning":
+            event_dict["level"] = "info"
+    return event_dict
+
+
+def setup_logging(
+    level: str = "info", fmt: str = "auto", stream: TextIO | None = None, *, demo: bool = False
+) -> None:
     stream = stream or sys.stderr
     as_json = fmt == "json" or (fmt == "auto" and not stream.isatty())
     shared: list[Processor] = [
@@ -84,6 +103,8 @@ def setup_logging(level: str = "info", fmt: str = "auto", stream: TextIO | None 
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         _drop_color_message,
     ]
+    if demo:
+        shared.append(mark_simulated)
     structlog.configure(
         processors=[
             structlog.stdlib.filter_by_level,

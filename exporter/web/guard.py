@@ -20,7 +20,7 @@ from ..config.errors import ConfigError
 from ..config.load import Config
 from .config import WebConfig, load_web_config
 
-log = structlog.get_logger("exporter.web.app")
+log = structlog.get_logger("exporter.web.guard")
 
 
 class WebGuard:
