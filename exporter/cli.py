@@ -128,7 +128,7 @@ async def _serve(
         if config.demo:
             config, simulator = await stack.enter_async_context(demo_api(config))
         guard = WebGuard(web_config)
-        web_reload = WebReload(guard, web_config, load_config)
+        web_reload = WebReload(guard, web_config, load_config, started=config)
         service = Service(
             config, load=None if config.demo else web_reload.load, on_reload=web_reload.apply
         )

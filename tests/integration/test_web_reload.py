@@ -36,7 +36,7 @@ async def served(sim_url: str, tmp_path: Path) -> AsyncIterator[tuple[Service, S
     config = make_config(sim_url, key_files(tmp_path), web_config_file=str(web_file))
     web_config = load_web(config)
     guard = WebGuard(web_config)
-    reloads = WebReload(guard, web_config, lambda: dataclasses.replace(config))
+    reloads = WebReload(guard, web_config, lambda: dataclasses.replace(config), started=config)
     service = Service(config, load=reloads.load, on_reload=reloads.apply)
     server = TestServer(make_app(service, guard=guard), host="127.0.0.1")
     await server.start_server()
@@ -72,12 +72,13 @@ async def test_bad_web_config_refuses_the_reload_and_keeps_the_running_one(
 
 async def test_restoring_after_a_failed_reload_restores_the_web_config(tmp_path: Path) -> None:
     """apply(new) then apply(old), as Service does when starting the new one fails."""
-    (tmp_path / "a.yml").write_text("http_server_config:\n  headers:\n    X-Frame-Options: deny\n")
-    (tmp_path / "b.yml").write_text("http_server_config: {}\n")
-    old = Config(web_config_file=str(tmp_path / "a.yml"))
-    new = Config(web_config_file=str(tmp_path / "b.yml"))
+    web_file = tmp_path / "web.yml"
+    web_file.write_text("http_server_config:\n  headers:\n    X-Frame-Options: deny\n")
+    old = Config(web_config_file=str(web_file))
+    new = dataclasses.replace(old, poll_interval=30.0)
     guard = WebGuard(load_web(old))
-    reloads = WebReload(guard, load_web(old), lambda: new)
+    reloads = WebReload(guard, load_web(old), lambda: new, started=old)
+    web_file.write_text("http_server_config: {}\n")  # the content a reload reads
     seen: list[str | None] = []
 
     async def header() -> str | None:
