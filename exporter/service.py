@@ -27,9 +27,10 @@ from .metrics import Metrics, build_metrics
 from .neon.budget import TokenBucket
 from .neon.client import NeonClient
 from .neon.http import new_session
-from .plan import Memory, Selection, poll_deadline, poll_jitter, slice_seconds
+from .plan import Memory, poll_deadline, poll_jitter, slice_seconds
 from .poller import KeyPoller
 from .render import Exposition
+from .selection import Selection
 from .state import State
 
 log = structlog.get_logger("exporter.service")

@@ -9,7 +9,7 @@ from aiohttp.test_utils import TestServer
 
 from exporter.cli import parse
 from exporter.errors import ConfigError
-from exporter.plan import Selection
+from exporter.selection import Selection
 from exporter.service import Service
 from tests.sim import Simulator
 from tests.support import KEYS, key_files, make_config, value
