@@ -77,6 +77,20 @@ class Metrics:
         self.cursor_repeats.labels(key=key, route=route).inc()
         self.live_changes += 1
 
+    def forget_key(self, key: str) -> None:
+        """Remove every counter series of ``key`` (a reload removed it): a removed key leaves
+        nothing behind in /metrics, as its health series and data do not."""
+        for counter in (self.api_requests, self.skipped_items, self.cursor_repeats):
+            children = {
+                tuple(s.labels.values())
+                for family in counter.collect()
+                for s in family.samples
+                if s.labels.get("key") == key
+            }
+            for labels in children:
+                counter.remove(*labels)
+        self.live_changes += 1
+
     def record_config_load(self, *, success: bool, at: float) -> None:
         """A configuration was loaded (``success``) or a reload refused, at Unix time ``at``."""
         self.config_reload.successful = success

@@ -226,11 +226,14 @@ class Service:
             await self.stop()  # whatever part of the new configuration started
             await self._apply(old)
             return False
+        removed = sorted(set(_names(old)) - set(_names(new)))
+        for key in removed:  # only now: a failed reload restores them, counters and all
+            self.metrics.forget_key(key)
         log.info(
             "configuration reloaded",
             keys=list(_names(self.config)),
             added=sorted(set(_names(new)) - set(_names(old))),
-            removed=sorted(set(_names(old)) - set(_names(new))),
+            removed=removed,
         )
         return True
 

@@ -95,6 +95,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("projects_org_ids", "--projects.org-ids", parse=p.id_list,
             help="only projects of these organizations (comma-separated ids)"),
     Setting("metrics_mode", "--metrics.mode", parse=p.metrics_mode, default="projects",
+            restart_only=True,
             help="`projects`: series per project, endpoint, branch; `aggregate`: only counts "
             "and sums by state, region, Postgres version and size bucket (for fleets of tens "
             "of thousands of projects)", details=": see [deployment.md](deployment.md)"),
