@@ -17,6 +17,7 @@ from .areas.base import BatchRoute
 from .areas.endpoints import NAME as ENDPOINTS
 from .neon.client import PAGE_LIMIT
 from .neon.models import Project, derive_state
+from .selection import Selection
 from .state import KeySnapshot
 
 LIST_SHARE = 0.1  # of a key's budget the project list may take before it is fetched less often
@@ -27,6 +28,9 @@ class Memory:
     """The poller's planning memory of one key: never served, only used to choose work."""
 
     listed_at: float | None = None  # time.monotonic() of the last project list fetched
+    # The selection that list was filtered with: a reload that changes it makes the list due
+    # (a project it adds is only in a new list), so the change applies at the next poll.
+    selection: Selection | None = None
     # project id -> (updated_at, compute_last_active_at) of its list entry when its rotating
     # detail was last fetched: a list entry that differs marks the project changed.
     stamps: dict[str, tuple[str, str]] = field(default_factory=dict)

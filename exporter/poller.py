@@ -189,6 +189,8 @@ class KeyPoller:
         last = self.memory.listed_at
         if previous is None or last is None or self.slice_seconds is None:
             return True
+        if self.memory.selection != self.selection:
+            return True
         due_every = list_interval(len(previous.projects), self.client.budget_per_minute)
         return started - last >= due_every - 1.0
 
@@ -211,7 +213,7 @@ class KeyPoller:
             overdue_after=self._overdue_after(previous),
         )
         if list_due:
-            self.memory.listed_at = started
+            self.memory.listed_at, self.memory.selection = started, self.selection
         return snapshot
 
     def _overdue_after(self, previous: KeySnapshot | None) -> float | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -243,3 +244,27 @@ async def test_no_project_starves_when_more_change_each_poll_than_a_poll_affords
     # A full rotation takes 40 / ~15 = 3 polls of 1.5 s; changed projects go first, but no
     # project waits past the bound (a few polls), however long the test runs.
     assert max(ages[5:]) < 8 * SLICE, ages
+
+
+async def test_a_selection_change_applies_at_the_next_poll(runtime_for: Build) -> None:
+    """A reload that leaves every project out is served at the next poll, even when the list is
+    not due yet: no project is exported and no request is spent on one."""
+    sim, server, url = await start(2000)  # 5 pages: list_interval at 600/min = 5 s
+    time = VirtualTime()
+    try:
+        rt = runtime_for(url, max_requests_per_minute=RATE * 60)
+        async with rt.pollers(slice_seconds=SLICE) as poller:
+            on_virtual_time(poller, time)
+            assert await poller.poll("prod")
+        assert sample(await _served(rt), "neon_project_info") is not None
+        rt.reconfigure(replace(rt.config, projects_exclude=".*"))  # what a reload applies
+        details = sim.count(ENDPOINTS)
+        async with rt.pollers(slice_seconds=SLICE) as poller:
+            on_virtual_time(poller, time)
+            assert await poller.poll("prod")  # at once: well inside the 5 s list interval
+        text = await _served(rt)
+    finally:
+        await server.close()
+    assert sample(text, "neon_project_info") is None
+    assert sim.count(ENDPOINTS) == details
+    assert sample(text, "neon_projects", {"key": "prod"}) == 0
