@@ -98,9 +98,8 @@ async def poll_v2(
     projects (see :func:`exporter.plan.list_interval`). ``publish`` is handed a snapshot as soon
     as new and changed projects have been fetched, when the poll still has others to rotate
     through: a change is served a budget slot after the list showed it. Without ``until`` every
-    detail is fetched (the ``once`` command). ``memory`` is updated when the poll succeeds.
-    ``overdue_after``: see :func:`exporter.plan.plan`.
-    """
+    detail is fetched (``once``). ``memory`` is updated when the poll succeeds. ``overdue_after``:
+    see :func:`exporter.plan.plan`."""
     projects, kept, left_out = await _listed(client, previous, selection, list_due=list_due)
     planned = partial(
         plan, projects, previous, areas=areas, intervals=intervals, now=clock(), skip=kept
@@ -116,6 +115,7 @@ async def poll_v2(
         until=until,
         monotonic=monotonic,
         left_out=left_out,
+        selection=selection,
     )
     for name in work.account:
         await run.account_area(name)

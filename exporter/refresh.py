@@ -24,6 +24,7 @@ from .neon.client import NeonClient
 from .neon.errors import KeyRejected, NeonError
 from .neon.models import Project
 from .plan import BatchKey, Memory, Plan, denial
+from .selection import EVERY_PROJECT, Selection
 from .state import AccountPiece, KeySnapshot
 
 log = structlog.get_logger("exporter.refresh")
@@ -51,11 +52,13 @@ class Refresh:
         until: float | None,
         monotonic: Callable[[], float] = time.monotonic,
         left_out: int = 0,
+        selection: Selection = EVERY_PROJECT,
     ) -> None:
         """``until`` is read on ``monotonic`` (tests pass their token buckets' virtual clock);
-        ``left_out``: listed projects the selection left out, for the snapshot."""
+        ``left_out``: listed projects the selection left out, for the snapshot; ``selection``
+        also filters the account-level lists of projects (deleted, shared)."""
         self.client, self.projects, self.clock, self.until = client, projects, clock, until
-        self.monotonic, self.left_out = monotonic, left_out
+        self.monotonic, self.left_out, self.selection = monotonic, left_out, selection
         self.stamps = self._carried(memory.stamps)
         self.denied_at = dict(memory.denied_at)
         self.routes = dict(memory.routes)
@@ -72,7 +75,12 @@ class Refresh:
         self.fetched = {a: carried(prev_fetched, a) for a in per_project}
         self.failed = {a: carried(prev_failed, a) for a in per_project}
         prev_account = previous.account if previous else {}
-        self.account = {a.name: p for a in areas if (p := prev_account.get(a.name)) is not None}
+        # Carried pieces are filtered again: a reload may have narrowed the selection.
+        self.account = {
+            a.name: replace(p, value=self._selected(a.name, p.value))
+            for a in areas
+            if (p := prev_account.get(a.name)) is not None
+        }
         self.errors: dict[str, str] = {}  # area -> its first error in this poll
         self.gone: set[str] = set()  # deleted between the list and their detail request
         self.pending = 0  # requests started and not finished: they queue on the budget first
@@ -129,7 +137,13 @@ class Refresh:
             if old.failing_since is None:
                 self.account[name] = replace(old, failing_since=self.clock())
             return
-        self.account[name] = AccountPiece(value, self.clock())
+        self.account[name] = AccountPiece(self._selected(name, value), self.clock())
+
+    def _selected(self, name: str, value: object) -> object:
+        """An account-level list of projects, but those the selection leaves out."""
+        if not self.areas[name].lists_projects or not isinstance(value, tuple):
+            return value
+        return tuple(p for p in value if self.selection.keeps(p))
 
     async def batches(self, work: Plan, replan: Callable[[dict[str, float]], Plan]) -> Plan:
         """The batched requests due (many projects each). The first batch of a route and

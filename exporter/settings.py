@@ -89,7 +89,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("collectors", None, kind="collectors", restart_only=True, help=_COLLECTORS_HELP),
     Setting("projects_include", "--projects.include", parse=p.pattern,
             help="only projects whose name or id matches this regular expression (whole "
-            "string): the others are neither fetched nor exported"),
+            "string): the others are neither fetched nor exported (their detail is not "
+            "requested; deleted and shared projects are left out of those lists too)"),
     Setting("projects_exclude", "--projects.exclude", parse=p.pattern,
             help="leave out projects whose name or id matches this regular expression"),
     Setting("projects_org_ids", "--projects.org-ids", parse=p.id_list,

@@ -62,6 +62,9 @@ class Area:
     batches: tuple[BatchRoute, ...] = ()
     # An opt-in view of another area's data (its name): no requests of its own.
     renders: str | None = None
+    # Its account-level value is a tuple of projects (deleted, shared): the poll keeps only
+    # those ``--projects.*`` select, as it does with the project list.
+    lists_projects: bool = False
 
     @property
     def detail(self) -> bool:

@@ -82,4 +82,5 @@ AREA = Area(
     collector=DeletedProjectCollector,
     fetch_account=fetch,
     interval=3600.0,
+    lists_projects=True,
 )

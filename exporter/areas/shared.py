@@ -96,4 +96,5 @@ AREA = Area(
     collector=SharedProjectCollector,
     fetch_account=fetch,
     interval=3600.0,
+    lists_projects=True,
 )
