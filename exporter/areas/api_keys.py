@@ -1,8 +1,8 @@
 """The account's API key inventory (``--collector.api_keys``, off by default; v2 only), every
-hour: ``GET /users/me/organizations``, then ``GET /api_keys`` (a personal key: the account's
+``--collector.api_keys.interval`` (1h by default): ``GET /users/me/organizations``, then ``GET /api_keys`` (a personal key: the account's
 own keys) and ``GET /organizations/{org_id}/api_keys`` for each organization the key sees (the
 ones ``/users/me/organizations`` lists, which for an organization key is its own, and the key's
-``org_id`` from the config). 2 + organizations requests per key per hour (1 + 1 for an
+``org_id`` from the config). 2 + organizations requests per key per interval (1 + 1 for an
 organization key).
 
 Per listed key: its id, name, owner, creation and last use times. Never the secret or its
@@ -118,10 +118,10 @@ class ApiKeyCollector(SnapshotCollector):
 AREA = Area(
     name=NAME,
     default=False,
-    help="the account's and its organizations' API keys: age and last use (refreshed hourly)",
+    help="the account's and its organizations' API keys: age and last use (every --collector.api_keys.interval, hourly by default)",
     cost="2 + organizations requests per key per interval (1 + 1 for an organization key); "
     "none per project",
     collector=ApiKeyCollector,
     fetch_account=fetch,
-    interval=3600.0,
+    interval_setting=f"{NAME}_interval",
 )

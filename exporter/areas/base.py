@@ -51,10 +51,11 @@ class Area:
     collector: Callable[[ViewSource], Collector]
     # Per-project detail refreshed in the budgeted rotation; None for the project list itself.
     fetch: FetchOne | None = None
-    # Account-level data (one per key, not per project), refreshed every ``interval``.
+    # Account-level data (one per key, not per project), refreshed on its interval.
     fetch_account: FetchAccount | None = None
-    # Refreshed every ``interval`` seconds (or the Config field ``interval_setting`` names)
-    # rather than at every rotation; account-level areas always have one.
+    # Refreshed every ``interval`` seconds, or as often as the Config field ``interval_setting``
+    # names (``--collector.NAME.interval``: settings.AREA_INTERVALS), rather than at every
+    # rotation; account-level areas always have one.
     interval: float | None = None
     interval_setting: str | None = None
     # Many projects per request where the plan allows it, best first: each project is served by

@@ -1,7 +1,7 @@
 """Snapshots and backup schedules: ``GET /projects/{project_id}/snapshots`` and, for each branch
 that has a snapshot, ``GET /projects/{project_id}/branches/{branch_id}/backup_schedule``
 (``--collector.snapshots``, off by default; v2 only; both routes are Beta at Neon). Refreshed
-every hour per project: 1 + (branches with snapshots) requests, usually 1 or 2.
+every ``--collector.snapshots.interval`` (1h by default) per project: 1 + (branches with snapshots) requests, usually 1 or 2.
 
 Why only branches with snapshots: the project list does not name a project's default branch,
 and a schedule per branch of every project would cost a branch list plus one request per
@@ -38,7 +38,6 @@ from .base import Area
 NAME = "snapshots"
 ROUTE = "/projects/{project_id}/snapshots"
 SCHEDULE_ROUTE = "/projects/{project_id}/branches/{branch_id}/backup_schedule"
-INTERVAL = 3600.0  # snapshots are taken hourly at most often: hourly refresh is enough
 # The period each documented frequency allows between two snapshots (a month and a year at
 # their longest, so a schedule that keeps to its calendar is never late).
 FREQUENCY_SECONDS = {
@@ -203,9 +202,9 @@ class BranchSnapshotCollector(SnapshotCollector):
 AREA = Area(
     name=NAME,
     default=False,
-    help="snapshots per branch and their backup schedule (refreshed hourly)",
-    cost="1 + (branches with snapshots) requests per project per hour, in the budgeted rotation",
+    help="snapshots per branch and their backup schedule (every --collector.snapshots.interval, hourly by default)",
+    cost="1 + (branches with snapshots) requests per project per interval, in the budgeted rotation",
     collector=BranchSnapshotCollector,
     fetch=fetch,
-    interval=INTERVAL,
+    interval_setting=f"{NAME}_interval",
 )

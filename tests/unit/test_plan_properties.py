@@ -17,6 +17,7 @@ from exporter.state import KeySnapshot
 from tests.support import coverage_paused
 
 ROTATING = ("endpoints", "branches", "operations")
+SNAPSHOTS_INTERVAL = 3600.0  # the default of --collector.snapshots.interval
 
 
 @dataclass
@@ -48,7 +49,7 @@ def _poll(
     (an item that does not fit is skipped, as ``Refresh.item`` skips it)."""
     previous = KeySnapshot("k", now, MappingProxyType(projects), fetched=fleet.fetched)
     areas = [BY_NAME[a] for a in fleet.fetched]
-    intervals = {a: BY_NAME[a].interval or 0.0 for a in fleet.fetched if a not in ROTATING}
+    intervals = {a: SNAPSHOTS_INTERVAL for a in fleet.fetched if a not in ROTATING}
     work = plan(projects, previous, fleet.memory, areas, intervals, now=now, overdue_after=overdue)
     for pid, names in work.items:
         if len(names) > afford:
@@ -98,7 +99,7 @@ def test_every_project_is_refreshed_within_the_rotation_bound(
             now = 1_000.0 + poll * interval
             projects = fleet.listed(poll)
             ages = [
-                now - times[pid] - (BY_NAME[a].interval or 0.0 if a not in ROTATING else 0.0)
+                now - times[pid] - (0.0 if a in ROTATING else SNAPSHOTS_INTERVAL)
                 for a, times in fleet.fetched.items()
                 for pid in projects
                 if pid in times
