@@ -21,7 +21,7 @@ import structlog
 
 from .areas import Area
 from .neon.client import NeonClient
-from .neon.errors import KeyRejected, NeonError
+from .neon.errors import KeyRejected, NeonError, PartialAnswer
 from .neon.models import Project
 from .plan import BatchKey, Memory, Plan, denial
 from .selection import EVERY_PROJECT, Selection
@@ -131,6 +131,14 @@ class Refresh:
                 value = await fetch(self.client)
         except KeyRejected:
             raise
+        except PartialAnswer as exc:  # what it got is served; the area still counts as failing
+            self.errors.setdefault(name, str(exc))
+            old_piece = self.account.get(name)
+            since = old_piece.failing_since if old_piece is not None else None
+            value = self._selected(name, exc.value)
+            at = self.clock()
+            self.account[name] = AccountPiece(value, at, since if since is not None else at)
+            return
         except NeonError as exc:
             self.errors.setdefault(name, str(exc))
             old = self.account.get(name) or AccountPiece(None, -math.inf)

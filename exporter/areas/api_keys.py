@@ -26,7 +26,7 @@ from prometheus_client.core import GaugeMetricFamily, InfoMetricFamily, Metric
 
 from ..collectors.base import SnapshotCollector, ViewSource
 from ..neon.client import NeonClient
-from ..neon.errors import ApiStatusError
+from ..neon.errors import ApiStatusError, KeyRejected, NeonError, PartialAnswer
 from ..neon.models import ApiKey
 from ..neon.parse import parse_api_keys
 from ..state import View
@@ -46,7 +46,13 @@ async def fetch(client: NeonClient) -> tuple[ApiKey, ...]:
     # The key probe's answer, at no extra request; only a refresh before the first probe
     # has answered asks /auth itself.
     auth = client.auth or await client.probe()
-    orgs = set(await client.organization_ids())
+    unlisted: NeonError | None = None
+    try:
+        orgs = set(await client.organization_ids())
+    except KeyRejected:
+        raise
+    except NeonError as exc:  # the other lists are still worth having: served, area failing
+        orgs, unlisted = set(), exc
     if client.org_id:
         orgs.add(client.org_id)
     keys: list[ApiKey] = []
@@ -55,6 +61,8 @@ async def fetch(client: NeonClient) -> tuple[ApiKey, ...]:
         keys += client.parse(ROUTE_PERSONAL, parse_api_keys(PERSONAL), data)
     for org_id in sorted(orgs):
         keys += await _org_keys(client, org_id)
+    if unlisted is not None:
+        raise PartialAnswer(unlisted, tuple(keys))
     return tuple(keys)
 
 
