@@ -62,6 +62,7 @@ class Metrics:
     skipped_items: Counter
     cursor_repeats: Counter
     render_errors: Counter
+    capped_pauses: Counter
     config_reload: ConfigReloadCollector
     live_changes: int = 0  # bumped with every counter change, so renders of ``live`` can be reused
 
@@ -77,10 +78,19 @@ class Metrics:
         self.cursor_repeats.labels(key=key, route=route).inc()
         self.live_changes += 1
 
+    def count_capped_pause(self, key: str) -> None:
+        self.capped_pauses.labels(key=key).inc()
+        self.live_changes += 1
+
     def forget_key(self, key: str) -> None:
         """Remove every counter series of ``key`` (a reload removed it): a removed key leaves
         nothing behind in /metrics, as its health series and data do not."""
-        for counter in (self.api_requests, self.skipped_items, self.cursor_repeats):
+        for counter in (
+            self.api_requests,
+            self.skipped_items,
+            self.cursor_repeats,
+            self.capped_pauses,
+        ):
             children = {
                 tuple(s.labels.values())
                 for family in counter.collect()
@@ -137,6 +147,13 @@ def build_metrics(state: State, *, areas: Sequence[str], mode: str = "projects")
         ["key", "route"],
         registry=live,
     )
+    capped = Counter(
+        "neon_exporter_api_retry_after_capped",
+        "Retry-After answers asking a longer pause than the exporter allows (15 minutes); the "
+        "key was paused for that long only.",
+        ["key"],
+        registry=live,
+    )
     render_errors = Counter(
         "neon_exporter_render_errors",
         "Renders of the /metrics snapshot part that failed (each is retried on the next scrape).",
@@ -152,7 +169,8 @@ def build_metrics(state: State, *, areas: Sequence[str], mode: str = "projects")
     config_reload = ConfigReloadCollector()
     live.register(config_reload)
     registry = view_registry(state.view, areas=areas, mode=mode)
-    for collector in (health, api_requests, skipped, repeats, render_errors, build, config_reload):
+    live_part = (health, api_requests, skipped, repeats, capped, render_errors, build)
+    for collector in (*live_part, config_reload):
         registry.register(collector)
     return Metrics(
         registry=registry,
@@ -163,5 +181,6 @@ def build_metrics(state: State, *, areas: Sequence[str], mode: str = "projects")
         skipped_items=skipped,
         cursor_repeats=repeats,
         render_errors=render_errors,
+        capped_pauses=capped,
         config_reload=config_reload,
     )

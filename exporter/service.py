@@ -121,6 +121,7 @@ class Service:
                     on_request=partial(self.metrics.count_request, key.name),
                     on_skipped=partial(self.metrics.count_skipped, key.name),
                     on_cursor_repeat=partial(self.metrics.count_cursor_repeat, key.name),
+                    on_pause_capped=partial(self.metrics.count_capped_pause, key.name),
                 )
                 pollers[key.name] = KeyPoller(
                     client,
