@@ -63,6 +63,9 @@ class Area:
     batches: tuple[BatchRoute, ...] = ()
     # An opt-in view of another area's data (its name): no requests of its own.
     renders: str | None = None
+    # Requests one project's fetch took, from its answer, where that can be more than one
+    # (see exporter/costs.py); None: always one.
+    cost_of: Callable[[Any], int] | None = None
     # Its account-level value is a tuple of projects (deleted, shared): the poll keeps only
     # those ``--projects.*`` select, as it does with the project list.
     lists_projects: bool = False

@@ -207,4 +207,6 @@ AREA = Area(
     collector=BranchSnapshotCollector,
     fetch=fetch,
     interval_setting=f"{NAME}_interval",
+    # The snapshot list, then the schedule of each branch that has snapshots (see fetch).
+    cost_of=lambda by_branch: 1 + sum(1 for bid in by_branch if bid),
 )

@@ -268,3 +268,33 @@ async def test_a_selection_change_applies_at_the_next_poll(runtime_for: Build) -
     assert sample(text, "neon_project_info") is None
     assert sim.count(ENDPOINTS) == details
     assert sample(text, "neon_projects", {"key": "prod"}) == 0
+
+
+async def test_a_poll_counts_what_snapshots_really_cost(tmp_path: Path) -> None:
+    """Snapshots cost 1 + (branches with snapshots) requests a project, here 5: every poll,
+    the first included, ends within its slice (plus one request's wait), so the scheduler
+    never skips a run, and the rotation still covers every project."""
+    sim, server, url = await start(30)
+    for pid in sim.project_ids():
+        for bid in sim.add_branches(pid, 3):
+            sim.snapshots.add_snapshot(pid, bid, datetime.now(UTC) - timedelta(hours=1))
+    time = VirtualTime()
+    config = make_config(
+        url,
+        key_files(tmp_path),
+        max_requests_per_minute=RATE * 60,
+        collectors={"endpoints": False, "snapshots": True},
+    )
+    rt = Service(config)
+    durations: list[float] = []
+    try:
+        async with rt.pollers(slice_seconds=SLICE) as poller:
+            on_virtual_time(poller, time)
+            for _ in range(20):
+                started = time.now
+                assert await poller.poll("prod")
+                durations.append(time.now - started)
+    finally:
+        await server.close()
+    assert max(durations) <= SLICE + 1 / RATE, durations
+    assert len(rt.state.view().of("snapshots")) == 30
