@@ -605,29 +605,3 @@ def test_reload_removing_the_web_config_path_keeps_tls(pki: Pki, tmp_path: Path)
         assert _status(https, client_ctx(pki)) == 200
         restart = [r for r in exp.logs() if r["event"] == "setting changed but needs a restart"]
     assert [r["setting"] for r in restart] == ["web_config_file"]
-
-
-def test_reload_removing_the_web_config_path_keeps_basic_auth(tmp_path: Path) -> None:
-    """web_config_file (basic auth) removed from the YAML and SIGHUP: requests without the
-    password are still refused; the file's content changes still apply on reload."""
-    web_config = write_config(tmp_path, f"basic_auth_users:\n  prometheus: {HASH}\n")
-    with _exporter_with_yaml_web_config(tmp_path, web_config) as (exp, port, config):
-        url = f"http://127.0.0.1:{port}/metrics"
-
-        def status(auth: str | None) -> int:
-            req = urllib.request.Request(url, headers={"Authorization": auth} if auth else {})
-            try:
-                with urllib.request.urlopen(req, timeout=5) as resp:
-                    return int(resp.status)
-            except urllib.error.HTTPError as exc:
-                return exc.code
-
-        assert (status(None), status(basic("prometheus", PASSWORD))) == (401, 200)
-        _drop_web_config_line(config)
-        _reload_by_sighup(exp)
-        assert (status(None), status(basic("prometheus", PASSWORD))) == (401, 200)
-        other = bcrypt.hashpw(b"another password", bcrypt.gensalt(4)).decode()
-        write_config(tmp_path, f"basic_auth_users:\n  prometheus: {other}\n")
-        _reload_by_sighup(exp)
-        assert status(basic("prometheus", PASSWORD)) == 401
-        assert status(basic("prometheus", "another password")) == 200
