@@ -139,8 +139,11 @@ async def _serve(
         if config.demo:
             config, simulator = await stack.enter_async_context(demo_api(config))
         guard = WebGuard(web_config)
-        # A reload is judged against the configuration running then (the service's).
-        web_reload = WebReload(guard, web_config, lambda: load_config(service.config))
+        # A reload is judged against the configuration running then (the service's); the web
+        # configuration file's path stays the one the exporter started with.
+        web_reload = WebReload(
+            guard, web_config, lambda: load_config(service.config), started=config
+        )
         service = Service(config, load=web_reload.load, on_reload=web_reload.apply)
         app = make_app(service, guard=guard)
         if simulator is not None:

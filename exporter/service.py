@@ -28,8 +28,9 @@ from .exposition.serve import Exposition
 from .neon.budget import TokenBucket
 from .neon.client import NeonClient
 from .neon.http import new_session
-from .poll.plan import Memory, Selection, poll_deadline, poll_jitter, slice_seconds
+from .poll.plan import Memory, poll_deadline, poll_jitter, slice_seconds
 from .poll.poller import KeyPoller
+from .poll.selection import Selection
 from .poll.state import State
 
 log = structlog.get_logger("exporter.service")
@@ -119,6 +120,7 @@ class Service:
                     on_request=partial(self.metrics.count_request, key.name),
                     on_skipped=partial(self.metrics.count_skipped, key.name),
                     on_cursor_repeat=partial(self.metrics.count_cursor_repeat, key.name),
+                    on_pause_capped=partial(self.metrics.count_capped_pause, key.name),
                 )
                 pollers[key.name] = KeyPoller(
                     client,
@@ -225,11 +227,14 @@ class Service:
             await self.stop()  # whatever part of the new configuration started
             await self._apply(old)
             return False
+        removed = sorted(set(_names(old)) - set(_names(new)))
+        for key in removed:  # only now: a failed reload restores them, counters and all
+            self.metrics.forget_key(key)
         log.info(
             "configuration reloaded",
             keys=list(_names(self.config)),
             added=sorted(set(_names(new)) - set(_names(old))),
-            removed=sorted(set(_names(old)) - set(_names(new))),
+            removed=removed,
         )
         return True
 

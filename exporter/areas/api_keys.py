@@ -1,8 +1,8 @@
 """The account's API key inventory (``--collector.api_keys``, off by default; v2 only), every
-hour: ``GET /users/me/organizations``, then ``GET /api_keys`` (a personal key: the account's
+``--collector.api_keys.interval`` (1h by default): ``GET /users/me/organizations``, then ``GET /api_keys`` (a personal key: the account's
 own keys) and ``GET /organizations/{org_id}/api_keys`` for each organization the key sees (the
 ones ``/users/me/organizations`` lists, which for an organization key is its own, and the key's
-``org_id`` from the config). 2 + organizations requests per key per hour (1 + 1 for an
+``org_id`` from the config). 2 + organizations requests per key per interval (1 + 1 for an
 organization key).
 
 Per listed key: its id, name, owner, creation and last use times. Never the secret or its
@@ -25,7 +25,7 @@ import structlog
 
 from ..exposition.family import Family, Sample, info, one
 from ..neon.client import NeonClient
-from ..neon.errors import ApiStatusError
+from ..neon.errors import ApiStatusError, KeyRejected, NeonError, PartialAnswer
 from ..neon.models import ApiKey
 from ..neon.parse import parse_api_keys
 from .base import Area
@@ -47,7 +47,13 @@ async def fetch(client: NeonClient) -> tuple[ApiKey, ...]:
     # The key probe's answer, at no extra request; only a refresh before the first probe
     # has answered asks /auth itself.
     auth = client.auth or await client.probe()
-    orgs = set(await client.organization_ids())
+    unlisted: NeonError | None = None
+    try:
+        orgs = set(await client.organization_ids())
+    except KeyRejected:
+        raise
+    except NeonError as exc:  # the other lists are still worth having: served, area failing
+        orgs, unlisted = set(), exc
     if client.org_id:
         orgs.add(client.org_id)
     keys: list[ApiKey] = []
@@ -56,6 +62,8 @@ async def fetch(client: NeonClient) -> tuple[ApiKey, ...]:
         keys += client.parse(ROUTE_PERSONAL, parse_api_keys(PERSONAL), data)
     for org_id in sorted(orgs):
         keys += await _org_keys(client, org_id)
+    if unlisted is not None:
+        raise PartialAnswer(unlisted, tuple(keys))
     return tuple(keys)
 
 
@@ -115,10 +123,10 @@ VIEW_FAMILIES: tuple[Family[View], ...] = (
 AREA = Area(
     name=NAME,
     default=False,
-    help="the account's and its organizations' API keys: age and last use (refreshed hourly)",
+    help="the account's and its organizations' API keys: age and last use (every --collector.api_keys.interval, hourly by default)",
     cost="2 + organizations requests per key per interval (1 + 1 for an organization key); "
     "none per project",
     view_families=VIEW_FAMILIES,
     fetch_account=fetch,
-    interval=3600.0,
+    interval_setting=f"{NAME}_interval",
 )

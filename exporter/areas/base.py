@@ -59,10 +59,11 @@ class Area:
     sums: tuple[Family[ProjectData], ...] = ()
     # Per-project detail refreshed in the budgeted rotation; None for the project list itself.
     fetch: FetchOne | None = None
-    # Account-level data (one per key, not per project), refreshed every ``interval``.
+    # Account-level data (one per key, not per project), refreshed on its interval.
     fetch_account: FetchAccount | None = None
-    # Refreshed every ``interval`` seconds (or the Config field ``interval_setting`` names)
-    # rather than at every rotation; account-level areas always have one.
+    # Refreshed every ``interval`` seconds, or as often as the Config field ``interval_setting``
+    # names (``--collector.NAME.interval``: settings.AREA_INTERVALS), rather than at every
+    # rotation; account-level areas always have one.
     interval: float | None = None
     interval_setting: str | None = None
     # Many projects per request where the plan allows it, best first: each project is served by
@@ -70,6 +71,12 @@ class Area:
     batches: tuple[BatchRoute, ...] = ()
     # An opt-in view of another area's data (its name): no requests of its own.
     renders: str | None = None
+    # Requests one project's fetch took, from its answer, where that can be more than one
+    # (see exporter/costs.py); None: always one.
+    cost_of: Callable[[Any], int] | None = None
+    # Its account-level value is a tuple of projects (deleted, shared): the poll keeps only
+    # those ``--projects.*`` select, as it does with the project list.
+    lists_projects: bool = False
 
     @property
     def detail(self) -> bool:

@@ -89,4 +89,5 @@ AREA = Area(
     cost="1 request per project per refresh (more past 1,000 branches), in the budgeted rotation",
     families=FAMILIES,
     fetch=fetch,
+    cost_of=lambda branches: max(1, -(-len(branches) // PAGE_LIMIT)),  # pages
 )

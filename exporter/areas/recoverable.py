@@ -1,6 +1,6 @@
 """Deleted projects that can still be restored: ``GET /projects?recoverable=true``
 (``--collector.recoverable``, off by default; v2 only), one request per 400 deleted projects
-per key, every hour.
+per key, every ``--collector.recoverable.interval`` (1h by default).
 
 Deleted projects never look live: they are not in ``neon_project_*``; they have series of
 their own, with both times, so an alert can warn before one can no longer be restored.
@@ -75,9 +75,10 @@ VIEW_FAMILIES: tuple[Family[View], ...] = (
 AREA = Area(
     name=NAME,
     default=False,
-    help="deleted projects that can still be restored (refreshed hourly)",
+    help="deleted projects that can still be restored (every --collector.recoverable.interval, hourly by default)",
     cost="ceil(deleted projects / 400) requests per key per interval (one for most accounts)",
     view_families=VIEW_FAMILIES,
     fetch_account=fetch,
-    interval=3600.0,
+    interval_setting=f"{NAME}_interval",
+    lists_projects=True,
 )

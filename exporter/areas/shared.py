@@ -1,6 +1,6 @@
 """Projects other accounts share with the key's account: ``GET /projects/shared``
 (``--collector.shared``, off by default; v2 only), one request per 400 shared projects per key,
-every hour.
+every ``--collector.shared.interval`` (1h by default).
 
 Shared projects are not the account's own: they never appear in ``neon_project_*`` (so counts
 and sums of owned projects stay right) but in series of their own. A project one configured key
@@ -86,9 +86,10 @@ VIEW_FAMILIES: tuple[Family[View], ...] = (
 AREA = Area(
     name=NAME,
     default=False,
-    help="projects other accounts share with the key's account (refreshed hourly)",
+    help="projects other accounts share with the key's account (every --collector.shared.interval, hourly by default)",
     cost="ceil(shared projects / 400) requests per key per interval (one for most accounts)",
     view_families=VIEW_FAMILIES,
     fetch_account=fetch,
-    interval=3600.0,
+    interval_setting=f"{NAME}_interval",
+    lists_projects=True,
 )

@@ -1,7 +1,7 @@
 """Snapshots and backup schedules: ``GET /projects/{project_id}/snapshots`` and, for each branch
 that has a snapshot, ``GET /projects/{project_id}/branches/{branch_id}/backup_schedule``
 (``--collector.snapshots``, off by default; v2 only; both routes are Beta at Neon). Refreshed
-every hour per project: 1 + (branches with snapshots) requests, usually 1 or 2.
+every ``--collector.snapshots.interval`` (1h by default) per project: 1 + (branches with snapshots) requests, usually 1 or 2.
 
 Why only branches with snapshots: the project list does not name a project's default branch,
 and a schedule per branch of every project would cost a branch list plus one request per
@@ -35,7 +35,6 @@ from .base import Area
 NAME = "snapshots"
 ROUTE = "/projects/{project_id}/snapshots"
 SCHEDULE_ROUTE = "/projects/{project_id}/branches/{branch_id}/backup_schedule"
-INTERVAL = 3600.0  # snapshots are taken hourly at most often: hourly refresh is enough
 # The period each documented frequency allows between two snapshots (a month and a year at
 # their longest, so a schedule that keeps to its calendar is never late).
 FREQUENCY_SECONDS = {
@@ -197,9 +196,11 @@ FAMILIES: tuple[Family[ProjectData], ...] = (
 AREA = Area(
     name=NAME,
     default=False,
-    help="snapshots per branch and their backup schedule (refreshed hourly)",
-    cost="1 + (branches with snapshots) requests per project per hour, in the budgeted rotation",
+    help="snapshots per branch and their backup schedule (every --collector.snapshots.interval, hourly by default)",
+    cost="1 + (branches with snapshots) requests per project per interval, in the budgeted rotation",
     families=FAMILIES,
     fetch=fetch,
-    interval=INTERVAL,
+    interval_setting=f"{NAME}_interval",
+    # The snapshot list, then the schedule of each branch that has snapshots (see fetch).
+    cost_of=lambda by_branch: 1 + sum(1 for bid in by_branch if bid),
 )

@@ -1,6 +1,6 @@
 """Spending limit: each organization's monthly spending limit, ``GET
 /organizations/{org_id}/billing/spending_limit`` (``--collector.spending_limit``, off by
-default; v2 only), refreshed hourly.
+default; v2 only), refreshed every ``--collector.spending_limit.interval`` (1h by default).
 
 The organizations are the key's configured ``org_id``, else ``GET /users/me/organizations``
 (every organization of a personal key's user; for an organization key, the organization that
@@ -90,10 +90,10 @@ VIEW_FAMILIES: tuple[Family[View], ...] = (
 AREA = Area(
     name=NAME,
     default=False,
-    help="each organization's monthly spending limit (refreshed hourly)",
-    cost="1 request per organization per key per hour, plus 1 for the key's organizations "
+    help="each organization's monthly spending limit (every --collector.spending_limit.interval, hourly by default)",
+    cost="1 request per organization per key per interval, plus 1 for the key's organizations "
     "when no org_id is configured (2 for most accounts; independent of projects)",
     view_families=VIEW_FAMILIES,
     fetch_account=fetch,
-    interval=3600.0,
+    interval_setting=f"{NAME}_interval",
 )

@@ -36,7 +36,13 @@ class Config:
     key_check_interval: float = _default("key_check_interval")
     max_requests_per_minute: float = _default("max_requests_per_minute")
     max_concurrency: int = _default("max_concurrency")
+    # Each area refreshed on its own interval (settings.AREA_INTERVALS; Area.interval_setting).
     usage_interval: float = _default("usage_interval")  # Neon updates usage every ~15 minutes
+    recoverable_interval: float = _default("recoverable_interval")
+    shared_interval: float = _default("shared_interval")
+    spending_limit_interval: float = _default("spending_limit_interval")
+    snapshots_interval: float = _default("snapshots_interval")
+    api_keys_interval: float = _default("api_keys_interval")
     request_timeout: float = _default("request_timeout")
     # Areas on or off, by name; build_config names every one (from the registry's defaults,
     # which its caller passes). One not named here takes the default its caller knows.

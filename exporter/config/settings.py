@@ -51,6 +51,35 @@ _COLLECTORS_HELP = (
     "rotation within the budget: see below"
 )
 
+# Areas refreshed on their own interval rather than at every rotation: (area, default, help).
+# Each gets --collector.NAME.interval and the YAML field NAME_interval (a Config field of that
+# name); the area names it (``Area.interval_setting``), and tests/unit/test_config.py checks
+# that every area on an interval has its setting.
+AREA_INTERVALS: tuple[tuple[str, str, str], ...] = (
+    ("usage", "15m", "how often usage is refreshed (Neon updates it about every 15 minutes)"),
+    ("recoverable", "1h", "how often the list of deleted projects is refreshed"),
+    ("shared", "1h", "how often the list of shared projects is refreshed"),
+    ("spending_limit", "1h", "how often the organizations' spending limits are refreshed"),
+    (
+        "snapshots",
+        "1h",
+        "how often each project's snapshots are refreshed (backup schedules "
+        "take them hourly at most often)",
+    ),
+    ("api_keys", "1h", "how often the lists of API keys are refreshed"),
+)
+
+
+def _interval(area: str, default: str, help: str) -> Setting:
+    return Setting(
+        f"{area}_interval",
+        f"--collector.{area}.interval",
+        parse=p.parse_duration,
+        default=default,
+        help=help,
+    )
+
+
 # One setting a line group reads better than one argument a line.
 # fmt: off
 SETTINGS: tuple[Setting, ...] = (
@@ -89,18 +118,18 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("collectors", None, kind="collectors", restart_only=True, help=_COLLECTORS_HELP),
     Setting("projects_include", "--projects.include", parse=p.pattern,
             help="only projects whose name or id matches this regular expression (whole "
-            "string): the others are neither fetched nor exported"),
+            "string): the others are neither fetched nor exported (their detail is not "
+            "requested; deleted and shared projects are left out of those lists too)"),
     Setting("projects_exclude", "--projects.exclude", parse=p.pattern,
             help="leave out projects whose name or id matches this regular expression"),
     Setting("projects_org_ids", "--projects.org-ids", parse=p.id_list,
             help="only projects of these organizations (comma-separated ids)"),
     Setting("metrics_mode", "--metrics.mode", parse=p.metrics_mode, default="projects",
+            restart_only=True,
             help="`projects`: series per project, endpoint, branch; `aggregate`: only counts "
             "and sums by state, region, Postgres version and size bucket (for fleets of tens "
             "of thousands of projects)", details=": see [deployment.md](deployment.md)"),
-    Setting("usage_interval", "--collector.usage.interval", parse=p.parse_duration,
-            default="15m",
-            help="how often usage is refreshed (Neon updates it about every 15 minutes)"),
+    *(_interval(*row) for row in AREA_INTERVALS),
     Setting("log_level", "--log.level", parse=p.log_level, default="info", restart_only=True,
             help="`debug`, `info`, `warning`, `error`"),
     Setting("log_format", "--log.format", parse=p.log_format, default="auto",

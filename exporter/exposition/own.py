@@ -54,6 +54,7 @@ class Metrics:
     skipped_items: Counter
     cursor_repeats: Counter
     render_errors: Counter
+    capped_pauses: Counter
     config_reload: ConfigReloadCollector
     live_changes: int = 0  # bumped with every counter change, so renders of ``live`` can be reused
 
@@ -67,6 +68,29 @@ class Metrics:
 
     def count_cursor_repeat(self, key: str, route: str) -> None:
         self.cursor_repeats.labels(key=key, route=route).inc()
+        self.live_changes += 1
+
+    def count_capped_pause(self, key: str) -> None:
+        self.capped_pauses.labels(key=key).inc()
+        self.live_changes += 1
+
+    def forget_key(self, key: str) -> None:
+        """Remove every counter series of ``key`` (a reload removed it): a removed key leaves
+        nothing behind in /metrics, as its health series and data do not."""
+        for counter in (
+            self.api_requests,
+            self.skipped_items,
+            self.cursor_repeats,
+            self.capped_pauses,
+        ):
+            children = {
+                tuple(s.labels.values())
+                for family in counter.collect()
+                for s in family.samples
+                if s.labels.get("key") == key
+            }
+            for labels in children:
+                counter.remove(*labels)
         self.live_changes += 1
 
     def record_config_load(self, *, success: bool, at: float) -> None:
@@ -85,28 +109,40 @@ def build_metrics() -> Metrics:
     # *_created series double the counter lines for a value nobody graphs.
     disable_created_metrics()  # type: ignore[no-untyped-call]
     live = CollectorRegistry(auto_describe=False)
-    api_requests = Counter(
-        "neon_exporter_api_requests",
-        "Requests to the Neon API by route template and status code (or timeout / error).",
-        ["key", "route", "code"],
-        registry=live,
-    )
-    skipped = Counter(
-        "neon_exporter_api_skipped_items",
-        "Items in Neon's answers skipped because a field the exporter needs was missing or bad.",
-        ["key", "route"],
-        registry=live,
-    )
-    repeats = Counter(
-        "neon_exporter_api_cursor_repeats",
-        "Paged answers whose cursor came back repeated; the pages read before are kept.",
-        ["key", "route"],
-        registry=live,
-    )
-    render_errors = Counter(
-        "neon_exporter_render_errors",
-        "Renders of the /metrics snapshot part that failed (each is retried on the next scrape).",
-        registry=live,
+
+    def counter(name: str, doc: str, *labels: str) -> Counter:
+        return Counter(name, doc, labels, registry=live)
+
+    metrics = Metrics(
+        live=live,
+        api_requests=counter(
+            "neon_exporter_api_requests",
+            "Requests to the Neon API by route template and status code (or timeout / error).",
+            *("key", "route", "code"),
+        ),
+        skipped_items=counter(
+            "neon_exporter_api_skipped_items",
+            "Items in Neon's answers skipped because a field the exporter needs was missing or "
+            "bad.",
+            *("key", "route"),
+        ),
+        cursor_repeats=counter(
+            "neon_exporter_api_cursor_repeats",
+            "Paged answers whose cursor came back repeated; the pages read before are kept.",
+            *("key", "route"),
+        ),
+        capped_pauses=counter(
+            "neon_exporter_api_retry_after_capped",
+            "Retry-After answers asking a longer pause than the exporter allows (15 minutes); "
+            "the key was paused for that long only.",
+            "key",
+        ),
+        render_errors=counter(
+            "neon_exporter_render_errors",
+            "Renders of the /metrics snapshot part that failed (each is retried on the next "
+            "scrape).",
+        ),
+        config_reload=ConfigReloadCollector(),
     )
     build = Gauge(
         "neon_exporter_build_info",
@@ -115,13 +151,5 @@ def build_metrics() -> Metrics:
         registry=live,
     )
     build.labels(version=__version__, python_version=platform.python_version()).set(1)
-    config_reload = ConfigReloadCollector()
-    live.register(config_reload)
-    return Metrics(
-        live=live,
-        api_requests=api_requests,
-        skipped_items=skipped,
-        cursor_repeats=repeats,
-        render_errors=render_errors,
-        config_reload=config_reload,
-    )
+    live.register(metrics.config_reload)
+    return metrics

@@ -6,7 +6,14 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 
+import structlog
+
+log = structlog.get_logger("exporter.neon")
+
 MAX_BURST = 10.0
+# The longest one Retry-After pauses a key: a proxy's "Retry-After: 86400" must not stop the key
+# for a day with no way out but a restart. Neon's own waits are seconds.
+MAX_PAUSE = 15 * 60.0
 
 
 class TokenBucket:
@@ -35,8 +42,12 @@ class TokenBucket:
         self._paused_until = 0.0
         self._lock = asyncio.Lock()
 
-    def pause(self, seconds: float) -> None:
+    def pause(self, seconds: float) -> float:
+        """Pause every request of the key for ``seconds``, at most MAX_PAUSE; returns how long
+        it pauses (the caller logs and counts a capped one)."""
+        seconds = min(seconds, MAX_PAUSE)
         self._paused_until = max(self._paused_until, self._clock() + seconds)
+        return seconds
 
     def _refill(self, now: float) -> None:
         self._tokens = min(self.capacity, self._tokens + (now - self._updated) * self.rate)
@@ -72,3 +83,15 @@ class TokenBucket:
                     self._tokens -= 1.0
                     return
                 await self._sleep((1.0 - self._tokens) / self.rate)
+
+
+def pause(
+    bucket: TokenBucket, seconds: float, on_capped: Callable[[], None] | None, *, key: str
+) -> None:
+    """A ``Retry-After`` of ``seconds`` pauses the key's ``bucket``; one over MAX_PAUSE is
+    capped, logged with both values, and counted (``on_capped``)."""
+    paused = bucket.pause(seconds)
+    if paused < seconds:
+        log.warning("Retry-After capped", key=key, asked_seconds=seconds, paused_seconds=paused)
+        if on_capped is not None:
+            on_capped()

@@ -15,7 +15,7 @@ from typing import Literal, TypeVar
 import aiohttp
 import structlog
 
-from .budget import TokenBucket
+from .budget import TokenBucket, pause
 from .errors import (
     ApiStatusError,
     ApiTimeout,
@@ -69,6 +69,7 @@ class NeonClient:
         on_request: RequestHook,
         on_skipped: SkipHook,
         on_cursor_repeat: Callable[[str], None] | None = None,
+        on_pause_capped: Callable[[], None] | None = None,
         retries: int = 4,
         backoff_base: float = 0.5,
     ) -> None:
@@ -86,6 +87,7 @@ class NeonClient:
         self._on_request = on_request
         self._on_skipped = on_skipped
         self._on_cursor_repeat = on_cursor_repeat
+        self._on_pause_capped = on_pause_capped
         self._retries = retries
         self._backoff_base = backoff_base
         self.auth: AuthDetails | None = None  # the last good GET /auth answer (see probe)
@@ -145,7 +147,7 @@ class NeonClient:
                     if wait is not None:
                         # Every request of the key waits, whether or not this one is retried
                         # (last attempt, or a wait over the cap), the key probe included.
-                        self._bucket.pause(wait)
+                        pause(self._bucket, wait, self._on_pause_capped, key=self.key_name)
                 detail = await self._error_detail(resp)
                 raise ApiStatusError(route, status, detail, retry_after=wait)
         except TimeoutError:

@@ -35,3 +35,13 @@ class TransportError(NeonError):
 
 class MalformedResponse(NeonError):
     pass
+
+
+class PartialAnswer(NeonError):
+    """An area got part of its answer: ``value`` is what it could fetch, ``cause`` why not all
+    (e.g. the API key inventory of a key that may not list its organizations: its personal
+    keys). The area serves ``value`` and counts as failing, as for any other error."""
+
+    def __init__(self, cause: NeonError, value: object) -> None:
+        Exception.__init__(self, str(cause))
+        self.route, self.cause, self.value = cause.route, cause, value

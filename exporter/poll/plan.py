@@ -8,7 +8,6 @@ denied.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -18,43 +17,10 @@ from ..areas.base import BatchRoute
 from ..areas.endpoints import NAME as ENDPOINTS
 from ..neon.client import PAGE_LIMIT
 from ..neon.models import Project, derive_state
+from .selection import Selection
 from .state import PollResult
 
 LIST_SHARE = 0.1  # of a key's budget the project list may take before it is fetched less often
-
-
-@dataclass(frozen=True, slots=True)
-class Selection:
-    """Which listed projects are fetched and exported (``--projects.*``). Patterns match a
-    project's whole name or id, as Prometheus' relabelling matches whole label values."""
-
-    include: re.Pattern[str] | None = None
-    exclude: re.Pattern[str] | None = None
-    org_ids: frozenset[str] | None = None
-
-    @classmethod
-    def of(
-        cls, include: str | None, exclude: str | None, org_ids: Sequence[str] | None
-    ) -> Selection:
-        return cls(
-            re.compile(include) if include is not None else None,
-            re.compile(exclude) if exclude is not None else None,
-            frozenset(org_ids) if org_ids is not None else None,
-        )
-
-    def keeps(self, p: Project) -> bool:
-        if self.org_ids is not None and p.org_id not in self.org_ids:
-            return False
-        if self.include is not None and not _matches(self.include, p):
-            return False
-        return self.exclude is None or not _matches(self.exclude, p)
-
-
-def _matches(pattern: re.Pattern[str], p: Project) -> bool:
-    return bool(pattern.fullmatch(p.name) or pattern.fullmatch(p.id))
-
-
-EVERY_PROJECT = Selection()
 
 
 @dataclass(slots=True)
@@ -62,6 +28,9 @@ class Memory:
     """The poller's planning memory of one key: never served, only used to choose work."""
 
     listed_at: float | None = None  # time.monotonic() of the last project list fetched
+    # The selection that list was filtered with: a reload that changes it makes the list due
+    # (a project it adds is only in a new list), so the change applies at the next poll.
+    selection: Selection | None = None
     # project id -> (updated_at, compute_last_active_at) of its list entry when its rotating
     # detail was last fetched: a list entry that differs marks the project changed.
     stamps: dict[str, tuple[str, str]] = field(default_factory=dict)
@@ -89,8 +58,8 @@ class BatchKey(NamedTuple):
 class Plan:
     """Batches first (many projects a request), then per-project items.
 
-    ``items`` are (project id, areas) most urgent first: new projects, then changed, then the
-    oldest detail; the first ``urgent`` are new or changed.
+    ``items`` are (project id, areas) most urgent first: new projects, then overdue, then
+    changed, then the oldest detail; the first ``urgent`` are new, overdue or changed.
     """
 
     batches: Mapping[BatchKey, list[list[str]]]  # batches of project ids due, per route
@@ -122,10 +91,13 @@ def plan(
     *,
     now: float,
     skip: set[str] | frozenset[str] = frozenset(),
+    overdue_after: float | None = None,
 ) -> Plan:
     """The work of one poll. ``areas`` are the detail areas on; ``intervals`` holds the refresh
     interval of each area refreshed on its own clock (absent: every rotation); ``skip`` are
-    projects whose list entry is carried over (unavailable), so not refreshed now."""
+    projects whose list entry is carried over (unavailable), so not refreshed now;
+    ``overdue_after``: seconds late past which a project's detail goes before changed projects'
+    (see :func:`overdue_seconds`; None: no bound)."""
     fetched = previous.fetched if previous is not None else {}
     account = _account_due(previous, [a for a in areas if a.fetch_account], intervals, now)
     areas = [a for a in areas if a.detail]
@@ -156,25 +128,58 @@ def plan(
         for key, ids in groups.items():
             size = next(r.size for r in area.batches if r.route == key.route)
             batches[key] = [ids[i : i + size] for i in range(0, len(ids), size)]
+    ranked = _ranked(
+        projects, previous, memory, _Due(rotating, per_project, intervals, now, skip, overdue_after)
+    )
+    urgent = sum(1 for rank, *_ in ranked if rank < 3)
+    return Plan(batches, [(pid, names) for _, _, pid, names in ranked], urgent, account)
+
+
+class _Due(NamedTuple):
+    rotating: tuple[str, ...]  # areas refreshed every rotation
+    per_project: Mapping[str, set[str]]  # interval area -> projects due one by one
+    intervals: Mapping[str, float]
+    now: float
+    skip: set[str] | frozenset[str]
+    overdue_after: float | None
+
+
+def _ranked(
+    projects: Mapping[str, Project], previous: PollResult | None, memory: Memory, due: _Due
+) -> list[tuple[int, float, str, tuple[str, ...]]]:
+    """(rank, order within the rank, project, areas), sorted: new (0), overdue (1), changed
+    (2), then the rest (3), oldest detail first.
+
+    Overdue: detail past ``overdue_after`` seconds late (the area's own interval aside).
+    Those go before changed projects, so changed ones go first but never forever: when more
+    projects change each poll than a poll affords (running computes move
+    ``compute_last_active_at`` on every list), the rotation still reaches every other project
+    within the bound docs/configuration.md promises, and is plain oldest-first at worst.
+    """
+    fetched = previous.fetched if previous is not None else {}
     ranked: list[tuple[int, float, str, tuple[str, ...]]] = []
     for pid, p in projects.items():
-        if pid in skip:
+        if pid in due.skip:
             continue
-        names = rotating + tuple(a for a, due in per_project.items() if pid in due)
+        names = due.rotating + tuple(a for a, ids in due.per_project.items() if pid in ids)
         if not names:
             continue
-        known = [fetched.get(a, {}).get(pid) for a in rotating or names]
-        if any(t is None for t in known):
-            rank = 0  # new: nothing known yet
-        elif _changed(p, memory.stamps.get(pid), previous, pid):
-            rank = 1
-        else:
-            rank = 2
+        known = [fetched.get(a, {}).get(pid) for a in due.rotating or names]
         oldest = min((t for t in known if t is not None), default=-1.0)
-        ranked.append((rank, oldest, pid, names))
+        late = max(
+            due.now - fetched.get(a, {}).get(pid, due.now) - due.intervals.get(a, 0.0)
+            for a in names
+        )
+        if any(t is None for t in known):
+            ranked.append((0, oldest, pid, names))  # new: nothing known yet
+        elif due.overdue_after is not None and late >= due.overdue_after:
+            ranked.append((1, -late, pid, names))  # the latest first
+        elif _changed(p, memory.stamps.get(pid), previous, pid):
+            ranked.append((2, oldest, pid, names))
+        else:
+            ranked.append((3, oldest, pid, names))
     ranked.sort()
-    urgent = sum(1 for rank, *_ in ranked if rank < 2)
-    return Plan(batches, [(pid, names) for _, _, pid, names in ranked], urgent, account)
+    return ranked
 
 
 def _account_due(
@@ -224,6 +229,23 @@ def list_interval(projects: int, budget_per_minute: float) -> float:
     """
     pages = max(1, math.ceil(projects / PAGE_LIMIT))
     return pages * 60.0 / (LIST_SHARE * budget_per_minute)
+
+
+def overdue_seconds(
+    projects: int, rotating: int, budget_per_minute: float, poll_interval: float
+) -> float:
+    """Seconds late past which a project's detail goes before changed projects' detail.
+
+    The rotation refreshes ``projects`` x ``rotating`` requests with what the budget leaves
+    after the list: every project within ``bound`` (docs/configuration.md's promise). A project
+    that would pass it before the next poll goes now. Never under two polls: while every project
+    fits in each poll, changed ones go first (and are published early) as before.
+    """
+    pages = max(1, math.ceil(projects / PAGE_LIMIT))
+    list_per_minute = pages * 60.0 / max(poll_interval, list_interval(projects, budget_per_minute))
+    detail_per_minute = max(budget_per_minute - list_per_minute, budget_per_minute / 2)
+    bound = projects * max(1, rotating) / detail_per_minute * 60.0
+    return max(bound - poll_interval, 2 * poll_interval)
 
 
 def poll_deadline(*, poll_interval: float, poll_max_age: float) -> float:

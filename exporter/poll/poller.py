@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from types import MappingProxyType
 from typing import TypeVar
 
@@ -21,8 +22,9 @@ from ..areas import Area
 from ..neon.client import NeonClient
 from ..neon.errors import KeyRejected, NeonError
 from ..neon.models import Project
-from .plan import EVERY_PROJECT, Memory, Plan, Selection, list_interval, plan
+from .plan import Memory, Plan, list_interval, overdue_seconds, plan
 from .refresh import Refresh, map_bounded
+from .selection import EVERY_PROJECT, Selection
 from .state import PollResult, State
 
 log = structlog.get_logger("exporter.poll.poller")
@@ -67,6 +69,15 @@ async def poll_v1(
     return PollResult(client.key_name, now, MappingProxyType(projects), left_out=left_out)
 
 
+async def _listed(
+    client: NeonClient, previous: PollResult | None, selection: Selection, *, list_due: bool
+) -> tuple[dict[str, Project], set[str], int]:
+    """Phase 1 when the list is due (see :func:`list_projects`), else the previous poll's."""
+    if list_due or previous is None:
+        return await list_projects(client, previous, selection)
+    return dict(previous.projects), set(), previous.left_out  # rotation only
+
+
 async def poll_v2(
     client: NeonClient,
     *,
@@ -80,21 +91,20 @@ async def poll_v2(
     publish: Publish | None = None,
     list_due: bool = True,
     selection: Selection = EVERY_PROJECT,
+    overdue_after: float | None = None,
 ) -> PollResult:
     """Poll one key once. Raises :class:`NeonError` when the poll as a whole failed.
     ``list_due=False`` skips the project list and rotates detail over the previous poll's
     projects (see :func:`exporter.poll.plan.list_interval`). ``publish`` is handed a result as
     soon as new and changed projects have been fetched, when the poll still has others to rotate
     through: a change is served a budget slot after the list showed it. Without ``until`` every
-    detail is fetched (the ``once`` command). ``memory`` is updated when the poll succeeds.
-    """
-    kept: set[str] = set()
-    if list_due or previous is None:
-        projects, kept, left_out = await list_projects(client, previous, selection)
-    else:
-        projects, left_out = dict(previous.projects), previous.left_out  # rotation only
-    now = clock()
-    work = plan(projects, previous, memory, areas, intervals, now=now, skip=kept)
+    detail is fetched (``once``). ``memory`` is updated when the poll succeeds. ``overdue_after``:
+    see :func:`exporter.plan.plan`."""
+    projects, kept, left_out = await _listed(client, previous, selection, list_due=list_due)
+    planned = partial(
+        plan, projects, previous, areas=areas, intervals=intervals, now=clock(), skip=kept
+    )
+    work = planned(memory, overdue_after=overdue_after)
     run = Refresh(
         client,
         projects=projects,
@@ -105,13 +115,14 @@ async def poll_v2(
         until=until,
         monotonic=monotonic,
         left_out=left_out,
+        selection=selection,
     )
     for name in work.account:
         await run.account_area(name)
 
     def replan(denied_at: dict[str, float]) -> Plan:
         again = Memory(stamps=memory.stamps, denied_at=denied_at, routes=run.routes)
-        return plan(projects, previous, again, areas, intervals, now=now, skip=kept)
+        return planned(again, overdue_after=overdue_after)
 
     await _rotate(run, await run.batches(work, replan), client.max_concurrency, publish)
     snapshot = run.snapshot()
@@ -178,6 +189,8 @@ class KeyPoller:
         last = self.memory.listed_at
         if previous is None or last is None or self.slice_seconds is None:
             return True
+        if self.memory.selection != self.selection:
+            return True
         due_every = list_interval(len(previous.projects), self.client.budget_per_minute)
         return started - last >= due_every - 1.0
 
@@ -197,10 +210,19 @@ class KeyPoller:
             publish=lambda snap: self.state.publish(self.key, snap),
             list_due=list_due,
             selection=self.selection,
+            overdue_after=self._overdue_after(previous),
         )
         if list_due:
-            self.memory.listed_at = started
+            self.memory.listed_at, self.memory.selection = started, self.selection
         return snapshot
+
+    def _overdue_after(self, previous: PollResult | None) -> float | None:
+        """When a project's detail goes before changed ones' (None: no bound; ``once``)."""
+        if self.slice_seconds is None or previous is None:
+            return None
+        rotating = sum(1 for a in self.areas if a.detail and a.name not in self.intervals)
+        budget = self.client.budget_per_minute
+        return overdue_seconds(len(previous.projects), rotating, budget, self.slice_seconds)
 
     async def poll(self) -> bool:
         """Poll once; True on success. Never raises for anything Neon does."""

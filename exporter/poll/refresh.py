@@ -21,9 +21,11 @@ import structlog
 
 from ..areas import Area
 from ..neon.client import NeonClient
-from ..neon.errors import KeyRejected, NeonError
+from ..neon.errors import KeyRejected, NeonError, PartialAnswer
 from ..neon.models import Project
+from .costs import Costs
 from .plan import BatchKey, Memory, Plan, denial
+from .selection import EVERY_PROJECT, Selection
 from .state import AccountPiece, PollResult
 
 log = structlog.get_logger("exporter.poll.refresh")
@@ -51,31 +53,36 @@ class Refresh:
         until: float | None,
         monotonic: Callable[[], float] = time.monotonic,
         left_out: int = 0,
+        selection: Selection = EVERY_PROJECT,
     ) -> None:
         """``until`` is read on ``monotonic`` (tests pass their token buckets' virtual clock);
-        ``left_out``: listed projects the selection left out, for the snapshot."""
+        ``left_out``: listed projects the selection left out, for the snapshot; ``selection``
+        also filters the account-level lists of projects (deleted, shared)."""
         self.client, self.projects, self.clock, self.until = client, projects, clock, until
-        self.monotonic, self.left_out = monotonic, left_out
+        self.monotonic, self.left_out, self.selection = monotonic, left_out, selection
         self.stamps = self._carried(memory.stamps)
-        self.denied_at = dict(memory.denied_at)
-        self.routes = dict(memory.routes)
+        self.denied_at, self.routes = dict(memory.denied_at), dict(memory.routes)
         self.areas = {a.name: a for a in areas}
 
         def carried(source: Mapping[str, Mapping[str, T]], area: str) -> dict[str, T]:
             return self._carried(source.get(area, {}))
 
-        prev_detail = previous.detail if previous else {}
-        prev_fetched = previous.fetched if previous else {}
-        prev_failed = previous.failed if previous else {}
+        prev = previous or PollResult("", 0.0, MappingProxyType({}))
         per_project = [a.name for a in areas if a.detail]
-        self.detail: dict[str, dict[str, Any]] = {a: carried(prev_detail, a) for a in per_project}
-        self.fetched = {a: carried(prev_fetched, a) for a in per_project}
-        self.failed = {a: carried(prev_failed, a) for a in per_project}
+        self.detail: dict[str, dict[str, Any]] = {a: carried(prev.detail, a) for a in per_project}
+        self.fetched = {a: carried(prev.fetched, a) for a in per_project}
+        self.failed = {a: carried(prev.failed, a) for a in per_project}
         prev_account = previous.account if previous else {}
-        self.account = {a.name: p for a in areas if (p := prev_account.get(a.name)) is not None}
+        # Carried pieces are filtered again: a reload may have narrowed the selection.
+        self.account = {
+            a.name: replace(p, value=self._selected(a.name, p.value))
+            for a in areas
+            if (p := prev_account.get(a.name)) is not None
+        }
         self.errors: dict[str, str] = {}  # area -> its first error in this poll
         self.gone: set[str] = set()  # deleted between the list and their detail request
         self.pending = 0  # requests started and not finished: they queue on the budget first
+        self.costs, self._learning = Costs(self.areas, self.detail), asyncio.Lock()
 
     def _carried(self, source: Mapping[str, T]) -> dict[str, T]:
         return {pid: v for pid, v in source.items() if pid in self.projects}
@@ -123,13 +130,27 @@ class Refresh:
                 value = await fetch(self.client)
         except KeyRejected:
             raise
+        except PartialAnswer as exc:  # what it got is served; the area still counts as failing
+            self.errors.setdefault(name, str(exc))
+            old_piece = self.account.get(name)
+            since = old_piece.failing_since if old_piece is not None else None
+            value = self._selected(name, exc.value)
+            at = self.clock()
+            self.account[name] = AccountPiece(value, at, since if since is not None else at)
+            return
         except NeonError as exc:
             self.errors.setdefault(name, str(exc))
             old = self.account.get(name) or AccountPiece(None, -math.inf)
             if old.failing_since is None:
                 self.account[name] = replace(old, failing_since=self.clock())
             return
-        self.account[name] = AccountPiece(value, self.clock())
+        self.account[name] = AccountPiece(self._selected(name, value), self.clock())
+
+    def _selected(self, name: str, value: object) -> object:
+        """An account-level list of projects, but those the selection leaves out."""
+        if not self.areas[name].lists_projects or not isinstance(value, tuple):
+            return value
+        return tuple(p for p in value if self.selection.keeps(p))
 
     async def batches(self, work: Plan, replan: Callable[[dict[str, float]], Plan]) -> Plan:
         """The batched requests due (many projects each). The first batch of a route and
@@ -197,11 +218,18 @@ class Refresh:
         return "ok"
 
     async def item(self, entry: tuple[str, tuple[str, ...]]) -> None:
-        """One project's detail of the areas due for it, one request (or paged list) each."""
-        pid, names = entry
-        if pid in self.gone or not self.affordable(len(names)):
+        """One project's detail of the areas due for it, charged what it will cost."""
+        if any(self.costs.unknown(name) for name in entry[1]):
+            async with self._learning:  # one at a time until an answer says what it costs
+                await self._item(*entry)
+        else:
+            await self._item(*entry)
+
+    async def _item(self, pid: str, names: tuple[str, ...]) -> None:
+        cost = sum(self.costs.of(name, self.detail[name].get(pid)) for name in names)
+        if pid in self.gone or not self.affordable(cost):
             return
-        with self.spending(len(names)):
+        with self.spending(cost):
             for name in names:
                 fetch = self.areas[name].fetch
                 assert fetch is not None
@@ -216,6 +244,7 @@ class Refresh:
                     self.gone.add(pid)
                     return
                 self.got(name, pid, value)
+                self.costs.learn(name, value)
         p = self.projects[pid]
         self.stamps[pid] = (p.updated_at, p.compute_last_active_at)
 

@@ -104,6 +104,11 @@ async def metrics(request: web.Request) -> web.StreamResponse:
         resp.headers["Content-Encoding"] = "gzip"
     resp.content_length = sum(len(c) for c in chunks)
     await resp.prepare(request)
+    if request.method == "HEAD":
+        # The GET's headers, Content-Length included, and no body: a client reusing the
+        # connection would read a body as the next answer's status line (RFC 9110 9.3.2).
+        await resp.write_eof()
+        return resp
     for chunk in chunks:
         # In slices: the transport copies whatever the socket does not take at once into its
         # own buffer, so one write of a 26 MB body would copy 26 MB per scrape; aiohttp drains

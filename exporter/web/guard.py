@@ -134,16 +134,28 @@ class WebReload:
     config; ``apply`` (Service's ``on_reload``) hands the guard the web config loaded with the
     configuration being applied, or, when a failed reload restores the running configuration,
     the web config that was in force before it.
+
+    The web config file's *path* is restart-only (as the reload's log line and the docs say):
+    every reload re-reads the file ``started`` (the configuration the process started with)
+    names, whatever path the reloaded configuration gives. A reload that dropped the path would
+    otherwise turn TLS and basic auth off until the next restart.
     """
 
-    def __init__(self, guard: WebGuard, web: WebConfig | None, load: Callable[[], Config]):
-        self._guard, self._load = guard, load
+    def __init__(
+        self,
+        guard: WebGuard,
+        web: WebConfig | None,
+        load: Callable[[], Config],
+        *,
+        started: Config,
+    ) -> None:
+        self._guard, self._load, self._started = guard, load, started
         self._in_force = self._before = web
         self._loaded: tuple[Config, WebConfig | None] | None = None
 
     def load(self) -> Config:
         config = self._load()
-        self._loaded = (config, load_web(config))
+        self._loaded = (config, load_web(self._started))
         return config
 
     def apply(self, config: Config) -> None:

@@ -17,8 +17,10 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestServer
+from prometheus_client.parser import text_string_to_metric_families
 
 from exporter.service import Service
+from tests.procs import sample
 from tests.sim import Fault, Simulator
 from tests.support import KEYS, Clock, families, key_files, make_config, value
 
@@ -250,3 +252,27 @@ async def _call(url: str, method: str, path: str, token: str, body: object = Non
 def _open(req: urllib.request.Request) -> Any:
     with urllib.request.urlopen(req, timeout=5) as resp:
         return json.loads(resp.read())
+
+
+async def test_a_key_that_cannot_list_organizations_keeps_the_personal_keys(
+    tmp_path: Path,
+) -> None:
+    """/users/me/organizations answers 403 (a key that may not list organizations): the
+    personal keys are still served, and the area says it is failing."""
+    sim = Simulator(keys=KEYS, projects=2, seed=5)
+    sim.inject(Fault(status=403, route="/users/me/organizations", times=None))
+    async with served(sim) as url:
+        rt = runtime(url, tmp_path, Clock(), collectors=ON)
+        async with rt.pollers() as poller:
+            assert await poller.poll("prod")
+        text = b"".join(await rt.exposition.chunks(openmetrics=False, gzipped=False)).decode()
+    owners = {
+        s.labels["owner"]
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+        if s.name == "neon_listed_api_key_info"
+    }
+    assert owners == {"account"}
+    success = {"key": "prod", "collector": "api_keys"}
+    assert sample(text, "neon_exporter_collector_success", success) == 0
+    assert sample(text, "neon_projects", {"key": "prod"}) == 2

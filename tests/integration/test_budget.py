@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from aiohttp.test_utils import TestServer
 
@@ -20,13 +22,23 @@ from exporter.poll.poller import poll_v2
 from exporter.poll.state import PollResult
 from exporter.service import Service
 from exporter.simulator.model import utcnow
+from tests.procs import sample
 from tests.sim import Simulator
-from tests.support import KEYS, VirtualTime, assert_within_budget, on_virtual_time, value
+from tests.support import (
+    KEYS,
+    VirtualTime,
+    assert_within_budget,
+    key_files,
+    make_config,
+    on_virtual_time,
+    value,
+)
 
 Build = Callable[..., Service]
 ENDPOINTS = "/projects/{project_id}/endpoints"
 RATE = 10.0  # 600 requests a minute: 10 a second, burst 10
 SLICE = 1.5  # seconds of detail refresh per poll: about 14 projects back to back
+OLDEST = "neon_exporter_detail_oldest_timestamp_seconds"
 
 
 async def start(projects: int) -> tuple[Simulator, TestServer, str]:
@@ -187,3 +199,102 @@ async def test_polls_between_lists_rotate_detail_only(runtime_for: Build) -> Non
             assert value(rt, "neon_projects", key="prod") == 2000
     finally:
         await server.close()
+
+
+async def _served(rt: Service) -> str:
+    """The classic text exposition, as /metrics serves it."""
+    return b"".join(await rt.exposition.chunks(openmetrics=False, gzipped=False)).decode()
+
+
+async def test_no_project_starves_when_more_change_each_poll_than_a_poll_affords(
+    tmp_path: Path,
+) -> None:
+    """Endpoints off, branches on, 25 of 40 projects with a running compute (their list entry's
+    compute_last_active_at moves every poll) and ~15 requests a poll: the idle projects' branch
+    detail is still refreshed, so the oldest branch detail stays within a few polls."""
+    sim, server, url = await start(40)
+    time = VirtualTime()
+    wall = 1_800_000_000.0
+    config = make_config(
+        url,
+        key_files(tmp_path),
+        max_requests_per_minute=RATE * 60,
+        collectors={"endpoints": False, "branches": True},
+    )
+    rt = Service(config, clock=lambda: wall + time.now)
+    running = sim.project_ids()[:25]
+    ages: list[float] = []
+    try:
+        async with rt.pollers(slice_seconds=SLICE) as poller:
+            on_virtual_time(poller, time)
+            for poll in range(30):
+                for pid in running:  # compute_last_active_at moves; updated_at does not
+                    sim.world.projects[pid].endpoints[0].state = "idle"
+                    sim.world.projects[pid].endpoints[0].last_active = datetime(
+                        2026, 1, 1, tzinfo=UTC
+                    ) + timedelta(minutes=poll)
+                assert await poller.poll("prod")
+                labels = {"key": "prod", "kind": "branches"}
+                oldest = sample(await _served(rt), OLDEST, labels)
+                assert oldest is not None
+                ages.append(wall + time.now - oldest)
+    finally:
+        await server.close()
+    assert sim.count(ENDPOINTS) == 0
+    # A full rotation takes 40 / ~15 = 3 polls of 1.5 s; changed projects go first, but no
+    # project waits past the bound (a few polls), however long the test runs.
+    assert max(ages[5:]) < 8 * SLICE, ages
+
+
+async def test_a_selection_change_applies_at_the_next_poll(runtime_for: Build) -> None:
+    """A reload that leaves every project out is served at the next poll, even when the list is
+    not due yet: no project is exported and no request is spent on one."""
+    sim, server, url = await start(2000)  # 5 pages: list_interval at 600/min = 5 s
+    time = VirtualTime()
+    try:
+        rt = runtime_for(url, max_requests_per_minute=RATE * 60)
+        async with rt.pollers(slice_seconds=SLICE) as poller:
+            on_virtual_time(poller, time)
+            assert await poller.poll("prod")
+        assert sample(await _served(rt), "neon_project_info") is not None
+        rt.reconfigure(replace(rt.config, projects_exclude=".*"))  # what a reload applies
+        details = sim.count(ENDPOINTS)
+        async with rt.pollers(slice_seconds=SLICE) as poller:
+            on_virtual_time(poller, time)
+            assert await poller.poll("prod")  # at once: well inside the 5 s list interval
+        text = await _served(rt)
+    finally:
+        await server.close()
+    assert sample(text, "neon_project_info") is None
+    assert sim.count(ENDPOINTS) == details
+    assert sample(text, "neon_projects", {"key": "prod"}) == 0
+
+
+async def test_a_poll_counts_what_snapshots_really_cost(tmp_path: Path) -> None:
+    """Snapshots cost 1 + (branches with snapshots) requests a project, here 5: every poll,
+    the first included, ends within its slice (plus one request's wait), so the scheduler
+    never skips a run, and the rotation still covers every project."""
+    sim, server, url = await start(30)
+    for pid in sim.project_ids():
+        for bid in sim.add_branches(pid, 3):
+            sim.snapshots.add_snapshot(pid, bid, datetime.now(UTC) - timedelta(hours=1))
+    time = VirtualTime()
+    config = make_config(
+        url,
+        key_files(tmp_path),
+        max_requests_per_minute=RATE * 60,
+        collectors={"endpoints": False, "snapshots": True},
+    )
+    rt = Service(config)
+    durations: list[float] = []
+    try:
+        async with rt.pollers(slice_seconds=SLICE) as poller:
+            on_virtual_time(poller, time)
+            for _ in range(20):
+                started = time.now
+                assert await poller.poll("prod")
+                durations.append(time.now - started)
+    finally:
+        await server.close()
+    assert max(durations) <= SLICE + 1 / RATE, durations
+    assert len(rt.state.view().of("snapshots")) == 30

@@ -222,3 +222,32 @@ def test_key_table_shows_a_failed_poll_and_a_rejected_key() -> None:
         "endpoints: oldest 34 min ago, 4 projects without "
         "600 since start, 30/min on average, budget 300/min"
     )
+
+
+async def _read_response(reader: asyncio.StreamReader) -> tuple[bytes, dict[str, str]]:
+    """One response's status line and headers off a raw connection (its body left unread)."""
+    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout=5)
+    status, *lines = head.decode("latin-1").split("\r\n")
+    headers = {k.lower(): v.strip() for k, _, v in (x.partition(":") for x in lines if x)}
+    return status.encode(), headers
+
+
+async def test_head_metrics_sends_headers_only_on_a_kept_alive_connection(demo_url: str) -> None:
+    """HEAD /metrics answers the GET's headers and no body: the GET that follows on the same
+    keep-alive connection reads its own status line, not the HEAD's metrics."""
+    host, port = demo_url.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    try:
+        for method in ("HEAD", "GET"):
+            writer.write(f"{method} /metrics HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+        await writer.drain()
+        head_status, head_headers = await _read_response(reader)
+        get_status, get_headers = await _read_response(reader)
+        body = await asyncio.wait_for(
+            reader.readexactly(int(get_headers["content-length"])), timeout=5
+        )
+    finally:
+        writer.close()
+    assert head_status == get_status == b"HTTP/1.1 200 OK"
+    assert head_headers["content-type"] == get_headers["content-type"]
+    assert b"neon_project_info" in body

@@ -190,3 +190,23 @@ async def test_quota_maintenance_and_retention_from_the_live_list(
     active = "neon_project_period_active_time_seconds"
     assert value(rt, active, project_id=with_quota) == 4000
     assert sim.count("/projects/{project_id}") == 0  # nothing fetched per project for these
+
+
+@pytest.mark.parametrize(
+    ("area", "route"), [("recoverable", ROUTE_RECOVERABLE), ("shared", ROUTE_SHARED)]
+)
+async def test_the_list_interval_is_a_setting(
+    world: tuple[Simulator, str], tmp_path: Path, area: str, route: str
+) -> None:
+    """--collector.NAME.interval 5m: the list is fetched again after five minutes, not an hour."""
+    sim, url = world
+    clock = Clock()
+    rt = runtime(url, tmp_path, clock, area, **{f"{area}_interval": 300.0})
+    async with rt.pollers() as poller:
+        assert await poller.poll("prod")
+        clock.now += 299
+        assert await poller.poll("prod")
+        assert sim.count(route) == 1
+        clock.now += 1
+        assert await poller.poll("prod")
+    assert sim.count(route) == 2

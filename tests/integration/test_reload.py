@@ -6,14 +6,21 @@ import asyncio
 import dataclasses
 import signal
 import urllib.error
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 
+import aiohttp
 import pytest
+import structlog
+from aiohttp.test_utils import TestServer
+from prometheus_client.parser import text_string_to_metric_families
 
 from exporter.config.load import Config
 from exporter.service import Service
+from exporter.web.app import make_app
 from tests.procs import exporter, http_post, sample, simulator, wait_for
+from tests.sim import Fault, Simulator
 from tests.support import KEYS, key_files, make_config
 
 
@@ -174,3 +181,88 @@ async def test_reload_failing_after_polling_stopped_restores_polling(
         await _until(lambda: polled_after(failed_at), within=10, what="polls after the reload")
     finally:
         await polling.stop()
+
+
+Scrape = Callable[[], Awaitable[str]]
+
+
+@asynccontextmanager
+async def served(service: Service) -> AsyncIterator[Scrape]:
+    """``service``'s app on a loopback socket (polling as it does in production) and a scrape
+    of its /metrics."""
+    server = TestServer(make_app(service), host="127.0.0.1")
+    await server.start_server()
+
+    async def scrape() -> str:
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(server.make_url("/metrics")) as resp,
+        ):
+            assert resp.status == 200
+            return await resp.text()
+
+    try:
+        yield scrape
+    finally:
+        await server.close()
+
+
+async def _scraped(scrape: Scrape, check: Callable[[str], bool], what: str) -> str:
+    """Scrape every 50 ms until ``check`` holds of the text (at most 10 s); that text."""
+    for _ in range(200):
+        text = await scrape()
+        if check(text):
+            return text
+        await asyncio.sleep(0.05)
+    raise TimeoutError(f"not within 10s: {what}")
+
+
+def _keys_in(text: str) -> set[str]:
+    return {
+        s.labels["key"]
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+        if "key" in s.labels
+    }
+
+
+async def test_metrics_mode_is_restart_only(sim_url: str, tmp_path: Path) -> None:
+    """A reload that changes metrics_mode logs that it needs a restart and keeps serving the
+    running mode, as the other restart-only settings do."""
+    old = make_config(sim_url, key_files(tmp_path), poll_interval=0.2, key_check_interval=0.2)
+    new = dataclasses.replace(old, metrics_mode="aggregate")
+    service = Service(old, load=lambda: new)
+    async with served(service) as scrape:
+        await _scraped(scrape, lambda t: "neon_project_info{" in t, "projects served")
+        with structlog.testing.capture_logs() as logs:
+            assert await service.reload() is True
+        text = await _scraped(scrape, lambda t: "neon_project_info{" in t, "projects served")
+    restart = [e["setting"] for e in logs if e["event"] == "setting changed but needs a restart"]
+    assert restart == ["metrics_mode"]
+    assert service.config.metrics_mode == "projects"
+    assert sample(text, "neon_exporter_config_last_reload_successful") == 1
+
+
+async def test_a_removed_key_leaves_no_series_behind(
+    sim: Simulator, sim_url: str, tmp_path: Path
+) -> None:
+    """After a reload that removes a key, no series carries its name: health, projects and the
+    request, skipped-item and cursor-repeat counters alike."""
+    bad_item = b'{"projects": [{"id": "no-name-000001"}]}'
+    sim.inject(Fault(status=200, route="/projects", key_name="staging", body=bad_item, times=None))
+    keys = key_files(tmp_path, ("prod", "staging"))
+    old = make_config(sim_url, keys, poll_interval=0.2, key_check_interval=0.2)
+    new = dataclasses.replace(old, keys=keys[:1])
+    service = Service(old, load=lambda: new)
+    skipped = "neon_exporter_api_skipped_items_total"
+    async with served(service) as scrape:
+        await _scraped(
+            scrape, lambda t: sample(t, skipped, {"key": "staging"}) is not None, "staging polled"
+        )
+        assert await service.reload() is True
+        text = await _scraped(
+            scrape,
+            lambda t: sample(t, "neon_exporter_api_requests_total", {"key": "prod"}) is not None,
+            "prod served",
+        )
+    assert _keys_in(text) == {"prod"}

@@ -11,10 +11,14 @@ import asyncio
 import time
 from collections.abc import Callable
 
+import structlog
+
+from exporter.neon.budget import MAX_PAUSE
 from exporter.neon.client import MAX_RETRY_WAIT
 from exporter.service import Service
+from tests.procs import sample
 from tests.sim import Fault, RequestRecord, Simulator
-from tests.support import value
+from tests.support import VirtualTime, on_virtual_time, value
 
 Build = Callable[..., Service]
 
@@ -93,3 +97,25 @@ async def test_a_request_queued_for_a_slot_rechecks_the_pause(
     early = [(r.route, round(r.time - limited.time, 3)) for r in later if r.time < quiet_until]
     assert early == []
     assert value(rt, "neon_api_key_valid", key="prod") == 1
+
+
+async def test_a_day_long_retry_after_pauses_the_key_for_the_cap_only(
+    sim: Simulator, sim_url: str, runtime_for: Build
+) -> None:
+    """Retry-After: 86400 (a proxy's day) pauses the key for MAX_PAUSE, not a day: on virtual
+    time the next poll gets through once the cap has passed; the cap is logged and counted."""
+    rt = runtime_for(sim_url)
+    time = VirtualTime()
+    async with rt.pollers() as poller:
+        on_virtual_time(poller, time)
+        sim.inject(Fault(status=429, route="/projects", retry_after="86400", times=1))
+        with structlog.testing.capture_logs() as logs:
+            assert not await poller.poll("prod")
+        paused_at = time.now
+        assert await poller.poll("prod")
+    assert MAX_PAUSE - 1 <= time.now - paused_at <= MAX_PAUSE + 1
+    assert MAX_PAUSE <= 15 * 60
+    (capped,) = [e for e in logs if e["event"] == "Retry-After capped"]
+    assert (capped["asked_seconds"], capped["paused_seconds"]) == (86400, MAX_PAUSE)
+    text = b"".join(await rt.exposition.chunks(openmetrics=False, gzipped=False)).decode()
+    assert sample(text, "neon_exporter_api_retry_after_capped_total", {"key": "prod"}) == 1

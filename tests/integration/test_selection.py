@@ -9,8 +9,10 @@ from aiohttp.test_utils import TestServer
 
 from exporter.cli import parse
 from exporter.config.errors import ConfigError
-from exporter.poll.plan import Selection
+from exporter.poll.selection import Selection
 from exporter.service import Service
+from exporter.simulator.lists import Extras
+from tests.procs import sample
 from tests.sim import Simulator
 from tests.support import KEYS, key_files, make_config, value
 
@@ -104,3 +106,34 @@ async def test_aggregate_mode_serves_counts_not_projects(
         if line.startswith("neon_aggregate_projects{")
     )
     assert total == len(sim.project_ids())
+
+
+async def _served(rt: Service) -> str:
+    return b"".join(await rt.exposition.chunks(openmetrics=False, gzipped=False)).decode()
+
+
+async def test_selection_covers_the_deleted_and_shared_lists(tmp_path: Path) -> None:
+    """--projects.exclude '.*' leaves out deleted and shared projects too: neither their info
+    nor their counts are served (without it, they are)."""
+    sim = Simulator(keys=KEYS, projects=2, extras=Extras(deleted=2, shared=2))
+    server = TestServer(sim.make_app(), host="127.0.0.1")
+    await server.start_server()
+    served: dict[str | None, str] = {}
+    try:
+        for exclude in (None, ".*"):
+            config = make_config(
+                str(server.make_url("/api/v2")),
+                key_files(tmp_path),
+                collectors={"recoverable": True, "shared": True},
+                projects_exclude=exclude,
+            )
+            rt = Service(config)
+            async with rt.pollers() as pollers:
+                assert await pollers.poll("prod")
+            served[exclude] = await _served(rt)
+    finally:
+        await server.close()
+    for name in ("neon_deleted_project_info", "neon_shared_project_info"):
+        assert sample(served[None], name) == 1, name
+        assert sample(served[".*"], name) is None, name
+    assert sample(served[".*"], "neon_shared_projects", {"key": "prod"}) == 0

@@ -11,6 +11,7 @@ from pathlib import Path
 import aiohttp
 import bcrypt
 import pytest
+import structlog
 from aiohttp.test_utils import TestServer
 
 from exporter.config.load import Config
@@ -29,14 +30,27 @@ Status = Callable[[str], Awaitable[int]]
 
 
 @pytest.fixture
-async def served(sim_url: str, tmp_path: Path) -> AsyncIterator[tuple[Service, Status, Path]]:
+def reloaded() -> dict[str, object]:
+    """Changes the next reload's configuration has beside the running one's (none: the same)."""
+    return {}
+
+
+@pytest.fixture
+async def served(
+    sim_url: str, tmp_path: Path, reloaded: dict[str, object]
+) -> AsyncIterator[tuple[Service, Status, Path]]:
     """An exporter app whose reload re-reads ``web.yml`` (basic auth for user ``a`` at first)."""
     web_file = tmp_path / "web.yml"
     _users(web_file, "a")
     config = make_config(sim_url, key_files(tmp_path), web_config_file=str(web_file))
     web_config = load_web(config)
     guard = WebGuard(web_config)
-    reloads = WebReload(guard, web_config, lambda: dataclasses.replace(config))
+    reloads = WebReload(
+        guard,
+        web_config,
+        lambda: dataclasses.replace(config, **reloaded),  # type: ignore[arg-type]
+        started=config,
+    )
     service = Service(config, load=reloads.load, on_reload=reloads.apply)
     server = TestServer(make_app(service, guard=guard), host="127.0.0.1")
     await server.start_server()
@@ -70,14 +84,34 @@ async def test_bad_web_config_refuses_the_reload_and_keeps_the_running_one(
     assert (await status("b"), await status("a")) == (200, 401)
 
 
+@pytest.mark.parametrize("reloaded", [{"web_config_file": None}])
+async def test_reload_removing_the_web_config_path_keeps_basic_auth(
+    served: tuple[Service, Status, Path],
+) -> None:
+    """web_config_file gone from the reloaded configuration: the path is restart-only, so the
+    running file stays in force (no request gets in without the password) and its content
+    changes still apply on reload."""
+    service, status, web_file = served
+    assert (await status("a"), await status("nobody")) == (200, 401)
+    with structlog.testing.capture_logs() as logs:
+        assert await service.reload() is True
+    assert (await status("a"), await status("nobody")) == (200, 401)
+    restart = [e["setting"] for e in logs if e["event"] == "setting changed but needs a restart"]
+    assert restart == ["web_config_file"]
+    _users(web_file, "b")
+    assert await service.reload() is True
+    assert (await status("b"), await status("a")) == (200, 401)
+
+
 async def test_restoring_after_a_failed_reload_restores_the_web_config(tmp_path: Path) -> None:
     """apply(new) then apply(old), as Service does when starting the new one fails."""
-    (tmp_path / "a.yml").write_text("http_server_config:\n  headers:\n    X-Frame-Options: deny\n")
-    (tmp_path / "b.yml").write_text("http_server_config: {}\n")
-    old = Config(web_config_file=str(tmp_path / "a.yml"))
-    new = Config(web_config_file=str(tmp_path / "b.yml"))
+    web_file = tmp_path / "web.yml"
+    web_file.write_text("http_server_config:\n  headers:\n    X-Frame-Options: deny\n")
+    old = Config(web_config_file=str(web_file))
+    new = dataclasses.replace(old, poll_interval=30.0)
     guard = WebGuard(load_web(old))
-    reloads = WebReload(guard, load_web(old), lambda: new)
+    reloads = WebReload(guard, load_web(old), lambda: new, started=old)
+    web_file.write_text("http_server_config: {}\n")  # the content a reload reads
     seen: list[str | None] = []
 
     async def header() -> str | None:

@@ -565,3 +565,43 @@ def test_reload_raising_min_version_refuses_tls12(pki: Pki, tmp_path: Path) -> N
         _reload_by_sighup(exp)
         assert _status(url, tls12) != 200
         assert _status(url, client_ctx(pki)) == 200
+
+
+# -- the web config *path* is restart-only: removing it from the YAML keeps the running file ----
+
+
+@contextmanager
+def _exporter_with_yaml_web_config(
+    tmp_path: Path, web_config: str
+) -> Iterator[tuple[Exporter, int, Path]]:
+    """The exporter with ``web_config_file`` in its YAML file (not a flag), and that file."""
+    key_file = tmp_path / "prod.key"
+    key_file.write_text(KEYS["prod"])
+    key_file.chmod(0o600)
+    keys = f"keys:\n  - name: prod\n    key_file: {key_file}\n"
+    config = tmp_path / "config.yml"
+    config.write_text(f"web_config_file: {web_config}\n" + keys)
+    with simulator(tmp_path, keys={"prod": KEYS["prod"]}, projects=1) as sim:
+        env = {"NEON_API_URL": f"{sim.url}/api/v2"}
+        with exporter(tmp_path, ["--config.file", str(config)], env=env) as exp:
+            yield exp, int(exp.url.rsplit(":", 1)[1]), config
+
+
+def _drop_web_config_line(config: Path) -> None:
+    lines = config.read_text().splitlines(keepends=True)
+    config.write_text("".join(x for x in lines if not x.startswith("web_config_file:")))
+
+
+def test_reload_removing_the_web_config_path_keeps_tls(pki: Pki, tmp_path: Path) -> None:
+    """web_config_file removed from the YAML and SIGHUP: the path is restart-only, so TLS stays
+    in force (plain HTTP is still refused) and the log says a restart is needed."""
+    web_config = write_config(tmp_path, tls_block(pki))
+    with _exporter_with_yaml_web_config(tmp_path, web_config) as (exp, port, config):
+        https, plain = f"https://127.0.0.1:{port}/metrics", f"http://127.0.0.1:{port}/metrics"
+        assert _status(https, client_ctx(pki)) == 200
+        _drop_web_config_line(config)
+        _reload_by_sighup(exp)
+        assert _status(plain) != 200
+        assert _status(https, client_ctx(pki)) == 200
+        restart = [r for r in exp.logs() if r["event"] == "setting changed but needs a restart"]
+    assert [r["setting"] for r in restart] == ["web_config_file"]

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from exporter.areas import AREAS
 from exporter.cli import parse, run
 from exporter.config.errors import ConfigError
 from exporter.config.parsers import parse_duration
@@ -178,13 +179,26 @@ def _error(argv: list[str], env: dict[str, str], capsys: pytest.CaptureFixture[s
     return line
 
 
+# Areas refreshed on their own interval rather than every rotation.
+INTERVAL_AREAS = [a.name for a in AREAS if a.interval is not None or a.interval_setting]
 DURATION_FIELDS = [
     ("poll_interval", "--poll.interval"),
     ("poll_max_age", "--poll.max-age"),
     ("key_check_interval", "--key-check.interval"),
     ("request_timeout", "--neon.timeout"),
-    ("usage_interval", "--collector.usage.interval"),
+    *((f"{a}_interval", f"--collector.{a}.interval") for a in INTERVAL_AREAS),
 ]
+
+
+@pytest.mark.parametrize("area", INTERVAL_AREAS)
+def test_every_area_on_an_interval_has_its_interval_setting(tmp_path: Path, area: str) -> None:
+    """--collector.NAME.interval and the YAML field NAME_interval set each area's interval."""
+    env = {"NEON_API_KEY": "k" * 20}
+    _, config = parse(["check", f"--collector.{area}.interval=2h"], env)
+    assert getattr(config, f"{area}_interval") == 7200.0
+    path = _yaml(tmp_path, f"{area}_interval: 30m\n")
+    _, config = parse(["check", "--config.file", path], env)
+    assert getattr(config, f"{area}_interval") == 1800.0
 
 
 @pytest.mark.parametrize(("field", "flag"), DURATION_FIELDS)

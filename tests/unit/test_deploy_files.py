@@ -239,19 +239,36 @@ def test_crd_check_rejects_a_wrong_servicemonitor(tmp_path: Path) -> None:
     assert "interval must be string" in check_against_crd("ServiceMonitor", manifest, tmp_path)
 
 
-def test_prometheusrule_is_generated_from_the_shipped_rules() -> None:
-    """prometheusrule.yaml equals the generator's output for the current rules file."""
+# Every shipped Prometheus rule file and the PrometheusRule generated from it.
+RULE_MANIFESTS = [
+    ("neon-exporter-alerts.yml", "prometheusrule.yaml"),
+    ("neon-exporter-spend.yml", "prometheusrule-spend.yaml"),
+]
+
+
+def test_every_shipped_rule_file_has_its_prometheusrule() -> None:
+    """Kubernetes gets every rule file plain Prometheus gets: the alerts and the spend rules."""
+    shipped = {p.name for p in (ROOT / "deploy" / "prometheus").glob("neon-exporter-*.yml")}
+    assert {rules for rules, _ in RULE_MANIFESTS} == {s for s in shipped if ".test." not in s}
+    assert load_generator().main(["--check"]) == 0
+
+
+@pytest.mark.parametrize(("rules", "output"), RULE_MANIFESTS)
+def test_prometheusrule_is_generated_from_the_shipped_rules(rules: str, output: str) -> None:
+    """Each PrometheusRule equals the generator's output for its current rules file."""
     generator = load_generator()
-    expected = generator.render(generator.RULES.read_text())
-    assert (K8S / "prometheusrule.yaml").read_text() == expected, (
+    source = ROOT / "deploy" / "prometheus" / rules
+    expected = generator.render(source.read_text(), source.name)
+    assert (K8S / output).read_text() == expected, (
         "stale: run python3 deploy/kubernetes/generate_prometheusrule.py"
     )
 
 
-def test_prometheusrule_matches_its_crd_schema(tmp_path: Path) -> None:
-    """The PrometheusRule validates against the Prometheus Operator's CRD schema."""
-    manifest = load_yaml(K8S / "prometheusrule.yaml")
-    assert manifest["spec"]["groups"] == load_yaml(load_generator().RULES)["groups"]
+@pytest.mark.parametrize(("rules", "output"), RULE_MANIFESTS)
+def test_prometheusrule_matches_its_crd_schema(rules: str, output: str, tmp_path: Path) -> None:
+    """Each PrometheusRule validates against the Prometheus Operator's CRD schema."""
+    manifest = load_yaml(K8S / output)
+    assert manifest["spec"]["groups"] == load_yaml(ROOT / "deploy" / "prometheus" / rules)["groups"]
     assert check_against_crd("PrometheusRule", manifest, tmp_path) == "valid"
 
 

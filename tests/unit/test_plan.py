@@ -153,7 +153,7 @@ def test_operations_rotate_changed_first_and_snapshots_wait_for_their_hour() -> 
     }
     prev = snapshot(ps, fetched)
     memory = Memory(stamps={"quiet": ("u1", "a1"), "moved": ("u1", "a1")})
-    intervals = {"snapshots": snaps.interval or 0.0}
+    intervals = {"snapshots": 3600.0}  # the default of --collector.snapshots.interval
     work = plan(prev.projects, prev, memory, [ENDPOINTS, ops, snaps], intervals, now=NOW)
     assert work.items == [
         ("moved", ("endpoints", "operations")),
