@@ -54,6 +54,10 @@ def _areas(health: Health) -> Iterable[Sample]:
     return [((key, area), float(ok)) for key, h in health.items() for area, ok in h.areas.items()]
 
 
+def _durations(health: Health) -> Iterable[Sample]:
+    return [((k, area), t) for k, h in health.items() for area, t in h.area_seconds.items()]
+
+
 def _auth(health: Health) -> Iterable[Sample]:
     return [
         ((key, h.auth.auth_method, h.auth.account_id), 1.0)
@@ -115,6 +119,14 @@ FAMILIES: tuple[Family[Health], ...] = (
         "project list, whose failure fails the poll.",
         ("key", "collector"),
         _areas,
+    ),
+    Family(
+        "neon_exporter_collector_duration_seconds",
+        "Seconds from the area's (collector's) first request to its last answer in the key's "
+        "last poll that made any (projects: the project list), as node_exporter's "
+        "node_scrape_collector_duration_seconds.",
+        ("key", "collector"),
+        _durations,
     ),
     Family(
         "neon_api_key_info",

@@ -105,34 +105,48 @@ def plan(
     batches: dict[BatchKey, list[list[str]]] = {}
     per_project: dict[str, set[str]] = {}  # interval area -> projects due one by one
     for area in areas:
-        if area.name not in intervals:
-            continue
-        times = fetched.get(area.name, {})
-        due = sorted(
-            (
-                pid
-                for pid in projects
-                if pid not in skip and now - times.get(pid, -math.inf) >= intervals[area.name]
-            ),
-            key=lambda pid: times.get(pid, -1.0),
-        )
-        groups: dict[BatchKey, list[str]] = {}
-        per_project[area.name] = set()
-        for pid in due:
-            org = projects[pid].org_id
-            route = batch_route(area, org, memory, intervals, now)
-            if route is None:
-                per_project[area.name].add(pid)
-            else:
-                groups.setdefault(BatchKey(area.name, route.route, org), []).append(pid)
-        for key, ids in groups.items():
-            size = next(r.size for r in area.batches if r.route == key.route)
-            batches[key] = [ids[i : i + size] for i in range(0, len(ids), size)]
+        if area.name in intervals:
+            times = fetched.get(area.name, {})
+            due = sorted(
+                (
+                    pid
+                    for pid in projects
+                    if pid not in skip and now - times.get(pid, -math.inf) >= intervals[area.name]
+                ),
+                key=lambda pid: times.get(pid, -1.0),
+            )
+            per_project[area.name] = _batch(area, due, projects, memory, intervals, now, batches)
     ranked = _ranked(
         projects, previous, memory, _Due(rotating, per_project, intervals, now, skip, overdue_after)
     )
     urgent = sum(1 for rank, *_ in ranked if rank < 3)
     return Plan(batches, [(pid, names) for _, _, pid, names in ranked], urgent, account)
+
+
+def _batch(
+    area: Area,
+    due: list[str],
+    projects: Mapping[str, Project],
+    memory: Memory,
+    intervals: Mapping[str, float],
+    now: float,
+    batches: dict[BatchKey, list[list[str]]],
+) -> set[str]:
+    """Put the ``due`` projects of an interval area into ``batches`` by route and organization,
+    at most a route's size a request; returns those no batch route serves (one by one)."""
+    groups: dict[BatchKey, list[str]] = {}
+    alone: set[str] = set()
+    for pid in due:
+        org = projects[pid].org_id
+        route = batch_route(area, org, memory, intervals, now)
+        if route is None:
+            alone.add(pid)
+        else:
+            groups.setdefault(BatchKey(area.name, route.route, org), []).append(pid)
+    for key, ids in groups.items():
+        size = next(r.size for r in area.batches if r.route == key.route)
+        batches[key] = [ids[i : i + size] for i in range(0, len(ids), size)]
+    return alone
 
 
 class _Due(NamedTuple):

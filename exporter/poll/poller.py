@@ -22,8 +22,9 @@ from ..areas import Area
 from ..neon.client import NeonClient
 from ..neon.errors import KeyRejected, NeonError
 from ..neon.models import Project
+from .bounded import map_bounded
 from .plan import Memory, Plan, list_interval, overdue_seconds, plan
-from .refresh import Refresh, map_bounded
+from .refresh import Refresh
 from .selection import EVERY_PROJECT, Selection
 from .state import PollResult, State
 
@@ -93,14 +94,13 @@ async def poll_v2(
     selection: Selection = EVERY_PROJECT,
     overdue_after: float | None = None,
 ) -> PollResult:
-    """Poll one key once. Raises :class:`NeonError` when the poll as a whole failed.
-    ``list_due=False`` skips the project list and rotates detail over the previous poll's
-    projects (see :func:`exporter.poll.plan.list_interval`). ``publish`` is handed a result as
-    soon as new and changed projects have been fetched, when the poll still has others to rotate
-    through: a change is served a budget slot after the list showed it. Without ``until`` every
-    detail is fetched (``once``). ``memory`` is updated when the poll succeeds. ``overdue_after``:
-    see :func:`exporter.plan.plan`."""
+    """Poll one key once; :class:`NeonError` when the poll as a whole failed. ``list_due=False``
+    rotates detail over the previous poll's projects (:func:`.plan.list_interval`); ``publish``
+    gets a result once new and changed projects are fetched, when others remain; no ``until``:
+    every detail (``once``); ``memory`` is updated on success; ``overdue_after``: see plan()."""
+    listing = monotonic()  # the list's span: neon_exporter_collector_duration_seconds
     projects, kept, left_out = await _listed(client, previous, selection, list_due=list_due)
+    list_span = (listing, monotonic())
     planned = partial(
         plan, projects, previous, areas=areas, intervals=intervals, now=clock(), skip=kept
     )
@@ -117,6 +117,7 @@ async def poll_v2(
         left_out=left_out,
         selection=selection,
     )
+    run.spans.update({"projects": list_span} if list_due or previous is None else {})
     for name in work.account:
         await run.account_area(name)
 

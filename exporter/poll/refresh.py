@@ -8,9 +8,10 @@ detail most urgent first. Each area fails apart: a failed request marks its proj
 from __future__ import annotations
 
 import asyncio
+import enum
 import math
 import time
-from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -23,14 +24,25 @@ from ..areas import Area
 from ..neon.client import NeonClient
 from ..neon.errors import KeyRejected, NeonError, PartialAnswer
 from ..neon.models import Project
+from .bounded import map_bounded
 from .costs import Costs
 from .plan import BatchKey, Memory, Plan, denial
 from .selection import EVERY_PROJECT, Selection
 from .state import AccountPiece, PollResult
 
 log = structlog.get_logger("exporter.poll.refresh")
+
+
+class Batch(enum.Enum):
+    """How one batched request went."""
+
+    OK = "ok"
+    DENIED = "denied"  # 403: the plan does not offer the route
+    LATE = "late"  # not sent: over the poll's budget
+    FAILED = "failed"  # any other error: the area fails for those projects
+
+
 T = TypeVar("T")
-U = TypeVar("U")
 Publish = Callable[[PollResult], None]
 
 
@@ -80,6 +92,8 @@ class Refresh:
             if (p := prev_account.get(a.name)) is not None
         }
         self.errors: dict[str, str] = {}  # area -> its first error in this poll
+        # area -> (first request started, last answer) in this poll, on ``monotonic``
+        self.spans: dict[str, tuple[float, float]] = {}
         self.gone: set[str] = set()  # deleted between the list and their detail request
         self.pending = 0  # requests started and not finished: they queue on the budget first
         self.costs, self._learning = Costs(self.areas, self.detail), asyncio.Lock()
@@ -104,6 +118,16 @@ class Refresh:
         finally:
             self.pending -= cost
 
+    @contextmanager
+    def timed(self, area: str) -> Iterator[None]:
+        """A request of ``area``: its span in this poll grows to cover it."""
+        start = self.monotonic()
+        try:
+            yield
+        finally:
+            first, _ = self.spans.get(area, (start, start))
+            self.spans[area] = (min(first, start), self.monotonic())
+
     def area_failed(self, area: str, pids: Sequence[str], error: str) -> None:
         """A request of ``area`` failed: those projects keep their last data; the poll goes on."""
         self.errors.setdefault(area, error)
@@ -126,7 +150,7 @@ class Refresh:
         if not self.affordable(1):
             return
         try:
-            with self.spending(1):
+            with self.spending(1), self.timed(name):
                 value = await fetch(self.client)
         except KeyRejected:
             raise
@@ -165,11 +189,11 @@ class Refresh:
                     continue
                 done.add(key)
                 first = await self.batch(key, due[0])
-                if first == "ok":
+                if first is Batch.OK:
                     self._answered(key)
                     rest = [(key, ids) for ids in due[1:]]
                     await map_bounded(lambda b: self.batch(*b), rest, self.client.max_concurrency)
-                elif first == "denied":
+                elif first is Batch.DENIED:
                     log.info(
                         f"{key.route} not on this plan: {key.area} from the next route",
                         key=self.client.key_name,
@@ -178,7 +202,7 @@ class Refresh:
                     self.denied_at[denial(key.route, key.org)] = self.clock()
                     denied = True
                     break
-                elif first == "failed":
+                elif first is Batch.FAILED:
                     # The route is broken for this key (e.g. 404 "not a member of org_id", 406
                     # "range not valid"): the other batches would fail alike, so they are not
                     # sent, but their projects count as failing too, so their data ages out.
@@ -197,25 +221,25 @@ class Refresh:
             log.info(f"{key.area} from {key.route}", key=self.client.key_name, org_id=key.org)
             self.routes[where] = key.route
 
-    async def batch(self, key: BatchKey, ids: list[str]) -> str:
-        """One batched request: "ok", "denied" (403), "late" (over budget) or "failed"."""
+    async def batch(self, key: BatchKey, ids: list[str]) -> Batch:
+        """One batched request, and how it went."""
         route = next(r for r in self.areas[key.area].batches if r.route == key.route)
         if not self.affordable(1):
-            return "late"
+            return Batch.LATE
         try:
-            with self.spending(1):
+            with self.spending(1), self.timed(key.area):
                 # The billing period is a matter of real time, not of the injectable clock.
                 answer = await route.fetch(self.client, key.org, ids, datetime.now(UTC))
         except KeyRejected:
             raise
         except NeonError as exc:
             self.area_failed(key.area, ids, str(exc))
-            return "failed"
+            return Batch.FAILED
         if answer is None:
-            return "denied"
+            return Batch.DENIED
         for pid in ids:
             self.got(key.area, pid, answer.get(pid))
-        return "ok"
+        return Batch.OK
 
     async def item(self, entry: tuple[str, tuple[str, ...]]) -> None:
         """One project's detail of the areas due for it, charged what it will cost."""
@@ -234,7 +258,8 @@ class Refresh:
                 fetch = self.areas[name].fetch
                 assert fetch is not None
                 try:
-                    value = await fetch(self.client, pid)
+                    with self.timed(name):
+                        value = await fetch(self.client, pid)
                 except KeyRejected:
                     raise  # the key, not the area: the poll fails
                 except NeonError as exc:
@@ -270,29 +295,5 @@ class Refresh:
             errors=MappingProxyType(dict(self.errors)),
             account=MappingProxyType(dict(self.account)),
             left_out=self.left_out,
+            durations=MappingProxyType({a: end - start for a, (start, end) in self.spans.items()}),
         )
-
-
-async def map_bounded(fn: Callable[[U], Awaitable[T]], items: Sequence[U], limit: int) -> list[T]:
-    """``fn`` over ``items``, at most ``limit`` at a time, results in order.
-
-    A few workers rather than one task per item: at 10,000 projects that is 10,000 fewer tasks
-    and coroutines alive at once. The first failure cancels the rest, so a failed poll stops
-    spending the key's request budget at once.
-    """
-    results: dict[int, T] = {}
-    pending = iter(enumerate(items))
-
-    async def worker() -> None:
-        for i, item in pending:
-            results[i] = await fn(item)
-
-    workers = [asyncio.ensure_future(worker()) for _ in range(min(limit, len(items)))]
-    try:
-        await asyncio.gather(*workers)
-    except BaseException:
-        for task in workers:
-            task.cancel()
-        await asyncio.gather(*workers, return_exceptions=True)
-        raise
-    return [results[i] for i in range(len(items))]

@@ -53,6 +53,8 @@ class PollResult:
     # account-level area -> its data for this key (absent until first fetched)
     account: Mapping[str, AccountPiece] = field(default_factory=_nothing)
     left_out: int = 0  # listed projects that --projects.* left out
+    # area -> seconds from its first request to its last answer in this poll (projects: the list)
+    durations: Mapping[str, float] = field(default_factory=_nothing)
 
     def area_success(self) -> dict[str, bool]:
         """Per area fetched: True while none of its requests is failing."""
@@ -82,6 +84,8 @@ class KeyHealth:
     details: Mapping[str, tuple[float | None, int]] = field(default_factory=dict)
     # area ("projects", "endpoints", ...) -> True while none of its requests is failing
     areas: Mapping[str, bool] = field(default_factory=dict)
+    # area -> seconds its requests took in the last poll that made any
+    area_seconds: Mapping[str, float] = field(default_factory=dict)
     last_error: str | None = None  # why the last poll failed; None after a good poll
     # ``poll_max_age`` counts from here: the end of the last successful poll, or, before the
     # first one, the first early publish. An early publish in a poll that then fails does not

@@ -80,6 +80,7 @@ class State:
         h = self._health[key]
         h.details = snapshot.detail_status()
         h.left_out = snapshot.left_out
+        h.area_seconds = {**h.area_seconds, **snapshot.durations}
         # A snapshot to publish means its project list was fetched.
         h.areas = {"projects": True} | snapshot.area_success()
         if h.data_since is None:

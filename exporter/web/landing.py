@@ -69,9 +69,15 @@ def _error(row: KeyRow) -> str:
 
 
 def _areas(row: KeyRow) -> str:
-    """Each area's state, as neon_exporter_collector_success says it."""
+    """Each area's state and how long its requests took in the last poll that made any, as
+    neon_exporter_collector_success and neon_exporter_collector_duration_seconds say them."""
+    seconds = row.health.area_seconds
+
+    def took(area: str) -> str:
+        return f" {seconds[area]:.2f}s" if area in seconds else ""
+
     areas = row.health.areas
-    return ", ".join(f"{a} {'ok' if ok else 'FAILING'}" for a, ok in areas.items()) or "-"
+    return ", ".join(f"{a} {'ok' if ok else 'FAILING'}{took(a)}" for a, ok in areas.items()) or "-"
 
 
 def _projects(row: KeyRow) -> str:

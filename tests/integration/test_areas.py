@@ -13,6 +13,7 @@ import pytest
 from exporter.poll.state import PollResult, State
 from exporter.service import Service
 from exporter.simulator.renderings import branch_json
+from exporter.web.landing import KeyRow, page
 from tests.sim import Fault, Simulator
 from tests.support import Clock, key_files, make_config, quick_retries, value
 
@@ -195,3 +196,28 @@ async def test_failing_polls_lose_the_data_after_poll_max_age(
     assert clock.now - last > 600.0
     assert rt.state.view().projects == {}
     assert value(rt, "neon_exporter_poll_last_success_timestamp_seconds", key="prod") == last
+
+
+async def test_each_area_reports_how_long_its_requests_took(
+    world: tuple[Simulator, str], tmp_path: Path
+) -> None:
+    """neon_exporter_collector_duration_seconds: a slow endpoints route shows in the endpoints
+    area's duration (at least the delay), not in the project list's; on the landing page too."""
+    sim, url = world
+    rt = runtime(url, tmp_path, Clock(), collectors={"endpoints": True})
+    sim.inject(Fault(delay=0.05, route="/projects/{project_id}/endpoints", times=None))
+    async with rt.pollers() as poller:
+        assert await poller.poll("prod")
+    endpoints = value(
+        rt, "neon_exporter_collector_duration_seconds", key="prod", collector="endpoints"
+    )
+    listing = value(
+        rt, "neon_exporter_collector_duration_seconds", key="prod", collector="projects"
+    )
+    assert endpoints is not None
+    assert endpoints >= 0.05
+    assert listing is not None
+    assert listing < endpoints
+    assert f"endpoints ok {endpoints:.2f}s" in page(
+        [KeyRow("prod", rt.state.health("prod"), 4, 0.0, 0.0, 1.0)], demo=False
+    )
