@@ -19,12 +19,15 @@ from . import (
     branches,
     endpoints,
     operations,
+    org_members_identity,
+    org_security,
     projects,
     recoverable,
     shared,
     snapshots,
     spending_limit,
     usage,
+    vpc_endpoints,
 )
 from .base import Area
 
@@ -41,6 +44,9 @@ AREAS: tuple[Area, ...] = (
     api_keys.AREA,
     api_keys_address.AREA,
     account.AREA,
+    org_security.AREA,
+    org_members_identity.AREA,
+    vpc_endpoints.AREA,
 )
 BY_NAME = {a.name: a for a in AREAS}
 DETAIL_AREAS = tuple(a for a in AREAS if a.switchable)
