@@ -19,6 +19,7 @@ from exporter.simulator import (
     api,
     api_keys,
     billing,
+    branch_usage,
     lists,
     operations,
     organizations,
@@ -128,6 +129,7 @@ class Simulator:
         snapshots.add_routes(app.router, self._api, self.snapshots)
         api_keys.add_routes(self, app.router)
         organizations.add_routes(app.router, self)
+        branch_usage.add_route(app.router, self)
         if self.churn_seconds > 0:
             app.cleanup_ctx.append(self._churn_ctx)
         return app

@@ -3,6 +3,8 @@ Neon's official document says (schema-validated), and their errors are GeneralEr
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from pytest_aiohttp import AiohttpClient
 
 from tests.sim import Simulator
@@ -71,5 +73,31 @@ async def test_vpc_endpoints_validate_and_need_a_paid_plan(aiohttp_client: Aioht
     assert resp.status == 404
     sim.billing.org_plans[ORG] = "free"
     resp = await client.get(f"/api/v2/organizations/{ORG}/vpc/vpc_endpoints", headers=auth())
+    assert resp.status == 403
+    validate(await resp.json(), "/components/schemas/GeneralError")
+
+
+async def test_branch_consumption_validates_pages_and_needs_a_usage_plan(
+    aiohttp_client: AiohttpClient,
+) -> None:
+    sim = simulator()
+    client = await aiohttp_client(sim.make_app())
+    ids = ",".join(sim.project_ids())
+    month = datetime.now(UTC).strftime("%Y-%m-01T00:00:00Z")
+    query = (
+        f"/api/v2/consumption_history/v2/branches?org_id={ORG}&project_ids={ids}"
+        f"&granularity=monthly&from={month}&to=2099-01-01T00:00:00Z"
+        "&metrics=compute_unit_seconds,root_branch_bytes_month&limit=3"
+    )
+    sim.add_branches(sim.project_ids()[0], 1)
+    first = await get_json(client, query)
+    validate(first, response_pointer("/consumption_history/v2/branches"))
+    rest = await get_json(client, query + "&cursor=" + first["pagination"]["cursor"])
+    validate(rest, response_pointer("/consumption_history/v2/branches"))
+    assert len(first["branches"]) + len(rest["branches"]) == 5
+    resp = await client.get(query.replace("root_branch", "extra_branches"), headers=auth())
+    assert resp.status == 400
+    sim.billing.org_plans[ORG] = "legacy"
+    resp = await client.get(query, headers=auth())
     assert resp.status == 403
     validate(await resp.json(), "/components/schemas/GeneralError")
