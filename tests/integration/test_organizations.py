@@ -67,8 +67,14 @@ async def test_posture_counts_without_identities(
 async def test_identities_are_a_further_opt_in(
     world: tuple[Simulator, str], tmp_path: Path
 ) -> None:
+    """The identities opt-in names each member; with the account area on too, the
+    organization's families (both areas serve them) are written once."""
     sim, url = world
-    rt = await polled(url, tmp_path, {**SECURITY, "org_members_identity": True})
+    on = {**SECURITY, "org_members_identity": True, "account": True}
+    rt = await polled(url, tmp_path, on)
+    body = rt.exposition.rendered().decode()
+    assert body.count("# TYPE neon_organization_mfa_required ") == 1
+    assert value(rt, "neon_organization_info", org_id=ORG, plan="launch") == 1
     grace = next(m for m in sim.organizations.org(ORG).members if m.email.startswith("grace"))
     labels = {"org_id": ORG, "user_id": grace.user_id, "email": grace.email, "role": "admin"}
     assert value(rt, "neon_organization_member_info", **labels) == 1
