@@ -22,8 +22,9 @@ from neon_dashboard.panels import (
 )
 
 NEEDS = " Needs --collector.account (refreshed hourly)."
-# Neon's default limit of concurrently active computes per project: the same setting as
-# NeonComputesNearActiveLimit's `/ 20` (edit both).
+# Neon's default limit of concurrently active computes per project
+# (https://neon.com/docs/manage/computes): the same setting as NeonComputesNearActiveLimit's
+# `/ 20` (edit both).
 ACTIVE_LIMIT = 20
 BRANCHES_LIMIT = f"on () group_left () min (neon_account_branches_limit{{{K}}})"
 AUTOSCALING_LIMIT = f"on () group_left () min (neon_account_max_autoscaling_limit_cu{{{K}}})"
