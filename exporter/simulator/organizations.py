@@ -39,8 +39,12 @@ class SimMember:
     has_mfa: bool = True
     deactivated_at: datetime | None = None
     joined_at: datetime = field(default_factory=lambda: utcnow() - 100 * DAY)
-    id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    user_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    id: str = ""  # derived from the e-mail when not given: the same ids every run
+    user_id: str = ""
+
+    def __post_init__(self) -> None:
+        self.id = self.id or str(uuid.uuid5(uuid.NAMESPACE_URL, "member:" + self.email))
+        self.user_id = self.user_id or str(uuid.uuid5(uuid.NAMESPACE_URL, "user:" + self.email))
 
 
 @dataclass
@@ -48,7 +52,10 @@ class SimInvitation:
     email: str
     role: str
     invited_at: datetime
-    id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    id: str = ""
+
+    def __post_init__(self) -> None:
+        self.id = self.id or str(uuid.uuid5(uuid.NAMESPACE_URL, "invitation:" + self.email))
 
 
 @dataclass
