@@ -13,17 +13,22 @@ from typing import Any
 from ..exposition.family import Family
 from ..exposition.store import Layout, Scope
 from . import (
+    account,
     api_keys,
     api_keys_address,
+    branch_usage,
     branches,
     endpoints,
     operations,
+    org_members_identity,
+    org_security,
     projects,
     recoverable,
     shared,
     snapshots,
     spending_limit,
     usage,
+    vpc_endpoints,
 )
 from .base import Area
 
@@ -32,6 +37,7 @@ AREAS: tuple[Area, ...] = (
     endpoints.AREA,
     branches.AREA,
     usage.AREA,
+    branch_usage.AREA,
     recoverable.AREA,
     shared.AREA,
     spending_limit.AREA,
@@ -39,6 +45,10 @@ AREAS: tuple[Area, ...] = (
     snapshots.AREA,
     api_keys.AREA,
     api_keys_address.AREA,
+    account.AREA,
+    org_security.AREA,
+    org_members_identity.AREA,
+    vpc_endpoints.AREA,
 )
 BY_NAME = {a.name: a for a in AREAS}
 DETAIL_AREAS = tuple(a for a in AREAS if a.switchable)
@@ -67,7 +77,8 @@ def layout(names: Sequence[str], *, aggregate: bool = False) -> Layout:
             families += [(f, "sum") for f in area.sums]
         else:
             families += [(f, "project") for f in area.families]
-        families += [(f, "view") for f in area.view_families]
+        # A family two areas serve (an organization's plan) is written once.
+        families += [(f, "view") for f in area.view_families if (f, "view") not in families]
     return Layout(tuple(families), areas=tuple(a.name for a in on if a.detail))
 
 

@@ -43,6 +43,10 @@ class Config:
     spending_limit_interval: float = _default("spending_limit_interval")
     snapshots_interval: float = _default("snapshots_interval")
     api_keys_interval: float = _default("api_keys_interval")
+    branch_usage_interval: float = _default("branch_usage_interval")
+    account_interval: float = _default("account_interval")
+    org_security_interval: float = _default("org_security_interval")
+    vpc_endpoints_interval: float = _default("vpc_endpoints_interval")
     request_timeout: float = _default("request_timeout")
     # Areas on or off, by name; build_config names every one (from the registry's defaults,
     # which its caller passes). One not named here takes the default its caller knows.

@@ -67,6 +67,10 @@ AREA_INTERVALS: tuple[tuple[str, str, str], ...] = (
         "take them hourly at most often)",
     ),
     ("api_keys", "1h", "how often the lists of API keys are refreshed"),
+    ("branch_usage", "15m", "how often usage per branch is refreshed"),
+    ("account", "1h", "how often each key's account limits and standing are refreshed"),
+    ("org_security", "1h", "how often the organizations' members and invitations are refreshed"),
+    ("vpc_endpoints", "15m", "how often the organizations' VPC endpoints are refreshed"),
 )
 
 

@@ -15,7 +15,16 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 
 from aiohttp import web
 
-from exporter.simulator import api, api_keys, billing, lists, operations, snapshots
+from exporter.simulator import (
+    api,
+    api_keys,
+    billing,
+    branch_usage,
+    lists,
+    operations,
+    organizations,
+    snapshots,
+)
 from exporter.simulator.api import MAX_BRANCH_LIMIT, error_response
 from exporter.simulator.api_keys import KeyBook
 from exporter.simulator.consumption import v2_consumption
@@ -82,6 +91,7 @@ class Simulator:
         self.lists.populate(extras, random.Random(seed + 3))
         self.operations = operations.SimOperations(self.world, seed)
         self.snapshots = snapshots.SimSnapshots(self.world)
+        self.organizations = organizations.Organizations()  # the user, members, VPC endpoints
 
     def revoke(self, name: str) -> None:
         """From now on key ``name`` gets 401 on every route."""
@@ -118,6 +128,8 @@ class Simulator:
         operations.add_routes(app.router, self._api, self.operations)
         snapshots.add_routes(app.router, self._api, self.snapshots)
         api_keys.add_routes(self, app.router)
+        organizations.add_routes(app.router, self)
+        branch_usage.add_route(app.router, self)
         if self.churn_seconds > 0:
             app.cleanup_ctx.append(self._churn_ctx)
         return app

@@ -46,6 +46,8 @@ async def demo_api(config: Config) -> AsyncIterator[tuple[Config, Simulator]]:
         sim.world.projects[pid].org_id = DEMO_LEGACY_ORG
     sim.billing.org_plans[DEMO_LEGACY_ORG] = "legacy"
     sim.key_book.seed_inventory()  # other keys of the account, so the API keys row has rows
+    # Members, invitations and VPC endpoints of the organization, for their rows and alerts.
+    sim.organizations.populate_demo("org-demo-12345", sim.world.sorted_ids[DEMO_LEGACY_PROJECTS:])
     runner = web.AppRunner(sim.make_app(), handle_signals=False, access_log=None)
     await runner.setup()
     try:

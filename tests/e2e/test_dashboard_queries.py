@@ -114,7 +114,9 @@ METERED_USAGE = "neon_project_compute_unit_seconds"  # any usage-based plan's ga
 _LEGACY_RE = re.compile(
     r"neon_project_(active_time|compute_time|written_data|data_transfer|data_storage)_"
 )
-_METERED_RE = re.compile(r"neon_project_\w+_(unit_seconds|months|network_transfer_bytes)\b")
+_METERED_RE = re.compile(
+    r"neon_(project|branch)_\w+_(unit_seconds|months|network_transfer_bytes)\b"
+)
 
 
 def _values(stack: Stack, mode: str, expr: str) -> dict[str, str]:

@@ -91,6 +91,8 @@ async def serve(args: argparse.Namespace) -> None:
         extras=Extras.demo() if args.extras else Extras(),
         plan=args.plan,
     )
+    if args.extras and args.org_id:  # members, invitations and VPC endpoints too
+        sim.organizations.populate_demo(args.org_id, sim.project_ids())
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

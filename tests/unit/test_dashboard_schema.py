@@ -58,11 +58,25 @@ PROMETHEUS_ANNOTATION = {
     "useValueForTime": bool,
 }
 KEY_METRICS.add("neon_api_key_info")
+KEY_METRICS |= {  # the key's account (--collector.account)
+    "neon_account_projects_limit",
+    "neon_account_billing_state",
+    "neon_account_branches_limit",
+    "neon_account_max_autoscaling_limit_cu",
+}
 # Account data (the API key inventory): neither per key nor per project, so no variable.
 ACCOUNT_METRICS = {
     "neon_listed_api_key_info",
     "neon_listed_api_key_created_timestamp_seconds",
     "neon_listed_api_key_last_used_timestamp_seconds",
+    # organizations (--collector.org_security, --collector.vpc_endpoints)
+    "neon_organization_members",
+    "neon_organization_members_without_mfa",
+    "neon_organization_mfa_required",
+    "neon_organization_deactivated_members",
+    "neon_organization_oldest_pending_invitation_timestamp_seconds",
+    "neon_vpc_endpoint_state",
+    "neon_vpc_endpoint_info",
 }
 SELECTOR = re.compile(r"\b(neon_[a-z_]+)(\{[^}]*\})?")
 

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from neon_dashboard.panels import Row
 from neon_dashboard.rows import (
+    account,
     api_keys,
+    branch_usage,
     branches,
     computes,
     health,
     lists,
     operations,
+    organizations,
     projects,
     quotas,
     snapshots,
@@ -23,6 +26,7 @@ ROWS: tuple[Row, ...] = (
     projects.ROW,
     usage.ROW,
     usage_plans.ROW,
+    branch_usage.ROW,
     computes.ROW,
     branches.ROW,
     quotas.ROW,
@@ -30,4 +34,6 @@ ROWS: tuple[Row, ...] = (
     operations.ROW,
     snapshots.ROW,
     api_keys.ROW,
+    account.ROW,
+    organizations.ROW,
 )

@@ -1,0 +1,64 @@
+"""The account a key belongs to: models and parsers of ``GET /users/me`` (a personal key's user:
+its limits, plan and billing account's state) and ``GET /organizations/{org_id}`` (an
+organization's plan and whether it requires MFA).
+
+Nothing that identifies a person is kept: ``/users/me`` also carries the user's id, e-mail and
+name, and its billing account an address; none of them is read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .fields import ParseError, _BadItem, _opt_bool, _opt_int, _opt_num, _opt_str, _str
+
+BILLING_STATES = ("UNKNOWN", "active", "suspended", "deactivated", "deleted")
+"""``BillingAccountState``, in the document's order."""
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    """A personal key's user, from ``GET /users/me`` (no identity kept)."""
+
+    plan: str
+    projects_limit: int | None
+    branches_limit: int | None  # per project
+    max_autoscaling_limit_cu: float | None  # None: no limit configured (Neon's 0)
+    billing_state: str  # the billing account's state; "" without a billing account
+
+
+@dataclass(frozen=True, slots=True)
+class Organization:
+    """``GET /organizations/{org_id}``: its plan, and whether its members must use MFA."""
+
+    id: str
+    plan: str
+    require_mfa: bool | None  # None: not sent
+
+
+def parse_user(data: object) -> User:
+    """``CurrentUserInfoResponse`` -> the user's limits, plan and billing state."""
+    if not isinstance(data, dict):
+        raise ParseError("expected a JSON object")
+    billing = data.get("billing_account")
+    autoscaling = _opt_num(data, "max_autoscaling_limit")
+    return User(
+        plan=_opt_str(data, "plan"),
+        projects_limit=_opt_int(data, "projects_limit"),
+        branches_limit=_opt_int(data, "branches_limit"),
+        max_autoscaling_limit_cu=autoscaling if autoscaling else None,
+        billing_state=_opt_str(billing, "state") if isinstance(billing, dict) else "",
+    )
+
+
+def parse_organization(data: object) -> Organization:
+    """``Organization``: its id is required, the rest is read where sent."""
+    if not isinstance(data, dict):
+        raise ParseError("expected a JSON object")
+    item: dict[str, Any] = data
+    try:
+        org_id = _str(item, "id")
+    except _BadItem:
+        raise ParseError("missing 'id'") from None
+    return Organization(org_id, _opt_str(item, "plan"), _opt_bool(item, "require_mfa"))
