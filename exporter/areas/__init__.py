@@ -13,9 +13,12 @@ from typing import Any
 from ..exposition.family import Family
 from ..exposition.store import Layout, Scope
 from . import (
+    advisors,
     api_keys,
     api_keys_address,
+    backup_coverage,
     branches,
+    deleted_branches,
     endpoints,
     operations,
     projects,
@@ -39,6 +42,9 @@ AREAS: tuple[Area, ...] = (
     snapshots.AREA,
     api_keys.AREA,
     api_keys_address.AREA,
+    deleted_branches.AREA,
+    backup_coverage.AREA,
+    advisors.AREA,
 )
 BY_NAME = {a.name: a for a in AREAS}
 DETAIL_AREAS = tuple(a for a in AREAS if a.switchable)

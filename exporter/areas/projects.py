@@ -141,6 +141,14 @@ FAMILIES: tuple[Family[ProjectData], ...] = (
         _P,
         lambda d: one(d.project.active_time_seconds, d.id),
     ),
+    Family(
+        "neon_project_integration_info",
+        "An integration installed on the project (the list's integrations and applications "
+        "maps: vercel, github, datadog, opentelemetry), as last polled; always 1.",
+        ("project_id", "integration"),
+        lambda d: (((d.id, name), 1.0) for name in d.project.integrations),
+        kind="info",
+    ),
 )
 
 PROJECTS_PER_KEY: Family[View] = Family(

@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 
 from aiohttp import web
 
-from exporter.simulator import api, api_keys, billing, lists, operations, snapshots
+from exporter.simulator import api, api_keys, billing, features, lists, operations, snapshots
 from exporter.simulator.api import MAX_BRANCH_LIMIT, error_response
 from exporter.simulator.api_keys import KeyBook
 from exporter.simulator.consumption import v2_consumption
@@ -115,6 +115,7 @@ class Simulator:
             if (version, path) != ("v2", ROUTE_PROJECTS):
                 app.router.add_get(f"/api/{version}{path}", self._api(version, route, handler))
         billing.add_routes(app.router, self)
+        features.add_routes(app.router, self)
         operations.add_routes(app.router, self._api, self.operations)
         snapshots.add_routes(app.router, self._api, self.snapshots)
         api_keys.add_routes(self, app.router)
@@ -129,12 +130,6 @@ class Simulator:
             ("v2", ROUTE_PROJECTS, ROUTE_PROJECTS, lambda r, k: api.v2_projects(world, r, k)),
             ("v2", ROUTE_PROJECT, ROUTE_PROJECT, lambda r, k: api.v2_project(world, r, k)),
             ("v2", ROUTE_ENDPOINTS, ROUTE_ENDPOINTS, lambda r, k: api.v2_endpoints(world, r, k)),
-            (
-                "v2",
-                ROUTE_BRANCHES,
-                ROUTE_BRANCHES,
-                lambda r, k: api.v2_branches(world, r, k, self.branch_page_size),
-            ),
             (
                 "v2",
                 ROUTE_CONSUMPTION,
