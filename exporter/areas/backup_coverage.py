@@ -32,24 +32,28 @@ INTERVAL = 3600.0
 @dataclass(frozen=True, slots=True)
 class DefaultBackup:
     branch_id: str
-    scheduled: bool
+    scheduled: bool | None  # None: nothing to say (the plan offers no snapshots, ...)
 
 
-async def fetch(client: NeonClient, project_id: str) -> DefaultBackup | None:
-    """The default branch and whether its schedule is set; None where there is nothing to
-    say (no default branch, snapshots not on the plan, the branch replaced meanwhile)."""
+NOTHING = DefaultBackup("", None)
+
+
+async def fetch(client: NeonClient, project_id: str) -> DefaultBackup:
+    """The default branch and whether its schedule is set; ``NOTHING`` where there is nothing
+    to say (no default branch, snapshots not on the plan, the branch replaced meanwhile). Never
+    None: that would say the project is gone."""
     listed = await branches.fetch_pages(client, project_id, branches.ROUTE)
     if listed is None:
         raise ApiStatusError(branches.ROUTE, 404, "project not found")
     default = next((b for b in listed if b.default and b.recovery is None), None)
     if default is None:
-        return None
+        return NOTHING
     path = f"/projects/{project_id}/branches/{default.id}/backup_schedule"
     try:
         answer = await client.get(snapshots.SCHEDULE_ROUTE, path)
     except ApiStatusError as exc:
         if exc.status in (403, 404):  # not on this plan; the branch gone since the list
-            return None
+            return NOTHING
         raise
     interval, skipped = client.parse_whole(
         snapshots.SCHEDULE_ROUTE, snapshots.parse_schedule, answer
@@ -59,8 +63,8 @@ async def fetch(client: NeonClient, project_id: str) -> DefaultBackup | None:
 
 
 def _scheduled(d: ProjectData) -> tuple[tuple[tuple[str, ...], float], ...]:
-    backup: DefaultBackup | None = d.of(NAME)
-    return () if backup is None else flag(backup.scheduled, d.id, backup.branch_id)
+    backup: DefaultBackup = d.of(NAME) or NOTHING
+    return flag(backup.scheduled, d.id, backup.branch_id)
 
 
 FAMILIES: tuple[Family[ProjectData], ...] = (
