@@ -7,12 +7,12 @@ The document does not say what the advisors answer for a project without the Dat
 404 ``GeneralError``; an account whose plan does not offer them (``World.advisors_plan``) gets
 403, as does ``include_deleted=true`` without branch recovery (``World.branch_recovery``).
 
-The demo's world (:func:`populate`): of the projects there at the start, the first has a
-``dev-1``-style branch expiring in 3 days and its default branch set to expire (the accident
-``NeonDefaultOrProtectedBranchExpiring`` is for), the second a branch expiring in 6 hours; the
-first three each a branch deleted by its expiry and one deleted by a user; every fourth the
-GitHub and Vercel integrations, every fifth Datadog or OpenTelemetry; every other project has
-the Data API, with advisor findings (the first with two security errors).
+The demo's world (:func:`populate`): of the projects there at the start, each has a preview
+branch expiring within days and one deleted by its expiry (see ``_lifecycle``), the first its
+default branch set to expire too (the accident ``NeonDefaultOrProtectedBranchExpiring`` is
+for); every fourth has the GitHub and Vercel integrations, every fifth Datadog or
+OpenTelemetry; every other one the Data API, with advisor findings (the first with two security
+errors).
 """
 
 from __future__ import annotations
@@ -126,8 +126,7 @@ def populate(world: World, rng: random.Random) -> None:
     now = utcnow()
     live = [world.projects[pid] for pid in world.sorted_ids]
     for i, project in enumerate(live):
-        if i < 3:
-            _lifecycle(world, project, i, now)
+        _lifecycle(world, project, i, now)
         if i % 4 == 0:
             project.integrations = ["github", "vercel"]
         if i % 5 == 1:
@@ -138,17 +137,21 @@ def populate(world: World, rng: random.Random) -> None:
 
 
 def _lifecycle(world: World, project: SimProject, index: int, now: datetime) -> None:
-    (preview, expired, dropped) = world.add_branches(project.id, 3)
+    """Every project: a preview branch expiring within days (the second's in 6 hours) and one
+    deleted by its expiry; the first three one deleted by a user too; the first's default
+    branch set to expire (the accident)."""
+    ids = world.add_branches(project.id, 3 if index < 3 else 2)
     branch = {b.id: b for b in project.branches}
-    if index == 0:  # an expiring preview branch, and the accident: the default one expiring
-        set_expiry(branch[preview], now + timedelta(days=3), timedelta(days=7))
+    hours = 6 if index == 1 else 24 * (3 + index % 4)
+    set_expiry(branch[ids[0]], now + timedelta(hours=hours), timedelta(days=7))
+    if index == 0:
         default = next(b for b in project.branches if b.default)
         set_expiry(default, now + timedelta(days=2), timedelta(days=30))
-    elif index == 1:
-        set_expiry(branch[preview], now + timedelta(hours=6), timedelta(days=1))
-    set_expiry(branch[expired], now - timedelta(days=1 + index), timedelta(days=1))
-    delete_branch(project, expired, method="ttl", at=now - timedelta(days=1 + index))
-    delete_branch(project, dropped, method="user", at=now - timedelta(hours=5))
+    gone = now - timedelta(days=1 + index % 5)
+    set_expiry(branch[ids[1]], gone, timedelta(days=1))
+    delete_branch(project, ids[1], method="ttl", at=gone)
+    if index < 3:
+        delete_branch(project, ids[2], method="user", at=now - timedelta(hours=5))
 
 
 def _findings(index: int, rng: random.Random) -> list[dict[str, Any]]:

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from neon_dashboard.panels import Row
 from neon_dashboard.rows import (
+    advisors,
     api_keys,
     branches,
+    compute,
     computes,
     health,
+    lifecycle,
     lists,
     operations,
     projects,
@@ -25,9 +28,12 @@ ROWS: tuple[Row, ...] = (
     usage_plans.ROW,
     computes.ROW,
     branches.ROW,
+    lifecycle.ROW,
     quotas.ROW,
     lists.ROW,
     operations.ROW,
     snapshots.ROW,
     api_keys.ROW,
+    advisors.ROW,
+    compute.ROW,
 )
