@@ -71,7 +71,7 @@ SETTINGS: tuple[Setting, ...] = (
             help="Neon API base URL; a URL ending in `/api/v1` selects the v1 API (the bare "
             "project array)"),
     Setting("max_requests_per_minute", "--neon.max-requests-per-minute", parse=p.budget,
-            default="300", demo="12000", demo_why=", whose API is a local simulator",
+            default="300", demo="20000", demo_why=", whose API is a local simulator",
             help="request budget per key", details=_BUDGET_DETAILS),
     Setting("max_concurrency", "--neon.max-concurrency", parse=p.concurrency, default="8",
             help="requests in flight per key"),
