@@ -97,12 +97,24 @@ FAMILIES: tuple[Family[ProjectData], ...] = (
 )
 
 
+SUMS: tuple[Family[ProjectData], ...] = (
+    Family(
+        "neon_aggregate_advisor_issues",
+        "Database advisor issues over every analysed project by level and category, as last "
+        "polled.",
+        ("level", "category"),
+        lambda d: ((labels[1:], n) for labels, n in _counts(d)),
+    ),
+)
+
+
 AREA = Area(
     name=NAME,
     default=False,
     help="database advisor issue counts by level and category (needs the Data API; hourly)",
     cost="1 request per project per hour, in the budgeted rotation",
     families=FAMILIES,
+    sums=SUMS,
     fetch=fetch,
     interval=INTERVAL,
 )

@@ -193,6 +193,13 @@ SUMS: tuple[Family[ProjectData], ...] = (
         ("le",),
         _by_size,
     ),
+    Family(
+        "neon_aggregate_project_integrations",
+        "Projects with each integration installed (the list's integrations and applications "
+        "maps), as last polled.",
+        ("integration",),
+        lambda d: (((name,), 1.0) for name in d.project.integrations),
+    ),
 )
 
 

@@ -60,6 +60,20 @@ async def test_issue_counts_by_level_and_category(
     assert sim.count(ROUTE) == 3
 
 
+async def test_aggregate_mode_sums_issues(world: tuple[Simulator, str], tmp_path: Path) -> None:
+    """--metrics.mode=aggregate: issues over every analysed project, no per-project series."""
+    sim, url = world
+    config = make_config(url, key_files(tmp_path), collectors=ON, metrics_mode="aggregate")
+    rt = Service(config, clock=Clock())
+    async with rt.pollers() as poller:
+        assert await poller.poll("prod")
+    issues = [i for p in sim.world.projects.values() for i in p.advisor_issues if p.data_api]
+    security = sum(1 for i in issues if i["level"] == "ERROR" and "SECURITY" in i["categories"])
+    assert security == 2
+    assert value(rt, "neon_aggregate_advisor_issues", level="error", category="security") == 2
+    assert value(rt, AVAILABLE, project_id=sim.project_ids()[0]) is None
+
+
 @pytest.mark.parametrize("fault", ["plan", 403, 404, 500])
 async def test_advisors_fail_apart(
     world: tuple[Simulator, str], tmp_path: Path, fault: str | int
