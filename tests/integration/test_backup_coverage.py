@@ -56,13 +56,16 @@ async def test_default_branch_schedules(world: tuple[Simulator, str], tmp_path: 
     assert sim.count("/projects/{project_id}/snapshots") == 0
 
 
-@pytest.mark.parametrize(("status", "route"), [(403, SCHEDULE), (404, BRANCHES), (500, SCHEDULE)])
+@pytest.mark.parametrize(
+    ("status", "route"), [(403, SCHEDULE), (404, SCHEDULE), (404, BRANCHES), (500, SCHEDULE)]
+)
 async def test_backup_coverage_fails_apart(
     world: tuple[Simulator, str], tmp_path: Path, status: int, route: str
 ) -> None:
-    """Snapshots not on the plan (the schedule route answers 403): no series, the area
-    succeeds. The branch list's 404 or a schedule's 500 fail the area, which keeps its last
-    data; the projects stay (the project list decides what is gone)."""
+    """Snapshots not on the plan (the schedule route answers 403) or the default branch gone
+    since the list (its schedule's 404): no series, the area succeeds. The branch list's 404
+    or a schedule's 500 fail the area, which keeps its last data; the projects stay (the
+    project list decides what is gone)."""
     sim, url = world
     bare = sim.project_ids()[2]
     labels = {"project_id": bare, "branch_id": main_branch(sim, bare)}
@@ -78,7 +81,7 @@ async def test_backup_coverage_fails_apart(
         assert await poller.poll("prod")
     assert len(rt.state.view().projects) == 3
     assert value(rt, "neon_exporter_poll_success", key="prod") == 1
-    if status == 403:
+    if route == SCHEDULE and status in (403, 404):
         assert success(rt) == 1
         assert value(rt, SCHEDULED, **labels) is None
     else:
