@@ -18,6 +18,7 @@ errors).
 from __future__ import annotations
 
 import random
+import zlib
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -73,7 +74,7 @@ def issue(name: str, level: str, categories: list[str], detail: str = "") -> dic
         "detail": detail or f"{name} found.",
         "remediation": "https://neon.com/docs/data-api/database-advisor",
         "metadata": {},
-        "cache_key": f"{name}_{abs(hash(detail)) % 10**8}",
+        "cache_key": f"{name}_{zlib.crc32(detail.encode()):08x}",  # deterministic
     }
 
 
