@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Write a PrometheusRule per shipped rule file, so Kubernetes and plain Prometheus load the
 same rules and the two never drift: prometheusrule.yaml from the alert rules,
-prometheusrule-spend.yaml from the spend rules (a recording rule and NeonSpendNearLimit).
+prometheusrule-spend.yaml from the spend rules (a recording rule and NeonSpendNearLimit),
+prometheusrule-compute.yaml from the recording rules joining Neon's own compute metrics.
 
-    python3 deploy/kubernetes/generate_prometheusrule.py           # rewrite both
+    python3 deploy/kubernetes/generate_prometheusrule.py           # rewrite them all
     python3 deploy/kubernetes/generate_prometheusrule.py --check   # exit 1 if one is out of date
 
 A rules file's `groups` become the PrometheusRule's `spec.groups` unchanged (a PrometheusRule
@@ -28,6 +29,7 @@ OUTPUT = HERE / "prometheusrule.yaml"
 TARGETS: dict[str, tuple[Path, str]] = {
     "neon-exporter-alerts.yml": (OUTPUT, "neon-exporter"),
     "neon-exporter-spend.yml": (HERE / "prometheusrule-spend.yaml", "neon-exporter-spend"),
+    "neon-exporter-compute.yml": (HERE / "prometheusrule-compute.yaml", "neon-exporter-compute"),
 }
 
 HEADER = """\

@@ -14,10 +14,13 @@ from ..exposition.family import Family
 from ..exposition.store import Layout, Scope
 from . import (
     account,
+    advisors,
     api_keys,
     api_keys_address,
+    backup_coverage,
     branch_usage,
     branches,
+    deleted_branches,
     endpoints,
     operations,
     org_members_identity,
@@ -49,6 +52,9 @@ AREAS: tuple[Area, ...] = (
     org_security.AREA,
     org_members_identity.AREA,
     vpc_endpoints.AREA,
+    deleted_branches.AREA,
+    backup_coverage.AREA,
+    advisors.AREA,
 )
 BY_NAME = {a.name: a for a in AREAS}
 DETAIL_AREAS = tuple(a for a in AREAS if a.switchable)

@@ -144,6 +144,14 @@ FAMILIES: tuple[Family[ProjectData], ...] = (
         _P,
         lambda d: one(d.project.active_time_seconds, d.id),
     ),
+    Family(
+        "neon_project_integration_info",
+        "An integration installed on the project (the list's integrations and applications "
+        "maps: vercel, github, datadog, opentelemetry), as last polled; always 1.",
+        ("project_id", "integration"),
+        lambda d: (((d.id, name), 1.0) for name in d.project.integrations),
+        kind="info",
+    ),
 )
 
 PROJECTS_PER_KEY: Family[View] = Family(
@@ -187,6 +195,13 @@ SUMS: tuple[Family[ProjectData], ...] = (
         "Projects whose storage size (bytes) is at most le, as last polled.",
         ("le",),
         _by_size,
+    ),
+    Family(
+        "neon_aggregate_project_integrations",
+        "Projects with each integration installed (the list's integrations and applications "
+        "maps), as last polled.",
+        ("integration",),
+        lambda d: (((name,), 1.0) for name in d.project.integrations),
     ),
 )
 

@@ -47,6 +47,9 @@ class Config:
     account_interval: float = _default("account_interval")
     org_security_interval: float = _default("org_security_interval")
     vpc_endpoints_interval: float = _default("vpc_endpoints_interval")
+    deleted_branches_interval: float = _default("deleted_branches_interval")
+    backup_coverage_interval: float = _default("backup_coverage_interval")
+    advisors_interval: float = _default("advisors_interval")
     request_timeout: float = _default("request_timeout")
     # Areas on or off, by name; build_config names every one (from the registry's defaults,
     # which its caller passes). One not named here takes the default its caller knows.

@@ -71,6 +71,9 @@ AREA_INTERVALS: tuple[tuple[str, str, str], ...] = (
     ("account", "1h", "how often each key's account limits and standing are refreshed"),
     ("org_security", "1h", "how often the organizations' members and invitations are refreshed"),
     ("vpc_endpoints", "15m", "how often the organizations' VPC endpoints are refreshed"),
+    ("deleted_branches", "1h", "how often each project's deleted branches are refreshed"),
+    ("backup_coverage", "1h", "how often each project's default branch schedule is refreshed"),
+    ("advisors", "1h", "how often each project's advisor findings are refreshed"),
 )
 
 
@@ -104,7 +107,7 @@ SETTINGS: tuple[Setting, ...] = (
             help="Neon API base URL; a URL ending in `/api/v1` selects the v1 API (the bare "
             "project array)"),
     Setting("max_requests_per_minute", "--neon.max-requests-per-minute", parse=p.budget,
-            default="300", demo="12000", demo_why=", whose API is a local simulator",
+            default="300", demo="20000", demo_why=", whose API is a local simulator",
             help="request budget per key", details=_BUDGET_DETAILS),
     Setting("max_concurrency", "--neon.max-concurrency", parse=p.concurrency, default="8",
             help="requests in flight per key"),

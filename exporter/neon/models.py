@@ -33,6 +33,8 @@ class Project:
     history_retention_seconds: int | None = None
     active_time_seconds: int | None = None  # the list's active_time: this billing period
     permission: str = ""  # effective_project_permission (shared projects); "" when omitted
+    # The list's ``integrations`` and ``applications`` maps (v2): what is installed, sorted.
+    integrations: tuple[str, ...] = ()
 
 
 QUOTA_FIELDS = (
@@ -80,6 +82,20 @@ class Branch:
     default: bool
     protected: bool
     logical_size_bytes: int | None  # absent until Neon has computed it
+    # Early access at Neon: when the branch expires (Unix time) and the TTL it was set with.
+    expires_at: float | None = None
+    ttl_interval_seconds: int | None = None
+    # Only on deleted branches (``include_deleted=true``): its ``recovery``.
+    recovery: BranchRecovery | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BranchRecovery:
+    """A deleted branch's ``recovery`` (``BranchRecoveryInfo``): Unix times and how it went."""
+
+    deleted_at: float
+    recoverable_until: float
+    deletion_method: str  # user, ttl (the document's enum; kept as sent)
 
 
 USAGE_FIELDS = (

@@ -7,7 +7,10 @@ is wrong raises :class:`ParseError`, never anything else.
 
 from __future__ import annotations
 
+import re
+import sys
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from .fields import (
@@ -31,12 +34,15 @@ from .models import (
     AuthDetails,
     Branch,
     BranchPage,
+    BranchRecovery,
     Endpoint,
     Project,
     ProjectPage,
     Quota,
     Usage,
 )
+
+_NAME = re.compile(r"[a-z0-9_-]{1,40}")  # an integration's name: a label value, never free text
 
 
 def _v2_project(item: dict[str, Any]) -> Project:
@@ -116,7 +122,7 @@ def parse_v2_projects_page(data: object) -> ProjectPage:
     cursor = _cursor(data, "cursor")
     unavailable = data.get("unavailable_project_ids")
     return ProjectPage(
-        projects=projects,
+        projects=_with_integrations(projects, data),
         cursor=cursor,
         unavailable_project_ids=(
             tuple(i for i in unavailable if isinstance(i, str))
@@ -124,6 +130,33 @@ def parse_v2_projects_page(data: object) -> ProjectPage:
             else ()
         ),
         skipped=skipped,
+    )
+
+
+def _installed(data: dict[str, Any]) -> dict[str, set[str]]:
+    """Project id -> what the page's ``integrations`` and ``applications`` maps list for it
+    (``ApplicationType`` names; anything not a short name is ignored)."""
+    out: dict[str, set[str]] = {}
+    for field in ("integrations", "applications"):
+        mapping = data.get(field)
+        if not isinstance(mapping, dict):
+            continue
+        for pid, names in mapping.items():
+            if isinstance(names, list):
+                good = {n for n in names if isinstance(n, str) and _NAME.fullmatch(n)}
+                out.setdefault(pid, set()).update(good)
+    return out
+
+
+def _with_integrations(projects: tuple[Project, ...], data: dict[str, Any]) -> tuple[Project, ...]:
+    installed = _installed(data)
+    if not installed:
+        return projects
+    return tuple(
+        replace(p, integrations=tuple(sorted(map(sys.intern, names))))
+        if (names := installed.get(p.id))
+        else p
+        for p in projects
     )
 
 
@@ -146,7 +179,22 @@ def _branch(item: dict[str, Any]) -> Branch:
         default=_bool(item, "default"),
         protected=_bool(item, "protected"),
         logical_size_bytes=_opt_int(item, "logical_size"),
+        expires_at=_timestamp(item, "expires_at"),
+        ttl_interval_seconds=_opt_int(item, "ttl_interval_seconds"),
+        recovery=_recovery(item.get("recovery")),
     )
+
+
+def _recovery(recovery: object) -> BranchRecovery | None:
+    """``BranchRecoveryInfo``: all three fields are required; a partial one is none."""
+    if not isinstance(recovery, dict):
+        return None
+    deleted = _timestamp(recovery, "deleted_at")
+    until = _timestamp(recovery, "recoverable_until")
+    method = _opt_str(recovery, "deletion_method")
+    if deleted is None or until is None or not method:
+        return None
+    return BranchRecovery(deleted_at=deleted, recoverable_until=until, deletion_method=method)
 
 
 def parse_v2_branches_page(data: object) -> BranchPage:

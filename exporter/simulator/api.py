@@ -58,10 +58,11 @@ async def v2_projects(world: World, request: web.Request, key_name: str) -> web.
     org_id = request.query.get("org_id") or None
     page = world.page(key_name=key_name, cursor=cursor, limit=limit, org_id=org_id)
     now = utcnow()
+    installed = {p.id: list(p.integrations) for p in page if p.integrations}
     body: dict[str, Any] = {
         "projects": [project_list_item(p, now) for p in page],
-        "applications": {},
-        "integrations": {},
+        "applications": installed,
+        "integrations": installed,
     }
     if page:
         body["pagination"] = {"cursor": page[-1].id}
@@ -88,12 +89,15 @@ async def v2_endpoints(world: World, request: web.Request, key_name: str) -> web
 
 
 async def v2_branches(
-    world: World, request: web.Request, key_name: str, page_size: int
+    world: World, request: web.Request, key_name: str, page_size: int, *, deleted: bool = False
 ) -> web.StreamResponse:
-    """``page_size`` caps pages below what the client asks for, to exercise paging."""
+    """``page_size`` caps pages below what the client asks for, to exercise paging;
+    ``deleted``: ``include_deleted=true``, deleted branches too."""
     project = world.visible_project(request.match_info["project_id"], key_name)
     if project is None:
         return error_response(404, "project not found")
+    if deleted and not world.branch_recovery:
+        return error_response(403, "branch recovery is not available for this account")
     try:
         limit = int(request.query.get("limit") or MAX_BRANCH_LIMIT)
         start = int(request.query.get("cursor") or "0")
@@ -108,7 +112,8 @@ async def v2_branches(
         return error_response(
             400, "sort_by: name, created_at or updated_at; sort_order: asc or desc"
         )
-    branches = sorted(project.branches, key=lambda b: (getattr(b, sort_by), b.id))
+    listed = project.branches + (project.deleted_branches if deleted else [])
+    branches = sorted(listed, key=lambda b: (getattr(b, sort_by), b.id))
     if sort_order == "desc":
         branches.reverse()
     end = start + min(limit, page_size)

@@ -20,6 +20,7 @@ from exporter.simulator import (
     api_keys,
     billing,
     branch_usage,
+    features,
     lists,
     operations,
     organizations,
@@ -125,6 +126,7 @@ class Simulator:
             if (version, path) != ("v2", ROUTE_PROJECTS):
                 app.router.add_get(f"/api/{version}{path}", self._api(version, route, handler))
         billing.add_routes(app.router, self)
+        features.add_routes(app.router, self)
         operations.add_routes(app.router, self._api, self.operations)
         snapshots.add_routes(app.router, self._api, self.snapshots)
         api_keys.add_routes(self, app.router)
@@ -141,12 +143,6 @@ class Simulator:
             ("v2", ROUTE_PROJECTS, ROUTE_PROJECTS, lambda r, k: api.v2_projects(world, r, k)),
             ("v2", ROUTE_PROJECT, ROUTE_PROJECT, lambda r, k: api.v2_project(world, r, k)),
             ("v2", ROUTE_ENDPOINTS, ROUTE_ENDPOINTS, lambda r, k: api.v2_endpoints(world, r, k)),
-            (
-                "v2",
-                ROUTE_BRANCHES,
-                ROUTE_BRANCHES,
-                lambda r, k: api.v2_branches(world, r, k, self.branch_page_size),
-            ),
             (
                 "v2",
                 ROUTE_CONSUMPTION,

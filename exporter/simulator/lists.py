@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from exporter.simulator import features
 from exporter.simulator.model import SimProject, rfc3339, utcnow
 from exporter.simulator.renderings import project_list_item
 from exporter.simulator.world import World
@@ -41,16 +42,18 @@ class Extras:
     """What a world carries beyond its live projects: ``deleted`` extra projects already
     deleted (one of them within a day of the end of its recovery window), ``shared`` projects
     of another account shared with this one, and on live projects: every one a quota when
-    ``quotas``, ``maintenance`` of them a maintenance window."""
+    ``quotas``, ``maintenance`` of them a maintenance window, and with ``features`` the
+    branch lifecycle, integrations and advisor findings of ``features.populate``."""
 
     deleted: int = 0
     shared: int = 0
     quotas: bool = False
     maintenance: int = 0
+    features: bool = False  # expiring and deleted branches, integrations, advisors
 
     @classmethod
     def demo(cls) -> Extras:
-        return cls(deleted=3, shared=2, quotas=True, maintenance=2)
+        return cls(deleted=3, shared=2, quotas=True, maintenance=2, features=True)
 
 
 @dataclass
@@ -140,6 +143,8 @@ class Lists:
             self.add_shared(
                 size_bytes=rng.randrange(1 << 30), permission=PERMISSIONS[i % len(PERMISSIONS)]
             )
+        if extras.features:
+            features.populate(self.world, rng)
 
 
 def _quota(index: int, project: SimProject, rng: random.Random) -> dict[str, int]:

@@ -118,6 +118,11 @@ class SimBranch:
     logical_size: int | None
     protected: bool = False
     state: str = "ready"
+    expires_at: datetime | None = None  # with ttl_interval_seconds: early access at Neon
+    ttl_interval_seconds: int | None = None
+    # A deleted branch's ``recovery`` (deleted_at, recoverable_until, deletion_method); such a
+    # branch is in ``SimProject.deleted_branches``, listed only with ``include_deleted=true``.
+    recovery: dict[str, str] | None = None
 
 
 @dataclass
@@ -147,6 +152,10 @@ class SimProject:
     # settings.quota (ProjectQuota: limit name -> value; empty: none) and the maintenance window
     quota: dict[str, int] = field(default_factory=dict)
     maintenance_starts_at: datetime | None = None
+    deleted_branches: list[SimBranch] = field(default_factory=list)
+    integrations: list[str] = field(default_factory=list)  # ApplicationType names installed
+    data_api: bool = False  # whether the advisors can analyse it
+    advisor_issues: list[dict[str, object]] = field(default_factory=list)  # AdvisorIssue
 
     def visible(self, key_name: str) -> bool:
         return self.visible_to is None or key_name in self.visible_to

@@ -109,6 +109,12 @@ def branch_json(branch: SimBranch) -> dict[str, Any]:
     }
     if branch.logical_size is not None:
         item["logical_size"] = branch.logical_size
+    if branch.expires_at is not None:
+        item["expires_at"] = rfc3339(branch.expires_at)
+    if branch.ttl_interval_seconds is not None:
+        item["ttl_interval_seconds"] = branch.ttl_interval_seconds
+    if branch.recovery is not None:
+        item["recovery"] = dict(branch.recovery)
     return item
 
 

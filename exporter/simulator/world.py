@@ -35,6 +35,9 @@ class World:
         # Listed in ``unavailable_project_ids`` instead of the v2 pages (as Neon does when it
         # cannot read them for a while).
         self.unavailable: frozenset[str] = frozenset()
+        # Branch recovery (include_deleted) and the advisors on the plan; else they answer 403.
+        self.branch_recovery = True
+        self.advisors_plan = True
         self._used_ids: set[str] = set()
         self._next_role_id = 683636
 

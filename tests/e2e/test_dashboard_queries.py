@@ -17,12 +17,15 @@ from typing import Any
 
 import pytest
 
+from tests.e2e.compute_feed import compute_feed
 from tests.e2e.stack import Prometheus, prometheus, prometheus_config
 from tests.procs import exporter, http_post, wait_for
 
 # One worker runs the whole module: its tests share one Prometheus (module fixture).
 pytestmark = pytest.mark.xdist_group("dashboard-queries")
-DASHBOARD = Path(__file__).resolve().parents[2] / "grafana" / "dashboards" / "neon-exporter.json"
+ROOT = Path(__file__).resolve().parents[2]
+DASHBOARD = ROOT / "grafana" / "dashboards" / "neon-exporter.json"
+COMPUTE_RULES = ROOT / "deploy" / "prometheus" / "neon-exporter-compute.yml"
 # Grafana's built-in interval variables, at values that suit a 1 s scrape interval.
 BUILTINS = {"$__rate_interval": "1m", "$__interval": "15s", "$__range": "6h"}
 
@@ -68,9 +71,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     args = ["--demo", "--poll.interval", "2s", "--key-check.interval", "1s"]
     with (
         exporter(tmp, args) as exp,
-        prometheus(
-            tmp, prometheus_config(job="neon-exporter", targets=[exp.url.removeprefix("http://")])
-        ) as prom,
+        compute_feed(exp.url) as feed,
+        prometheus(tmp, _config(exp.url.removeprefix("http://"), feed)) as prom,
     ):
 
         def has_data() -> bool:
@@ -84,6 +86,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
                 # Every project's endpoints, branches and usage fetched at least once.
                 "count(neon_exporter_detail_unfetched_projects) >= 3",
                 "max(neon_exporter_detail_unfetched_projects) == 0",
+                # Neon's compute series (the stand-in export), rated over three scrapes.
+                "min(count_over_time(host_cpu_seconds_total[1m])) >= 3",
+                "count(neon_endpoint:neon_lfc_hit_ratio:rate5m) >= 1",
             ]
             return all(prom.query(q) for q in checks)
 
@@ -107,6 +112,15 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
                 "all": {"$key": ".*", "$project": ".*"},
             },
         )
+
+
+def _config(exporter: str, feed: str) -> dict[str, Any]:
+    """The demo exporter, and Neon's compute series (a stand-in for its metrics export) as a
+    second job, with the compute recording rules."""
+    config = prometheus_config(job="neon-exporter", targets=[exporter], rule_files=[COMPUTE_RULES])
+    job = {"job_name": "neon-compute", "scrape_interval": "1s", "scrape_timeout": "1s"}
+    config["scrape_configs"].append(job | {"static_configs": [{"targets": [feed]}]})
+    return config
 
 
 LEGACY_USAGE = "neon_project_active_time_seconds"  # any legacy usage gauge
@@ -225,3 +239,19 @@ def test_annotation_query_returns_times(stack: Stack, annotation: dict[str, Any]
         for label in re.findall(r"\{\{\s*(\w+)\s*\}\}", annotation["textFormat"]):
             assert label in series["metric"], f"{annotation['name']}: no label {label}"
         assert now_ms < float(series["value"][1]) < now_ms + 7 * 86400 * 1000
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize(
+    "record",
+    re.findall(r"record: (\S+)", COMPUTE_RULES.read_text()),
+)
+def test_compute_recording_rules_join(stack: Stack, record: str) -> None:
+    """Each recorded join of Neon's compute series with the exporter's has series in a real
+    Prometheus, and the joined ones carry the exporter's labels (the project's name)."""
+    result = stack.prom.query(record)
+    assert result, record
+    for series in result:
+        assert series["metric"]["project_id"]
+        if record.startswith("neon_endpoint_state:") or record.endswith(":named"):
+            assert series["metric"]["project_name"], series

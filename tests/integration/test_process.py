@@ -138,6 +138,8 @@ def test_docs_metrics_match_the_exposition(tmp_path: Path) -> None:
     every += ["--collector.api_keys", "--collector.api_keys_address"]
     every += ["--collector.branch_usage", "--collector.account", "--collector.vpc_endpoints"]
     every += ["--collector.org_security", "--collector.org_members_identity"]
+    every += ["--collector.deleted_branches", "--collector.backup_coverage"]
+    every += ["--collector.advisors"]
     extra = ["--extras", "--org-id", "org-docs-1"]
     with simulator(
         tmp_path, keys={"prod": TOKEN}, projects=3, extra=[*extra, "--plan", "usage"]

@@ -243,11 +243,13 @@ def test_crd_check_rejects_a_wrong_servicemonitor(tmp_path: Path) -> None:
 RULE_MANIFESTS = [
     ("neon-exporter-alerts.yml", "prometheusrule.yaml"),
     ("neon-exporter-spend.yml", "prometheusrule-spend.yaml"),
+    ("neon-exporter-compute.yml", "prometheusrule-compute.yaml"),
 ]
 
 
 def test_every_shipped_rule_file_has_its_prometheusrule() -> None:
-    """Kubernetes gets every rule file plain Prometheus gets: the alerts and the spend rules."""
+    """Kubernetes gets every rule file plain Prometheus gets: the alerts, the spend rules and
+    the compute-metrics joins."""
     shipped = {p.name for p in (ROOT / "deploy" / "prometheus").glob("neon-exporter-*.yml")}
     assert {rules for rules, _ in RULE_MANIFESTS} == {s for s in shipped if ".test." not in s}
     assert load_generator().main(["--check"]) == 0

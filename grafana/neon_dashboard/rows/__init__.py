@@ -6,11 +6,14 @@ from __future__ import annotations
 from neon_dashboard.panels import Row
 from neon_dashboard.rows import (
     account,
+    advisors,
     api_keys,
     branch_usage,
     branches,
+    compute,
     computes,
     health,
+    lifecycle,
     lists,
     operations,
     organizations,
@@ -29,6 +32,7 @@ ROWS: tuple[Row, ...] = (
     branch_usage.ROW,
     computes.ROW,
     branches.ROW,
+    lifecycle.ROW,
     quotas.ROW,
     lists.ROW,
     operations.ROW,
@@ -36,4 +40,6 @@ ROWS: tuple[Row, ...] = (
     api_keys.ROW,
     account.ROW,
     organizations.ROW,
+    advisors.ROW,
+    compute.ROW,
 )
