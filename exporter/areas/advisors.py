@@ -29,7 +29,7 @@ from typing import Any
 from ..exposition.family import Family, ProjectData, Sample, flag
 from ..neon.client import NeonClient
 from ..neon.errors import ApiStatusError
-from ..neon.fields import _BadItem, _items
+from ..neon.fields import BadItem, parse_items
 from .base import Area
 
 NAME = "advisors"
@@ -49,7 +49,7 @@ def _issue(item: dict[str, Any]) -> tuple[str, tuple[str, ...]]:
     level = item.get("level")
     categories = item.get("categories")
     if not isinstance(level, str) or not isinstance(categories, list):
-        raise _BadItem("level")
+        raise BadItem("level")
     level = level.lower() if level.lower() in LEVELS else "other"
     named = {c.lower() for c in categories if isinstance(c, str)}
     return level, tuple(sorted(c if c in CATEGORIES else "other" for c in named))
@@ -57,7 +57,7 @@ def _issue(item: dict[str, Any]) -> tuple[str, tuple[str, ...]]:
 
 def parse_advisors(data: object) -> tuple[Advisors, int]:
     """The ``issues`` of an advisors answer, counted by level and category."""
-    issues, skipped = _items(data, "issues", _issue)
+    issues, skipped = parse_items(data, "issues", _issue)
     counts = Counter((level, c) for level, categories in issues for c in categories)
     return Advisors(True, tuple((lv, c, n) for (lv, c), n in sorted(counts.items()))), skipped
 

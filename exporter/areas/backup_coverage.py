@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from ..exposition.family import Family, ProjectData, flag
 from ..neon.client import NeonClient
 from ..neon.errors import ApiStatusError
+from ..neon.snapshots import parse_schedule
 from . import branches, snapshots
 from .base import Area
 
@@ -54,9 +55,7 @@ async def fetch(client: NeonClient, project_id: str) -> DefaultBackup:
         if exc.status in (403, 404):  # not on this plan; the branch gone since the list
             return NOTHING
         raise
-    interval, skipped = client.parse_whole(
-        snapshots.SCHEDULE_ROUTE, snapshots.parse_schedule, answer
-    )
+    interval, skipped = client.parse_whole(snapshots.SCHEDULE_ROUTE, parse_schedule, answer)
     client.count_skipped(snapshots.SCHEDULE_ROUTE, skipped)
     return DefaultBackup(default.id, interval is not None)
 

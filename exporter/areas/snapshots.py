@@ -23,101 +23,17 @@ Sample::
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
-from typing import Any
 
 from ..exposition.family import Family, ProjectData, Sample, one
 from ..neon.client import NeonClient
 from ..neon.errors import MalformedResponse
-from ..neon.fields import ParseError, _BadItem, _items, _opt_int, _opt_str, _str, _timestamp
+from ..neon.fields import ParseError
+from ..neon.snapshots import BranchSnapshots, by_branch, parse_schedule, parse_snapshots
 from .base import Area
 
 NAME = "snapshots"
 ROUTE = "/projects/{project_id}/snapshots"
 SCHEDULE_ROUTE = "/projects/{project_id}/branches/{branch_id}/backup_schedule"
-# The period each documented frequency allows between two snapshots (a month and a year at
-# their longest, so a schedule that keeps to its calendar is never late).
-FREQUENCY_SECONDS = {
-    "hourly": 3600.0,
-    "daily": 86400.0,
-    "weekly": 7 * 86400.0,
-    "monthly": 31 * 86400.0,
-    "yearly": 366 * 86400.0,
-}
-
-
-@dataclass(frozen=True, slots=True)
-class Snapshot:
-    id: str
-    branch_id: str  # "" when Neon does not say which branch it was taken from
-    created_at: float
-    full_size: int | None  # absent until Neon has computed it
-    diff_size: int | None
-
-
-@dataclass(frozen=True, slots=True)
-class BranchSnapshots:
-    """One branch's snapshots, summed, and its schedule."""
-
-    count: int
-    newest: float  # Unix time the newest was created
-    full_size: int | None  # None when no snapshot reports it
-    diff_size: int | None
-    schedule_interval: float | None  # shortest period of its schedule; None: no schedule
-
-
-def _snapshot(item: dict[str, Any]) -> Snapshot:
-    created = _timestamp(item, "created_at")
-    if created is None:
-        raise _BadItem("created_at")
-    return Snapshot(
-        id=_str(item, "id"),
-        branch_id=_opt_str(item, "source_branch_id"),
-        created_at=created,
-        full_size=_opt_int(item, "full_size"),
-        diff_size=_opt_int(item, "diff_size"),
-    )
-
-
-def parse_snapshots(data: object) -> tuple[tuple[Snapshot, ...], int]:
-    return _items(data, "snapshots", _snapshot)
-
-
-def _frequency(item: dict[str, Any]) -> float:
-    frequency = item.get("frequency")
-    seconds = FREQUENCY_SECONDS.get(frequency) if isinstance(frequency, str) else None
-    if seconds is None:
-        raise _BadItem("frequency")
-    return seconds
-
-
-def parse_schedule(data: object) -> tuple[float | None, int]:
-    """A ``BackupSchedule``: the shortest period it allows (None: empty), items skipped."""
-    periods, skipped = _items(data, "schedule", _frequency)
-    return (min(periods) if periods else None), skipped
-
-
-def _sum(values: Iterable[int | None]) -> int | None:
-    known = [v for v in values if v is not None]
-    return sum(known) if known else None
-
-
-def by_branch(
-    snapshots: Iterable[Snapshot], schedules: Mapping[str, float | None]
-) -> dict[str, BranchSnapshots]:
-    groups: dict[str, list[Snapshot]] = {}
-    for s in snapshots:
-        groups.setdefault(s.branch_id, []).append(s)
-    return {
-        bid: BranchSnapshots(
-            count=len(group),
-            newest=max(s.created_at for s in group),
-            full_size=_sum(s.full_size for s in group),
-            diff_size=_sum(s.diff_size for s in group),
-            schedule_interval=schedules.get(bid),
-        )
-        for bid, group in groups.items()
-    }
 
 
 async def fetch(client: NeonClient, project_id: str) -> Mapping[str, BranchSnapshots]:

@@ -26,7 +26,7 @@ import structlog
 from ..exposition.family import Family, Sample, info, one
 from ..neon.client import NeonClient
 from ..neon.errors import ApiStatusError
-from ..neon.fields import ParseError, _BadItem, _items, _opt_int, _opt_str, _str
+from ..neon.fields import BadItem, ParseError, opt_integer, opt_string, parse_items, string
 from .base import Area
 
 if TYPE_CHECKING:  # types only: the view is built by the poll layer, above this one
@@ -53,7 +53,7 @@ class VpcEndpoint:
 
 
 def _listed(item: dict[str, Any]) -> tuple[str, str]:
-    return _str(item, "vpc_endpoint_id"), _str(item, "region_id")
+    return string(item, "vpc_endpoint_id"), string(item, "region_id")
 
 
 def _detail(org_id: str, region_id: str) -> Callable[[object], VpcEndpoint]:
@@ -61,17 +61,17 @@ def _detail(org_id: str, region_id: str) -> Callable[[object], VpcEndpoint]:
         if not isinstance(data, dict):
             raise ParseError("expected a JSON object")
         try:
-            vid, state = _str(data, "vpc_endpoint_id"), _str(data, "state")
-        except _BadItem as exc:
+            vid, state = string(data, "vpc_endpoint_id"), string(data, "state")
+        except BadItem as exc:
             raise ParseError(f"missing {exc}") from None
         examples = data.get("example_restricted_projects")
         return VpcEndpoint(
             org_id,
             vid,
             region_id,
-            _opt_str(data, "label"),
+            opt_string(data, "label"),
             state,
-            _opt_int(data, "num_restricted_projects"),
+            opt_integer(data, "num_restricted_projects"),
             tuple(p for p in examples if isinstance(p, str)) if isinstance(examples, list) else (),
         )
 
@@ -86,7 +86,7 @@ async def _org(client: NeonClient, org_id: str) -> list[VpcEndpoint]:
             raise
         log.info("no VPC endpoints readable", key=client.key_name, org_id=org_id, status=exc.status)
         return []
-    listed = client.parse(ROUTE_LIST, lambda d: _items(d, "endpoints", _listed), data)
+    listed = client.parse(ROUTE_LIST, lambda d: parse_items(d, "endpoints", _listed), data)
     out = []
     for vid, region in listed:
         path = f"/organizations/{org_id}/vpc/region/{region}/vpc_endpoints/{vid}"
@@ -112,7 +112,7 @@ def _each(value: Callable[[VpcEndpoint], Iterable[Sample]]) -> Callable[[View], 
     return lambda view: (s for e in endpoints_of(view) for s in value(e))
 
 
-def _state(e: VpcEndpoint) -> Iterable[Sample]:
+def state_of(e: VpcEndpoint) -> Iterable[Sample]:
     states = STATES if e.state in STATES else (*STATES, e.state)
     return (((e.org_id, e.id, s), 1.0 if s == e.state else 0.0) for s in states)
 
@@ -131,7 +131,7 @@ VIEW_FAMILIES: tuple[Family[View], ...] = (
         "State of the VPC endpoint as last polled (new: pending acceptance; accepted): 1 for "
         "the current state.",
         ("org_id", "vpc_endpoint_id", "state"),
-        _each(_state),
+        _each(state_of),
     ),
     Family(
         "neon_vpc_endpoint_restricted_projects",

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .fields import ParseError, _BadItem, _opt_bool, _opt_int, _opt_num, _opt_str, _str
+from .fields import BadItem, ParseError, opt_boolean, opt_integer, opt_number, opt_string, string
 
 BILLING_STATES = ("UNKNOWN", "active", "suspended", "deactivated", "deleted")
 """``BillingAccountState``, in the document's order."""
@@ -42,13 +42,13 @@ def parse_user(data: object) -> User:
     if not isinstance(data, dict):
         raise ParseError("expected a JSON object")
     billing = data.get("billing_account")
-    autoscaling = _opt_num(data, "max_autoscaling_limit")
+    autoscaling = opt_number(data, "max_autoscaling_limit")
     return User(
-        plan=_opt_str(data, "plan"),
-        projects_limit=_opt_int(data, "projects_limit"),
-        branches_limit=_opt_int(data, "branches_limit"),
+        plan=opt_string(data, "plan"),
+        projects_limit=opt_integer(data, "projects_limit"),
+        branches_limit=opt_integer(data, "branches_limit"),
         max_autoscaling_limit_cu=autoscaling if autoscaling else None,
-        billing_state=_opt_str(billing, "state") if isinstance(billing, dict) else "",
+        billing_state=opt_string(billing, "state") if isinstance(billing, dict) else "",
     )
 
 
@@ -58,7 +58,7 @@ def parse_organization(data: object) -> Organization:
         raise ParseError("expected a JSON object")
     item: dict[str, Any] = data
     try:
-        org_id = _str(item, "id")
-    except _BadItem:
+        org_id = string(item, "id")
+    except BadItem:
         raise ParseError("missing 'id'") from None
-    return Organization(org_id, _opt_str(item, "plan"), _opt_bool(item, "require_mfa"))
+    return Organization(org_id, opt_string(item, "plan"), opt_boolean(item, "require_mfa"))

@@ -1,6 +1,6 @@
 """Field readers for Neon's JSON: strict about what is needed, tolerant of the rest.
 
-An item missing a needed field raises ``_BadItem`` (the page parser skips and counts it); a body
+An item missing a needed field raises ``BadItem`` (the page parser skips and counts it); a body
 of the wrong overall shape raises :class:`ParseError`. Area modules parse their own answers
 with these.
 """
@@ -21,46 +21,46 @@ class ParseError(ValueError):
     """The body does not have the shape of the documented response."""
 
 
-class _BadItem(Exception):
+class BadItem(Exception):
     pass
 
 
 # Strings are interned: ids, regions and types repeat across endpoints, projects and every
 # poll, and at 10,000 projects one shared object per distinct value is megabytes saved.
-def _str(item: dict[str, Any], name: str) -> str:
+def string(item: dict[str, Any], name: str) -> str:
     value = item.get(name)
     if not isinstance(value, str) or not value:
-        raise _BadItem(name)
+        raise BadItem(name)
     return sys.intern(value)
 
 
-def _opt_str(item: dict[str, Any], name: str) -> str:
+def opt_string(item: dict[str, Any], name: str) -> str:
     value = item.get(name)
     return sys.intern(value) if isinstance(value, str) else ""
 
 
-def _int(item: dict[str, Any], name: str) -> int:
+def integer(item: dict[str, Any], name: str) -> int:
     value = item.get(name)
     if isinstance(value, bool) or not isinstance(value, int):
-        raise _BadItem(name)
+        raise BadItem(name)
     return value
 
 
-def _opt_int(item: dict[str, Any], name: str) -> int | None:
+def opt_integer(item: dict[str, Any], name: str) -> int | None:
     value = item.get(name)
     if isinstance(value, bool) or not isinstance(value, int):
         return None
     return value
 
 
-def _num(item: dict[str, Any], name: str) -> float:
-    value = _opt_num(item, name)
+def number(item: dict[str, Any], name: str) -> float:
+    value = opt_number(item, name)
     if value is None:
-        raise _BadItem(name)
+        raise BadItem(name)
     return value
 
 
-def _opt_num(item: dict[str, Any], name: str) -> float | None:
+def opt_number(item: dict[str, Any], name: str) -> float | None:
     value = item.get(name)
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
@@ -70,26 +70,26 @@ def _opt_num(item: dict[str, Any], name: str) -> float | None:
         return None
 
 
-def _bool(item: dict[str, Any], name: str) -> bool:
+def boolean(item: dict[str, Any], name: str) -> bool:
     value = item.get(name)
     if not isinstance(value, bool):
-        raise _BadItem(name)
+        raise BadItem(name)
     return value
 
 
-def _opt_bool(item: dict[str, Any], name: str) -> bool | None:
+def opt_boolean(item: dict[str, Any], name: str) -> bool | None:
     value = item.get(name)
     return value if isinstance(value, bool) else None
 
 
-def _state(item: dict[str, Any], name: str) -> str:
+def state_of(item: dict[str, Any], name: str) -> str:
     value = item.get(name)
     if value not in STATES:
-        raise _BadItem(name)
+        raise BadItem(name)
     return STATES[STATES.index(value)]  # the shared constant, not the decoded copy
 
 
-def _timestamp(item: dict[str, Any], name: str) -> float | None:
+def opt_timestamp(item: dict[str, Any], name: str) -> float | None:
     value = item.get(name)
     if not isinstance(value, str):
         return None
@@ -99,7 +99,7 @@ def _timestamp(item: dict[str, Any], name: str) -> float | None:
         return None
 
 
-def _items(
+def parse_items(
     data: object, field: str, parse: Callable[[dict[str, Any]], T]
 ) -> tuple[tuple[T, ...], int]:
     if field == "":  # a bare array (v1); an object, even one with a "" key, is not one
@@ -117,8 +117,8 @@ def _items(
     for item in raw:
         try:
             if not isinstance(item, dict):
-                raise _BadItem("item")
+                raise BadItem("item")
             out.append(parse(item))
-        except _BadItem:
+        except BadItem:
             skipped += 1
     return tuple(out), skipped

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .fields import _BadItem, _items, _opt_bool, _opt_str, _str, _timestamp
+from .fields import BadItem, opt_boolean, opt_string, opt_timestamp, parse_items, string
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,18 +40,18 @@ class MemberPage:
 def _member(item: dict[str, Any]) -> Member:
     member, user = item.get("member"), item.get("user")
     if not isinstance(member, dict) or not isinstance(user, dict):
-        raise _BadItem("member")
+        raise BadItem("member")
     return Member(
-        user_id=_str(member, "user_id"),
-        email=_opt_str(user, "email"),
-        role=_str(member, "role"),
-        has_mfa=_opt_bool(user, "has_mfa"),
+        user_id=string(member, "user_id"),
+        email=opt_string(user, "email"),
+        role=string(member, "role"),
+        has_mfa=opt_boolean(user, "has_mfa"),
         deactivated=isinstance(user.get("deactivated_at"), str),
     )
 
 
 def parse_member_page(data: object) -> MemberPage:
-    members, skipped = _items(data, "members", _member)
+    members, skipped = parse_items(data, "members", _member)
     assert isinstance(data, dict)
     pagination = data.get("pagination")
     cursor = pagination.get("next") if isinstance(pagination, dict) else None
@@ -59,8 +59,10 @@ def parse_member_page(data: object) -> MemberPage:
 
 
 def _invitation(item: dict[str, Any]) -> Invitation:
-    return Invitation(_opt_str(item, "email"), _str(item, "role"), _timestamp(item, "invited_at"))
+    return Invitation(
+        opt_string(item, "email"), string(item, "role"), opt_timestamp(item, "invited_at")
+    )
 
 
 def parse_invitations(data: object) -> tuple[tuple[Invitation, ...], int]:
-    return _items(data, "invitations", _invitation)
+    return parse_items(data, "invitations", _invitation)

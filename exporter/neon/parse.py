@@ -14,19 +14,19 @@ from dataclasses import replace
 from typing import Any
 
 from .fields import (
+    BadItem,
     ParseError,
-    _BadItem,
-    _bool,
-    _int,
-    _items,
-    _num,
-    _opt_bool,
-    _opt_int,
-    _opt_num,
-    _opt_str,
-    _state,
-    _str,
-    _timestamp,
+    boolean,
+    integer,
+    number,
+    opt_boolean,
+    opt_integer,
+    opt_number,
+    opt_string,
+    opt_timestamp,
+    parse_items,
+    state_of,
+    string,
 )
 from .models import (
     QUOTA_FIELDS,
@@ -47,23 +47,23 @@ _NAME = re.compile(r"[a-z0-9_-]{1,40}")  # an integration's name: a label value,
 
 def _v2_project(item: dict[str, Any]) -> Project:
     return Project(
-        id=_str(item, "id"),
-        name=_opt_str(item, "name"),
-        region_id=_opt_str(item, "region_id"),
-        platform_id=_opt_str(item, "platform_id"),
-        org_id=_opt_str(item, "org_id"),
-        pg_version=_int(item, "pg_version"),
-        size_bytes=_opt_int(item, "synthetic_storage_size"),
-        updated_at=_opt_str(item, "updated_at"),
-        compute_last_active_at=_opt_str(item, "compute_last_active_at"),
-        deleted_at=_timestamp(item, "deleted_at"),
-        recoverable_until=_timestamp(item, "recoverable_until"),
+        id=string(item, "id"),
+        name=opt_string(item, "name"),
+        region_id=opt_string(item, "region_id"),
+        platform_id=opt_string(item, "platform_id"),
+        org_id=opt_string(item, "org_id"),
+        pg_version=integer(item, "pg_version"),
+        size_bytes=opt_integer(item, "synthetic_storage_size"),
+        updated_at=opt_string(item, "updated_at"),
+        compute_last_active_at=opt_string(item, "compute_last_active_at"),
+        deleted_at=opt_timestamp(item, "deleted_at"),
+        recoverable_until=opt_timestamp(item, "recoverable_until"),
         quota=_quota(item.get("settings")),
-        quota_reset_at=_timestamp(item, "quota_reset_at"),
-        maintenance_starts_at=_timestamp(item, "maintenance_starts_at"),
-        history_retention_seconds=_opt_int(item, "history_retention_seconds"),
-        active_time_seconds=_opt_int(item, "active_time"),
-        permission=_opt_str(item, "effective_project_permission"),
+        quota_reset_at=opt_timestamp(item, "quota_reset_at"),
+        maintenance_starts_at=opt_timestamp(item, "maintenance_starts_at"),
+        history_retention_seconds=opt_integer(item, "history_retention_seconds"),
+        active_time_seconds=opt_integer(item, "active_time"),
+        permission=opt_string(item, "effective_project_permission"),
     )
 
 
@@ -73,38 +73,38 @@ def _quota(settings: object) -> Quota | None:
     quota = settings.get("quota") if isinstance(settings, dict) else None
     if not isinstance(quota, dict):
         return None
-    limits = {n: v for n in QUOTA_FIELDS if (v := _opt_int(quota, n)) is not None and v > 0}
+    limits = {n: v for n in QUOTA_FIELDS if (v := opt_integer(quota, n)) is not None and v > 0}
     return Quota(**limits) if limits else None
 
 
 def _v1_project(item: dict[str, Any]) -> Project:
     return Project(
-        id=_str(item, "id"),
-        name=_opt_str(item, "name"),
-        region_id=_opt_str(item, "region_id"),
-        platform_id=_opt_str(item, "platform_id"),
+        id=string(item, "id"),
+        name=opt_string(item, "name"),
+        region_id=opt_string(item, "region_id"),
+        platform_id=opt_string(item, "platform_id"),
         org_id="",
-        pg_version=_int(item, "pg_version"),
-        size_bytes=_opt_int(item, "size"),
-        state=_state(item, "current_state"),
-        pooler_enabled=_bool(item, "pooler_enabled"),
-        updated_at=_opt_str(item, "updated_at"),
+        pg_version=integer(item, "pg_version"),
+        size_bytes=opt_integer(item, "size"),
+        state=state_of(item, "current_state"),
+        pooler_enabled=boolean(item, "pooler_enabled"),
+        updated_at=opt_string(item, "updated_at"),
     )
 
 
 def _endpoint(item: dict[str, Any]) -> Endpoint:
     return Endpoint(
-        id=_str(item, "id"),
-        project_id=_str(item, "project_id"),
-        branch_id=_str(item, "branch_id"),
-        type=_str(item, "type"),
-        state=_state(item, "current_state"),
+        id=string(item, "id"),
+        project_id=string(item, "project_id"),
+        branch_id=string(item, "branch_id"),
+        type=string(item, "type"),
+        state=state_of(item, "current_state"),
         # Deprecated by Neon and due to vanish from answers: absent, never a reason to skip.
-        pooler_enabled=_opt_bool(item, "pooler_enabled"),
-        autoscaling_limit_min_cu=_num(item, "autoscaling_limit_min_cu"),
-        autoscaling_limit_max_cu=_num(item, "autoscaling_limit_max_cu"),
-        suspend_timeout_seconds=_opt_num(item, "suspend_timeout_seconds"),
-        last_active_timestamp=_timestamp(item, "last_active"),
+        pooler_enabled=opt_boolean(item, "pooler_enabled"),
+        autoscaling_limit_min_cu=number(item, "autoscaling_limit_min_cu"),
+        autoscaling_limit_max_cu=number(item, "autoscaling_limit_max_cu"),
+        suspend_timeout_seconds=opt_number(item, "suspend_timeout_seconds"),
+        last_active_timestamp=opt_timestamp(item, "last_active"),
     )
 
 
@@ -117,7 +117,7 @@ def _cursor(page: dict[str, Any], field: str) -> str | None:
 
 def parse_v2_projects_page(data: object) -> ProjectPage:
     """``GET /api/v2/projects``: projects, the next cursor, and ids Neon could not load in time."""
-    projects, skipped = _items(data, "projects", _v2_project)
+    projects, skipped = parse_items(data, "projects", _v2_project)
     assert isinstance(data, dict)
     cursor = _cursor(data, "cursor")
     unavailable = data.get("unavailable_project_ids")
@@ -162,25 +162,25 @@ def _with_integrations(projects: tuple[Project, ...], data: dict[str, Any]) -> t
 
 def parse_v2_endpoints(data: object) -> tuple[tuple[Endpoint, ...], int]:
     """``GET /api/v2/projects/{id}/endpoints`` -> (endpoints, items skipped)."""
-    return _items(data, "endpoints", _endpoint)
+    return parse_items(data, "endpoints", _endpoint)
 
 
 def parse_v1_projects(data: object) -> tuple[tuple[Project, ...], int]:
     """``GET /api/v1/projects``: the bare array of the original API-key document."""
-    return _items(data, "", _v1_project)
+    return parse_items(data, "", _v1_project)
 
 
 def _branch(item: dict[str, Any]) -> Branch:
     return Branch(
-        id=_str(item, "id"),
-        project_id=_str(item, "project_id"),
-        name=_opt_str(item, "name"),
-        state=_str(item, "current_state"),
-        default=_bool(item, "default"),
-        protected=_bool(item, "protected"),
-        logical_size_bytes=_opt_int(item, "logical_size"),
-        expires_at=_timestamp(item, "expires_at"),
-        ttl_interval_seconds=_opt_int(item, "ttl_interval_seconds"),
+        id=string(item, "id"),
+        project_id=string(item, "project_id"),
+        name=opt_string(item, "name"),
+        state=string(item, "current_state"),
+        default=boolean(item, "default"),
+        protected=boolean(item, "protected"),
+        logical_size_bytes=opt_integer(item, "logical_size"),
+        expires_at=opt_timestamp(item, "expires_at"),
+        ttl_interval_seconds=opt_integer(item, "ttl_interval_seconds"),
         recovery=_recovery(item.get("recovery")),
     )
 
@@ -189,9 +189,9 @@ def _recovery(recovery: object) -> BranchRecovery | None:
     """``BranchRecoveryInfo``: all three fields are required; a partial one is none."""
     if not isinstance(recovery, dict):
         return None
-    deleted = _timestamp(recovery, "deleted_at")
-    until = _timestamp(recovery, "recoverable_until")
-    method = _opt_str(recovery, "deletion_method")
+    deleted = opt_timestamp(recovery, "deleted_at")
+    until = opt_timestamp(recovery, "recoverable_until")
+    method = opt_string(recovery, "deletion_method")
     if deleted is None or until is None or not method:
         return None
     return BranchRecovery(deleted_at=deleted, recoverable_until=until, deletion_method=method)
@@ -199,7 +199,7 @@ def _recovery(recovery: object) -> BranchRecovery | None:
 
 def parse_v2_branches_page(data: object) -> BranchPage:
     """``GET /api/v2/projects/{id}/branches``: branches and ``pagination.next`` (None = last)."""
-    branches, skipped = _items(data, "branches", _branch)
+    branches, skipped = parse_items(data, "branches", _branch)
     assert isinstance(data, dict)
     return BranchPage(branches, _cursor(data, "next"), skipped)
 
@@ -214,25 +214,25 @@ def parse_v2_project_usage(data: object) -> Usage:
         raise ParseError("missing object 'project'")
     p: dict[str, Any] = data["project"]
     return Usage(
-        active_time_seconds=_opt_num(p, "active_time_seconds"),
-        compute_time_seconds=_opt_num(p, "compute_time_seconds"),
-        written_data_bytes=_opt_num(p, "written_data_bytes"),
-        data_transfer_bytes=_opt_num(p, "data_transfer_bytes"),
-        data_storage_byte_seconds=_storage_byte_seconds(_opt_num(p, "data_storage_bytes_hour")),
+        active_time_seconds=opt_number(p, "active_time_seconds"),
+        compute_time_seconds=opt_number(p, "compute_time_seconds"),
+        written_data_bytes=opt_number(p, "written_data_bytes"),
+        data_transfer_bytes=opt_number(p, "data_transfer_bytes"),
+        data_storage_byte_seconds=_storage_byte_seconds(opt_number(p, "data_storage_bytes_hour")),
     )
 
 
 def _period_usage(periods: object) -> Usage:
     """The usage of the latest billing period: its timeframes summed, per metric."""
     if not isinstance(periods, list):
-        raise _BadItem("periods")
+        raise BadItem("periods")
     current = [p for p in periods if isinstance(p, dict) and isinstance(p.get("period_start"), str)]
     if not current:
         return Usage()
-    latest = max(current, key=lambda p: _timestamp(p, "period_start") or 0.0)
+    latest = max(current, key=lambda p: opt_timestamp(p, "period_start") or 0.0)
     frames = latest.get("consumption")
     if not isinstance(frames, list):
-        raise _BadItem("consumption")
+        raise BadItem("consumption")
     sums: dict[str, float] = {}
     for frame in frames:
         if not isinstance(frame, dict):
@@ -243,7 +243,7 @@ def _period_usage(periods: object) -> Usage:
             "written_data_bytes",
             "data_storage_bytes_hour",
         ):
-            value = _opt_num(frame, name)
+            value = opt_number(frame, name)
             if value is not None:
                 sums[name] = sums.get(name, 0.0) + value
     return Usage(
@@ -258,10 +258,10 @@ def _period_usage(periods: object) -> Usage:
 
 def parse_consumption_projects(data: object) -> tuple[dict[str, Usage], int]:
     """``GET /api/v2/consumption_history/projects`` -> (usage by project id, items skipped)."""
-    items, skipped = _items(
+    items, skipped = parse_items(
         data,
         "projects",
-        lambda item: (_str(item, "project_id"), _period_usage(item.get("periods"))),
+        lambda item: (string(item, "project_id"), _period_usage(item.get("periods"))),
     )
     return dict(items), skipped
 
@@ -272,9 +272,9 @@ def parse_auth(data: object) -> AuthDetails:
         raise ParseError("expected a JSON object")
     try:
         return AuthDetails(
-            account_id=_str(data, "account_id"), auth_method=_str(data, "auth_method")
+            account_id=string(data, "account_id"), auth_method=string(data, "auth_method")
         )
-    except _BadItem as exc:
+    except BadItem as exc:
         raise ParseError(f"missing {exc}") from None
 
 
@@ -283,18 +283,18 @@ def parse_api_keys(owner: str) -> Callable[[object], tuple[tuple[ApiKey, ...], i
 
     def key(item: dict[str, Any]) -> ApiKey:
         return ApiKey(
-            id=_int(item, "id"),
-            name=_opt_str(item, "name"),
+            id=integer(item, "id"),
+            name=opt_string(item, "name"),
             owner=owner,
-            created_at=_timestamp(item, "created_at"),
-            last_used_at=_timestamp(item, "last_used_at"),
-            last_used_from_addr=_opt_str(item, "last_used_from_addr"),
-            project_id=_opt_str(item, "project_id"),
+            created_at=opt_timestamp(item, "created_at"),
+            last_used_at=opt_timestamp(item, "last_used_at"),
+            last_used_from_addr=opt_string(item, "last_used_from_addr"),
+            project_id=opt_string(item, "project_id"),
         )
 
-    return lambda data: _items(data, "", key)
+    return lambda data: parse_items(data, "", key)
 
 
 def parse_organization_ids(data: object) -> tuple[tuple[str, ...], int]:
     """``GET /users/me/organizations`` (OrganizationsResponse): the organization ids."""
-    return _items(data, "organizations", lambda item: _str(item, "id"))
+    return parse_items(data, "organizations", lambda item: string(item, "id"))

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from exporter.areas.operations import MAX_FAILED, PAGE_LIMIT
+from exporter.areas.operations import PAGE_LIMIT
+from exporter.neon.operations import MAX_FAILED
 from exporter.service import Service
 from exporter.simulator.model import utcnow
 from tests.sim import Fault, Simulator

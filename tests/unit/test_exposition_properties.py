@@ -37,8 +37,6 @@ from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
 
 from exporter.areas import AREAS, layout
-from exporter.areas.operations import FailedOperation, Operations
-from exporter.areas.snapshots import BranchSnapshots
 from exporter.exposition.family import Family, ProjectData, go_float
 from exporter.exposition.health import FAMILIES as HEALTH
 from exporter.exposition.own import build_metrics
@@ -54,6 +52,8 @@ from exporter.neon.models import (
     Quota,
     Usage,
 )
+from exporter.neon.operations import FailedOperation, Operations
+from exporter.neon.snapshots import BranchSnapshots
 from exporter.poll.state import AccountPiece, PollResult, State, View
 from tests.support import coverage_paused
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from exporter.areas.operations import MAX_FAILED, RECENT_SECONDS, parse_operations, summarize
-from exporter.areas.snapshots import Snapshot, by_branch, parse_schedule, parse_snapshots
 from exporter.neon.fields import ParseError
+from exporter.neon.operations import MAX_FAILED, RECENT_SECONDS, parse_operations, summarize
+from exporter.neon.snapshots import Snapshot, by_branch, parse_schedule, parse_snapshots
 
 NOW = 1_800_000_000.0
 
