@@ -61,17 +61,17 @@ async def run(projects: int, budget: float, interval: float, polls: int) -> dict
     config = make_config(
         str(server.make_url("/api/v2")), key_files(tmp), max_requests_per_minute=60_000
     )
-    rt = Service(config)
-    async with rt.pollers() as poller:
+    svc = Service(config)
+    async with svc.pollers() as poller:
         assert await poller.poll("prod")  # warm-up: everything fetched once
-    rt.config = dataclasses.replace(config, max_requests_per_minute=budget)
+    svc.config = dataclasses.replace(config, max_requests_per_minute=budget)
     since = time.monotonic()  # the log is a ring: select by time, not by position
     changed_pid = sim.project_ids()[projects // 2]
     endpoint = sim.endpoints_of(changed_pid)[0]
     new_state = "init" if endpoint.state != "init" else "idle"
     reflected: float | None = None
     # The slice the scheduler gives a poll of this interval.
-    async with rt.pollers(slice_seconds=slice_seconds(interval)) as poller:
+    async with svc.pollers(slice_seconds=slice_seconds(interval)) as poller:
         t0 = time.monotonic()
         changed_at: float | None = None
 
@@ -86,7 +86,7 @@ async def run(projects: int, budget: float, interval: float, polls: int) -> dict
             # projects before they finish, so checking only after each poll would be late.
             nonlocal reflected
             while reflected is None:
-                eps = rt.state.view().of("endpoints").get(changed_pid, ())
+                eps = svc.state.view().of("endpoints").get(changed_pid, ())
                 if changed_at and any(e.state == new_state for e in eps):
                     reflected = time.monotonic() - changed_at
                 await asyncio.sleep(0.1)

@@ -48,7 +48,7 @@ async def world() -> AsyncIterator[tuple[Simulator, str]]:
 
 
 @pytest.fixture
-def runtime_for(tmp_path: Path) -> object:
+def service_for(tmp_path: Path) -> object:
     def build(url: str, names: tuple[str, ...] = ("prod",), **changes: object) -> Service:
         return Service(make_config(url, key_files(tmp_path, names), **changes))
 

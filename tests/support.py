@@ -145,8 +145,8 @@ def parsed(exposition: Exposition) -> list[Metric]:
     return _parsed[body]
 
 
-def families(rt: Service) -> list[Metric]:
-    return parsed(rt.exposition)
+def families(svc: Service) -> list[Metric]:
+    return parsed(svc.exposition)
 
 
 def sample_in(metrics: list[Metric], name: str, labels: dict[str, str]) -> float | None:
@@ -157,9 +157,9 @@ def sample_in(metrics: list[Metric], name: str, labels: dict[str, str]) -> float
     return None
 
 
-def value(rt: Service, name: str, **labels: str) -> float | None:
+def value(svc: Service, name: str, **labels: str) -> float | None:
     """One sample of the exposition, as a scrape would see it (None: absent)."""
-    return sample_in(families(rt), name, labels)
+    return sample_in(families(svc), name, labels)
 
 
 def exposition_of(state: State, areas: tuple[str, ...], *, aggregate: bool = False) -> Exposition:

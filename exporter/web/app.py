@@ -86,12 +86,12 @@ def wants_openmetrics(accept: str) -> bool:
 
 
 async def metrics(request: web.Request) -> web.StreamResponse:
-    rt = request.app[SERVICE]
+    svc = request.app[SERVICE]
     openmetrics = wants_openmetrics(request.headers.get("Accept", ""))
     content_type = OPENMETRICS_TYPE if openmetrics else TEXT_TYPE
     gzipped = wants_gzip(request.headers.get("Accept-Encoding", ""))
     try:
-        chunks = await rt.exposition.chunks(openmetrics=openmetrics, gzipped=gzipped)
+        chunks = await svc.exposition.chunks(openmetrics=openmetrics, gzipped=gzipped)
     except RenderError:  # logged and counted where it happened; the next scrape retries
         return web.Response(status=500, text="rendering /metrics failed: see the exporter's log\n")
     # Set Content-Type as a raw header: aiohttp's content_type= refuses the ';' parameters,
@@ -135,13 +135,13 @@ async def readyz(request: web.Request) -> web.Response:
 
 
 async def landing(request: web.Request) -> web.Response:
-    rt = request.app[SERVICE]
-    view = rt.state.view()
-    spent = requests_per_key(rt.metrics.api_requests)
-    now, uptime = rt.clock(), time.monotonic() - request.app[STARTED]
+    svc = request.app[SERVICE]
+    view = svc.state.view()
+    spent = requests_per_key(svc.metrics.api_requests)
+    now, uptime = svc.clock(), time.monotonic() - request.app[STARTED]
     rows = [
         KeyRow(key, h, view.projects_per_key.get(key), spent.get(key, 0.0), now, uptime)
-        for key, h in rt.state.all_health().items()
+        for key, h in svc.state.all_health().items()
     ]
     text = page(rows, demo=request.app.get(DEMO, False))
     return web.Response(text=text, content_type="text/html")

@@ -37,17 +37,17 @@ async def test_personal_key_limits_plan_and_billing_state(
     that identifies the user (e-mail, id) anywhere in the exposition."""
     sim, url = world
     sim.organizations.billing_state = "suspended"
-    rt = Service(make_config(url, key_files(tmp_path), collectors=ON))
-    async with rt.pollers() as poller:
+    svc = Service(make_config(url, key_files(tmp_path), collectors=ON))
+    async with svc.pollers() as poller:
         assert await poller.poll("prod")
     assert (sim.count(ME), sim.count(ORG_ROUTE)) == (1, 0)
-    assert value(rt, "neon_account_projects_limit", key="prod") == 100
-    assert value(rt, "neon_account_branches_limit", key="prod") == 10
-    assert value(rt, "neon_account_max_autoscaling_limit_cu", key="prod") == 16
-    assert value(rt, "neon_account_info", key="prod", plan="launch") == 1
-    assert value(rt, "neon_account_billing_state", key="prod", state="suspended") == 1
-    assert value(rt, "neon_account_billing_state", key="prod", state="active") == 0
-    body = rt.exposition.rendered().decode()
+    assert value(svc, "neon_account_projects_limit", key="prod") == 100
+    assert value(svc, "neon_account_branches_limit", key="prod") == 10
+    assert value(svc, "neon_account_max_autoscaling_limit_cu", key="prod") == 16
+    assert value(svc, "neon_account_info", key="prod", plan="launch") == 1
+    assert value(svc, "neon_account_billing_state", key="prod", state="suspended") == 1
+    assert value(svc, "neon_account_billing_state", key="prod", state="active") == 0
+    body = svc.exposition.rendered().decode()
     assert "example.com" not in body
     assert "7b5e1a4c" not in body
 
@@ -58,13 +58,13 @@ async def test_no_autoscaling_limit_or_billing_account_is_absent(
     sim, url = world
     sim.organizations.max_autoscaling_limit = 0  # "no limit is configured"
     sim.organizations.billing_state = None
-    rt = Service(make_config(url, key_files(tmp_path), collectors=ON))
-    async with rt.pollers() as poller:
+    svc = Service(make_config(url, key_files(tmp_path), collectors=ON))
+    async with svc.pollers() as poller:
         assert await poller.poll("prod")
-    names = {f.name for f in families(rt)}
+    names = {f.name for f in families(svc)}
     assert "neon_account_max_autoscaling_limit_cu" not in names
     assert "neon_account_billing_state" not in names
-    assert value(rt, "neon_account_projects_limit", key="prod") == 100
+    assert value(svc, "neon_account_projects_limit", key="prod") == 100
 
 
 async def test_organization_key_gets_its_organization(tmp_path: Path) -> None:
@@ -76,15 +76,15 @@ async def test_organization_key_gets_its_organization(tmp_path: Path) -> None:
     await server.start_server()
     try:
         url = str(server.make_url("/api/v2"))
-        rt = Service(make_config(url, key_files(tmp_path), collectors=ON))
-        async with rt.pollers() as poller:
+        svc = Service(make_config(url, key_files(tmp_path), collectors=ON))
+        async with svc.pollers() as poller:
             assert await poller.poll("prod")
     finally:
         await server.close()
     assert (sim.count(ME), sim.count(MY_ORGS), sim.count(ORG_ROUTE)) == (0, 1, 1)
-    assert value(rt, "neon_organization_info", org_id=ORG, plan="launch") == 1
-    assert value(rt, "neon_organization_mfa_required", org_id=ORG) == 1
-    assert "neon_account_projects_limit" not in {f.name for f in families(rt)}
+    assert value(svc, "neon_organization_info", org_id=ORG, plan="launch") == 1
+    assert value(svc, "neon_organization_mfa_required", org_id=ORG) == 1
+    assert "neon_account_projects_limit" not in {f.name for f in families(svc)}
 
 
 @pytest.mark.parametrize("status", [403, 404])
@@ -95,19 +95,19 @@ async def test_failing_route_keeps_projects_and_says_so(
     (a configured org_id the key may not read) is left out and the rest still counts."""
     sim, url = world
     sim.inject(Fault(status=status, route=ME, times=None))
-    rt = Service(make_config(url, key_files(tmp_path), collectors=ON))
-    async with rt.pollers() as poller:
+    svc = Service(make_config(url, key_files(tmp_path), collectors=ON))
+    async with svc.pollers() as poller:
         assert await poller.poll("prod")
-    assert len(rt.state.view().projects) == 2
-    assert value(rt, "neon_exporter_poll_success", key="prod") == 1
-    assert value(rt, "neon_exporter_collector_success", key="prod", collector="account") == 0
-    assert value(rt, "neon_api_key_valid", key="prod") == 1
+    assert len(svc.state.view().projects) == 2
+    assert value(svc, "neon_exporter_poll_success", key="prod") == 1
+    assert value(svc, "neon_exporter_collector_success", key="prod", collector="account") == 0
+    assert value(svc, "neon_api_key_valid", key="prod") == 1
     sim.clear_faults()
     sim.inject(Fault(status=status, route=ORG_ROUTE, times=None))
     keys = tuple(dataclasses.replace(k, org_id=ORG) for k in key_files(tmp_path))
-    rt = Service(make_config(url, keys, collectors=ON))
-    async with rt.pollers() as poller:
+    svc = Service(make_config(url, keys, collectors=ON))
+    async with svc.pollers() as poller:
         assert await poller.poll("prod")
-    assert value(rt, "neon_exporter_collector_success", key="prod", collector="account") == 1
-    assert value(rt, "neon_account_projects_limit", key="prod") == 100
-    assert "neon_organization_info" not in {f.name for f in families(rt)}
+    assert value(svc, "neon_exporter_collector_success", key="prod", collector="account") == 1
+    assert value(svc, "neon_account_projects_limit", key="prod") == 100
+    assert "neon_organization_info" not in {f.name for f in families(svc)}

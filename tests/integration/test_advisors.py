@@ -34,8 +34,8 @@ async def world() -> AsyncIterator[tuple[Simulator, str]]:
         await server.close()
 
 
-def success(rt: Service) -> float | None:
-    return value(rt, "neon_exporter_collector_success", key="prod", collector="advisors")
+def success(svc: Service) -> float | None:
+    return value(svc, "neon_exporter_collector_success", key="prod", collector="advisors")
 
 
 async def test_issue_counts_by_level_and_category(
@@ -43,21 +43,21 @@ async def test_issue_counts_by_level_and_category(
 ) -> None:
     sim, url = world
     first, bare, third = sim.project_ids()
-    rt = Service(make_config(url, key_files(tmp_path), collectors=ON), clock=Clock())
-    async with rt.pollers() as poller:
+    svc = Service(make_config(url, key_files(tmp_path), collectors=ON), clock=Clock())
+    async with svc.pollers() as poller:
         assert await poller.poll("prod")
-    assert value(rt, ISSUES, project_id=first, level="error", category="security") == 2
-    assert value(rt, ISSUES, project_id=first, level="warn", category="security") == 1
+    assert value(svc, ISSUES, project_id=first, level="error", category="security") == 2
+    assert value(svc, ISSUES, project_id=first, level="warn", category="security") == 1
     infos = sum(1 for i in sim.world.projects[first].advisor_issues if i["level"] == "INFO")
-    performance = value(rt, ISSUES, project_id=first, level="info", category="performance")
+    performance = value(svc, ISSUES, project_id=first, level="info", category="performance")
     assert performance == (infos or None)  # no series for a zero count
-    assert value(rt, AVAILABLE, project_id=first) == 1
-    assert value(rt, AVAILABLE, project_id=third) == 1
+    assert value(svc, AVAILABLE, project_id=first) == 1
+    assert value(svc, AVAILABLE, project_id=third) == 1
     # No Data API (Neon's answer is undocumented; the simulator's is a 404): not analysable,
     # no counts, and the area still succeeds.
-    assert value(rt, AVAILABLE, project_id=bare) == 0
-    assert value(rt, ISSUES, project_id=bare, level="error", category="security") is None
-    assert success(rt) == 1
+    assert value(svc, AVAILABLE, project_id=bare) == 0
+    assert value(svc, ISSUES, project_id=bare, level="error", category="security") is None
+    assert success(svc) == 1
     assert sim.count(ROUTE) == 3
 
 
@@ -65,8 +65,8 @@ async def test_aggregate_mode_sums_issues(world: tuple[Simulator, str], tmp_path
     """--metrics.mode=aggregate: issues over every analysed project, no per-project series."""
     sim, url = world
     config = make_config(url, key_files(tmp_path), collectors=ON, metrics_mode="aggregate")
-    rt = Service(config, clock=Clock())
-    async with rt.pollers() as poller:
+    svc = Service(config, clock=Clock())
+    async with svc.pollers() as poller:
         assert await poller.poll("prod")
     issues = [i for p in sim.world.projects.values() for i in p.advisor_issues if p.data_api]
     security = len(
@@ -77,8 +77,8 @@ async def test_aggregate_mode_sums_issues(world: tuple[Simulator, str], tmp_path
         ]
     )
     assert security == 2
-    assert value(rt, "neon_aggregate_advisor_issues", level="error", category="security") == 2
-    assert value(rt, AVAILABLE, project_id=sim.project_ids()[0]) is None
+    assert value(svc, "neon_aggregate_advisor_issues", level="error", category="security") == 2
+    assert value(svc, AVAILABLE, project_id=sim.project_ids()[0]) is None
 
 
 @pytest.mark.parametrize("fault", ["plan", 403, 404, 500])
@@ -92,25 +92,25 @@ async def test_advisors_fail_apart(
     first = sim.project_ids()[0]
     clock = Clock()
     config = make_config(url, key_files(tmp_path), collectors=ON, poll_max_age=7200.0)
-    rt = Service(config, clock=clock)
+    svc = Service(config, clock=clock)
     labels = {"project_id": first, "level": "error", "category": "security"}
-    async with rt.pollers() as poller:
+    async with svc.pollers() as poller:
         quick_retries(poller)
         assert await poller.poll("prod")
-        assert value(rt, ISSUES, **labels) == 2
+        assert value(svc, ISSUES, **labels) == 2
         if fault == "plan":
             sim.world.advisors_plan = False
         else:
             sim.inject(Fault(status=int(fault), route=ROUTE, times=None))
         clock.now += 3601
         assert await poller.poll("prod")
-    assert len(rt.state.view().projects) == 3
-    assert value(rt, "neon_exporter_collector_success", key="prod", collector="endpoints") == 1
+    assert len(svc.state.view().projects) == 3
+    assert value(svc, "neon_exporter_collector_success", key="prod", collector="endpoints") == 1
     if fault == 500:
-        assert success(rt) == 0
-        assert value(rt, ISSUES, **labels) == 2
-        assert value(rt, AVAILABLE, project_id=first) == 1
+        assert success(svc) == 0
+        assert value(svc, ISSUES, **labels) == 2
+        assert value(svc, AVAILABLE, project_id=first) == 1
     else:
-        assert success(rt) == 1
-        assert value(rt, ISSUES, **labels) is None
-        assert value(rt, AVAILABLE, project_id=first) == 0
+        assert success(svc) == 1
+        assert value(svc, ISSUES, **labels) is None
+        assert value(svc, AVAILABLE, project_id=first) == 0

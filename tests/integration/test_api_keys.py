@@ -29,10 +29,10 @@ ON = {"endpoints": True, "api_keys": True}
 HOUR = 3600.0
 
 
-def listed(rt: Service) -> dict[str, dict[str, str]]:
+def listed(svc: Service) -> dict[str, dict[str, str]]:
     """api_key_name -> labels of its neon_listed_api_key_info sample."""
     out = {}
-    for family in families(rt):
+    for family in families(svc):
         if family.name == "neon_listed_api_key":
             for s in family.samples:
                 out[s.labels["api_key_name"]] = s.labels
@@ -64,10 +64,10 @@ async def test_inventory_of_a_personal_key_lists_account_and_organization_keys(
     sim.key_book.seed_inventory()
     clock = Clock()
     async with served(sim) as url:
-        rt = runtime(url, tmp_path, clock, collectors=ON)
-        async with rt.pollers() as poller:
+        svc = runtime(url, tmp_path, clock, collectors=ON)
+        async with svc.pollers() as poller:
             assert await poller.poll("prod")
-            keys = listed(rt)
+            keys = listed(svc)
             assert {n: k["owner"] for n, k in keys.items()} == {
                 "prod": "account",
                 "staging": "account",
@@ -82,21 +82,21 @@ async def test_inventory_of_a_personal_key_lists_account_and_organization_keys(
             assert kid == str(laptop.id)
             assert laptop.last_used_at is not None
             assert (
-                value(rt, "neon_listed_api_key_created_timestamp_seconds", api_key_id=kid)
+                value(svc, "neon_listed_api_key_created_timestamp_seconds", api_key_id=kid)
                 == laptop.created_at.timestamp()
             )
             assert (
-                value(rt, "neon_listed_api_key_last_used_timestamp_seconds", api_key_id=kid)
+                value(svc, "neon_listed_api_key_last_used_timestamp_seconds", api_key_id=kid)
                 == laptop.last_used_at.timestamp()
             )
             # "staging" made no request: never used, so no last-use series.
             staging = keys["staging"]["api_key_id"]
             assert (
-                value(rt, "neon_listed_api_key_last_used_timestamp_seconds", api_key_id=staging)
+                value(svc, "neon_listed_api_key_last_used_timestamp_seconds", api_key_id=staging)
                 is None
             )
             assert (
-                value(rt, "neon_exporter_collector_success", key="prod", collector="api_keys") == 1
+                value(svc, "neon_exporter_collector_success", key="prod", collector="api_keys") == 1
             )
 
             clock.now += HOUR - 60
@@ -107,7 +107,7 @@ async def test_inventory_of_a_personal_key_lists_account_and_organization_keys(
             assert [sim.count(r, "prod") for r in routes] == [2, 2, 2]
             # The exporter's own key was used since: its last use moved.
             prod = keys["prod"]["api_key_id"]
-            used = value(rt, "neon_listed_api_key_last_used_timestamp_seconds", api_key_id=prod)
+            used = value(svc, "neon_listed_api_key_last_used_timestamp_seconds", api_key_id=prod)
             assert used == sim.key_book.keys["prod"].last_used_at.timestamp()  # type: ignore[union-attr]
 
 
@@ -119,13 +119,13 @@ async def test_an_organization_key_lists_its_organization_only_and_says_what_it_
     list and lists the organization's keys: two requests a refresh."""
     sim = Simulator(keys=KEYS, projects=3, seed=5, org_id=ORG, org_keys={"prod": ORG})
     async with served(sim) as url:
-        rt = runtime(url, tmp_path, Clock(), collectors=ON)
-        async with rt.pollers() as poller:
+        svc = runtime(url, tmp_path, Clock(), collectors=ON)
+        async with svc.pollers() as poller:
             await poller.check_key("prod")
             assert sim.count("/auth", "prod") == 1
             assert (
                 value(
-                    rt, "neon_api_key_info", key="prod", auth_method="api_key_org", account_id=ORG
+                    svc, "neon_api_key_info", key="prod", auth_method="api_key_org", account_id=ORG
                 )
                 == 1
             )
@@ -133,7 +133,7 @@ async def test_an_organization_key_lists_its_organization_only_and_says_what_it_
             assert sim.count("/auth", "prod") == 1  # the area used the probe's answer
             assert sim.count("/api_keys", "prod") == 0
             assert sim.count("/users/me/organizations", "prod") == 1
-            assert {n: k["owner"] for n, k in listed(rt).items()} == {"prod": ORG}
+            assert {n: k["owner"] for n, k in listed(svc).items()} == {"prod": ORG}
 
 
 async def test_personal_key_info_before_any_key_check(tmp_path: Path) -> None:
@@ -141,11 +141,11 @@ async def test_personal_key_info_before_any_key_check(tmp_path: Path) -> None:
     served too."""
     sim = Simulator(keys=KEYS, projects=2, seed=5)
     async with served(sim) as url:
-        rt = runtime(url, tmp_path, Clock(), collectors=ON)
-        async with rt.pollers() as poller:
+        svc = runtime(url, tmp_path, Clock(), collectors=ON)
+        async with svc.pollers() as poller:
             assert await poller.poll("prod")
             labels = {"key": "prod", "auth_method": "api_key_user", "account_id": sim.account_id}
-            assert value(rt, "neon_api_key_info", **labels) == 1
+            assert value(svc, "neon_api_key_info", **labels) == 1
             assert sim.count("/auth", "prod") == 1
 
 
@@ -158,21 +158,21 @@ async def test_failing_key_list_keeps_projects_and_its_last_inventory(
     sim = Simulator(keys=KEYS, projects=3, seed=5)
     clock = Clock()
     async with served(sim) as url:
-        rt = runtime(url, tmp_path, clock, collectors=ON, poll_max_age=4 * HOUR)
-        async with rt.pollers() as poller:
+        svc = runtime(url, tmp_path, clock, collectors=ON, poll_max_age=4 * HOUR)
+        async with svc.pollers() as poller:
             assert await poller.poll("prod")
-            before = listed(rt)
+            before = listed(svc)
             assert before
             clock.now += HOUR
             sim.inject(Fault(status=status, route="/api_keys", times=None))
             assert await poller.poll("prod")
-            assert value(rt, "neon_projects", key="prod") == 3
-            assert listed(rt) == before
+            assert value(svc, "neon_projects", key="prod") == 3
+            assert listed(svc) == before
             success = {"key": "prod", "collector": "api_keys"}
-            assert value(rt, "neon_exporter_collector_success", **success) == 0
+            assert value(svc, "neon_exporter_collector_success", **success) == 0
             sim.clear_faults()
             assert await poller.poll("prod")  # failing: due again at once
-            assert value(rt, "neon_exporter_collector_success", **success) == 1
+            assert value(svc, "neon_exporter_collector_success", **success) == 1
 
 
 async def test_address_only_with_the_further_opt_in_and_never_a_secret(tmp_path: Path) -> None:
@@ -181,19 +181,19 @@ async def test_address_only_with_the_further_opt_in_and_never_a_secret(tmp_path:
     sim = Simulator(keys=KEYS, projects=2, seed=5)
     _, token = sim.key_book.create("rotated")
     async with served(sim) as url:
-        rt = runtime(url, tmp_path, Clock(), collectors=ON)
-        async with rt.pollers() as poller:
+        svc = runtime(url, tmp_path, Clock(), collectors=ON)
+        async with svc.pollers() as poller:
             assert await poller.poll("prod")
-            assert "rotated" in listed(rt)
-            text = rt.exposition.rendered().decode()
+            assert "rotated" in listed(svc)
+            text = svc.exposition.rendered().decode()
             assert "neon_listed_api_key_last_used_address" not in text
-        rt = runtime(url, tmp_path, Clock(), collectors={**ON, "api_keys_address": True})
-        async with rt.pollers() as poller:
+        svc = runtime(url, tmp_path, Clock(), collectors={**ON, "api_keys_address": True})
+        async with svc.pollers() as poller:
             assert await poller.poll("prod")
-            prod = listed(rt)["prod"]["api_key_id"]
+            prod = listed(svc)["prod"]["api_key_id"]
             address = {"api_key_id": prod, "address": "127.0.0.1"}
-            assert value(rt, "neon_listed_api_key_last_used_address_info", **address) == 1
-            text = rt.exposition.rendered().decode()
+            assert value(svc, "neon_listed_api_key_last_used_address_info", **address) == 1
+            text = svc.exposition.rendered().decode()
     for secret in (token, *KEYS.values()):
         assert secret not in text
         assert secret[:8] not in text
@@ -204,19 +204,19 @@ async def test_key_file_read_time_moves_when_the_file_is_rewritten(tmp_path: Pat
     file is, later once a rewritten file has been read for the next request."""
     sim = Simulator(keys=KEYS, projects=2, seed=5)
     async with served(sim) as url:
-        rt = runtime(url, tmp_path, Clock())
-        async with rt.pollers() as poller:
+        svc = runtime(url, tmp_path, Clock())
+        async with svc.pollers() as poller:
             started = time.time()
             await poller.check_key("prod")
-            first = value(rt, "neon_api_key_file_read_timestamp_seconds", key="prod")
+            first = value(svc, "neon_api_key_file_read_timestamp_seconds", key="prod")
             assert first is not None
             assert first >= started
             await poller.check_key("prod")
-            assert value(rt, "neon_api_key_file_read_timestamp_seconds", key="prod") == first
+            assert value(svc, "neon_api_key_file_read_timestamp_seconds", key="prod") == first
             written = time.time()
             (tmp_path / "prod.key").write_text(KEYS["staging"] + "\n")
             await poller.check_key("prod")
-            read = value(rt, "neon_api_key_file_read_timestamp_seconds", key="prod")
+            read = value(svc, "neon_api_key_file_read_timestamp_seconds", key="prod")
             assert read is not None
             assert read >= written
             assert sim.count("/auth", "staging") == 1  # the new key was the one sent
@@ -262,10 +262,10 @@ async def test_a_key_that_cannot_list_organizations_keeps_the_personal_keys(
     sim = Simulator(keys=KEYS, projects=2, seed=5)
     sim.inject(Fault(status=403, route="/users/me/organizations", times=None))
     async with served(sim) as url:
-        rt = runtime(url, tmp_path, Clock(), collectors=ON)
-        async with rt.pollers() as poller:
+        svc = runtime(url, tmp_path, Clock(), collectors=ON)
+        async with svc.pollers() as poller:
             assert await poller.poll("prod")
-        text = b"".join(await rt.exposition.chunks(openmetrics=False, gzipped=False)).decode()
+        text = b"".join(await svc.exposition.chunks(openmetrics=False, gzipped=False)).decode()
     owners = {
         s.labels["owner"]
         for family in text_string_to_metric_families(text)

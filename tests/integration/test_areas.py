@@ -41,7 +41,7 @@ async def test_failing_consumption_history_keeps_projects_and_its_own_last_data(
     and says it is failing in neon_exporter_collector_success."""
     sim, url = world
     clock = Clock()
-    rt = runtime(
+    svc = runtime(
         url,
         tmp_path,
         clock,
@@ -51,30 +51,30 @@ async def test_failing_consumption_history_keeps_projects_and_its_own_last_data(
     )
     pid = sim.project_ids()[0]
     body = json.dumps({"message": message}).encode()
-    async with rt.pollers() as poller:
+    async with svc.pollers() as poller:
         assert await poller.poll("prod")
-        before = value(rt, "neon_project_compute_time_seconds", project_id=pid)
+        before = value(svc, "neon_project_compute_time_seconds", project_id=pid)
         assert before is not None
         sim.inject(Fault(status=status, body=body, route=CONSUMPTION, times=None))
         for _ in range(3):  # usage due at every poll, failing each time, kept for 3 x 901 s
             clock.now += 901
             assert await poller.poll_all()
-            assert len(rt.state.view().projects) == 4
-            assert len(rt.state.view().of("endpoints")) == 4
-            assert value(rt, "neon_project_compute_time_seconds", project_id=pid) == before
-            assert value(rt, "neon_exporter_poll_success", key="prod") == 1
-            assert value(rt, "neon_exporter_collector_success", key="prod", collector="usage") == 0
+            assert len(svc.state.view().projects) == 4
+            assert len(svc.state.view().of("endpoints")) == 4
+            assert value(svc, "neon_project_compute_time_seconds", project_id=pid) == before
+            assert value(svc, "neon_exporter_poll_success", key="prod") == 1
+            assert value(svc, "neon_exporter_collector_success", key="prod", collector="usage") == 0
             for ok in ("projects", "endpoints"):
-                assert value(rt, "neon_exporter_collector_success", key="prod", collector=ok) == 1
+                assert value(svc, "neon_exporter_collector_success", key="prod", collector=ok) == 1
         clock.now += 901  # the last good usage is now over poll_max_age old: it goes
         assert await poller.poll("prod")
-        assert value(rt, "neon_project_compute_time_seconds", project_id=pid) is None
-        assert len(rt.state.view().of("endpoints")) == 4
+        assert value(svc, "neon_project_compute_time_seconds", project_id=pid) is None
+        assert len(svc.state.view().of("endpoints")) == 4
         sim.clear_faults()
         clock.now += 901
         assert await poller.poll("prod")  # and it comes back once Neon answers again
-    assert value(rt, "neon_project_compute_time_seconds", project_id=pid) is not None
-    assert value(rt, "neon_exporter_collector_success", key="prod", collector="usage") == 1
+    assert value(svc, "neon_project_compute_time_seconds", project_id=pid) is not None
+    assert value(svc, "neon_exporter_collector_success", key="prod", collector="usage") == 1
     assert sim.count(CONSUMPTION, status=status) == 4  # one request a poll, not one a batch
 
 
@@ -85,21 +85,21 @@ async def test_failing_endpoints_of_one_project_keep_the_rest(
     failed and keeps that project's last endpoints; every other project is refreshed."""
     sim, url = world
     clock = Clock()
-    rt = runtime(url, tmp_path, clock, poll_max_age=600.0)
-    async with rt.pollers() as poller:
+    svc = runtime(url, tmp_path, clock, poll_max_age=600.0)
+    async with svc.pollers() as poller:
         quick_retries(poller)
         assert await poller.poll("prod")
-        assert len(rt.state.view().of("endpoints")) == 4
+        assert len(svc.state.view().of("endpoints")) == 4
         route = "/projects/{project_id}/endpoints"
         sim.inject(Fault(status=500, route=route, times=None))
         clock.now += 60
         assert await poller.poll("prod")
-        assert len(rt.state.view().of("endpoints")) == 4  # last good data kept
-        assert value(rt, "neon_exporter_collector_success", key="prod", collector="endpoints") == 0
+        assert len(svc.state.view().of("endpoints")) == 4  # last good data kept
+        assert value(svc, "neon_exporter_collector_success", key="prod", collector="endpoints") == 0
         clock.now += 600  # past poll_max_age since the last good fetch: failing detail goes
         assert await poller.poll("prod")
-        assert len(rt.state.view().of("endpoints")) == 0
-        assert len(rt.state.view().projects) == 4
+        assert len(svc.state.view().of("endpoints")) == 0
+        assert len(svc.state.view().projects) == 4
 
 
 async def test_repeating_branch_cursor_keeps_pages_read_warns_and_counts(
@@ -113,16 +113,16 @@ async def test_repeating_branch_cursor_keeps_pages_read_warns_and_counts(
     branch = sim.world.projects[sim.project_ids()[0]].branches[0]
     page = json.dumps({"branches": [branch_json(branch)], "pagination": {"next": "again"}})
     sim.inject(Fault(body=page.encode(), route=BRANCHES, times=2))
-    rt = runtime(
+    svc = runtime(
         url,
         tmp_path,
         Clock(),
         collectors={"endpoints": True, "branches": True},
         max_concurrency=1,  # one project at a time: the first one gets both faulty pages
     )
-    async with rt.pollers() as poller:
+    async with svc.pollers() as poller:
         assert await poller.poll("prod")
-    view = rt.state.view()
+    view = svc.state.view()
     assert len(view.projects) == 4
     counts = {pid: len(view.of("branches").get(pid, ())) for pid in sim.project_ids()}
     faulty = [pid for pid, n in counts.items() if n == 1]
@@ -130,8 +130,8 @@ async def test_repeating_branch_cursor_keeps_pages_read_warns_and_counts(
     for pid, n in counts.items():
         if pid not in faulty:
             assert n == len(sim.world.projects[pid].branches)
-    assert value(rt, "neon_exporter_api_cursor_repeats_total", key="prod", route=BRANCHES) == 1.0
-    assert value(rt, "neon_exporter_collector_success", key="prod", collector="branches") == 1
+    assert value(svc, "neon_exporter_api_cursor_repeats_total", key="prod", route=BRANCHES) == 1.0
+    assert value(svc, "neon_exporter_collector_success", key="prod", collector="branches") == 1
     assert "pagination cursor repeats" in capsys.readouterr().out
 
 
@@ -143,15 +143,15 @@ async def test_a_second_key_never_hides_detail_the_first_fetched(
     sim, url = world
     for _ in range(36):
         sim.add_project(endpoints=1)  # 40 in all
-    rt = Service(
+    svc = Service(
         make_config(url, key_files(tmp_path, ("prod", "staging")), max_requests_per_minute=600.0)
     )
     seen: list[int] = []
     # About a dozen endpoint requests a poll: several polls to rotate through 40 projects.
-    async with rt.pollers(slice_seconds=0.3) as poller:
+    async with svc.pollers(slice_seconds=0.3) as poller:
         for key in ("prod", "prod", "prod", "staging", "staging", "prod", "staging"):
             assert await poller.poll(key)
-            seen.append(len(rt.state.view().of("endpoints")))
+            seen.append(len(svc.state.view().of("endpoints")))
     assert seen == sorted(seen), seen
     assert 0 < seen[0] < 40  # the rotation really was partial
 
@@ -181,21 +181,21 @@ async def test_failing_polls_lose_the_data_after_poll_max_age(
     last successful poll (the time NeonExporterDataStale reads), then drops it."""
     sim, url = world
     clock = Clock()
-    rt = runtime(url, tmp_path, clock, poll_max_age=600.0)
-    async with rt.pollers() as poller:
+    svc = runtime(url, tmp_path, clock, poll_max_age=600.0)
+    async with svc.pollers() as poller:
         assert await poller.poll("prod")
-        last = value(rt, "neon_exporter_poll_last_success_timestamp_seconds", key="prod")
+        last = value(svc, "neon_exporter_poll_last_success_timestamp_seconds", key="prod")
         assert last == clock.now
         sim.inject(Fault(status=400, route="/projects", times=None))
         for step in (300.0, 300.0):
             clock.now += step
             assert not await poller.poll("prod")
-            assert len(rt.state.view().projects) == 4
+            assert len(svc.state.view().projects) == 4
         clock.now += 1.0
         assert not await poller.poll("prod")
     assert clock.now - last > 600.0
-    assert rt.state.view().projects == {}
-    assert value(rt, "neon_exporter_poll_last_success_timestamp_seconds", key="prod") == last
+    assert svc.state.view().projects == {}
+    assert value(svc, "neon_exporter_poll_last_success_timestamp_seconds", key="prod") == last
 
 
 async def test_each_area_reports_how_long_its_requests_took(
@@ -204,20 +204,20 @@ async def test_each_area_reports_how_long_its_requests_took(
     """neon_exporter_collector_duration_seconds: a slow endpoints route shows in the endpoints
     area's duration (at least the delay), not in the project list's; on the landing page too."""
     sim, url = world
-    rt = runtime(url, tmp_path, Clock(), collectors={"endpoints": True})
+    svc = runtime(url, tmp_path, Clock(), collectors={"endpoints": True})
     sim.inject(Fault(delay=0.05, route="/projects/{project_id}/endpoints", times=None))
-    async with rt.pollers() as poller:
+    async with svc.pollers() as poller:
         assert await poller.poll("prod")
     endpoints = value(
-        rt, "neon_exporter_collector_duration_seconds", key="prod", collector="endpoints"
+        svc, "neon_exporter_collector_duration_seconds", key="prod", collector="endpoints"
     )
     listing = value(
-        rt, "neon_exporter_collector_duration_seconds", key="prod", collector="projects"
+        svc, "neon_exporter_collector_duration_seconds", key="prod", collector="projects"
     )
     assert endpoints is not None
     assert endpoints >= 0.05
     assert listing is not None
     assert listing < endpoints
     assert f"endpoints ok {endpoints:.2f}s" in page(
-        [KeyRow("prod", rt.state.health("prod"), 4, 0.0, 0.0, 1.0)], demo=False
+        [KeyRow("prod", svc.state.health("prod"), 4, 0.0, 0.0, 1.0)], demo=False
     )

@@ -35,8 +35,8 @@ def main_branch(sim: Simulator, pid: str) -> str:
     return next(b.id for b in sim.world.projects[pid].branches if b.default)
 
 
-def success(rt: Service) -> float | None:
-    return value(rt, "neon_exporter_collector_success", key="prod", collector="backup_coverage")
+def success(svc: Service) -> float | None:
+    return value(svc, "neon_exporter_collector_success", key="prod", collector="backup_coverage")
 
 
 async def test_default_branch_schedules(world: tuple[Simulator, str], tmp_path: Path) -> None:
@@ -45,12 +45,12 @@ async def test_default_branch_schedules(world: tuple[Simulator, str], tmp_path: 
     sim, url = world
     daily, hourly, bare = sim.project_ids()
     sim.snapshots.branch(bare, main_branch(sim, bare)).manual.clear()  # no snapshot at all
-    rt = Service(make_config(url, key_files(tmp_path), collectors=ON), clock=Clock())
-    async with rt.pollers() as poller:
+    svc = Service(make_config(url, key_files(tmp_path), collectors=ON), clock=Clock())
+    async with svc.pollers() as poller:
         assert await poller.poll("prod")
     for pid, scheduled in ((daily, 1), (hourly, 1), (bare, 0)):
-        assert value(rt, SCHEDULED, project_id=pid, branch_id=main_branch(sim, pid)) == scheduled
-    assert success(rt) == 1
+        assert value(svc, SCHEDULED, project_id=pid, branch_id=main_branch(sim, pid)) == scheduled
+    assert success(svc) == 1
     assert sim.count(BRANCHES) == 3
     assert sim.count(SCHEDULE) == 3
     assert sim.count("/projects/{project_id}/snapshots") == 0
@@ -71,19 +71,19 @@ async def test_backup_coverage_fails_apart(
     labels = {"project_id": bare, "branch_id": main_branch(sim, bare)}
     clock = Clock()
     config = make_config(url, key_files(tmp_path), collectors=ON, poll_max_age=7200.0)
-    rt = Service(config, clock=clock)
-    async with rt.pollers() as poller:
+    svc = Service(config, clock=clock)
+    async with svc.pollers() as poller:
         quick_retries(poller)
         assert await poller.poll("prod")
-        assert value(rt, SCHEDULED, **labels) == 0
+        assert value(svc, SCHEDULED, **labels) == 0
         sim.inject(Fault(status=status, route=route, times=None))
         clock.now += 3601
         assert await poller.poll("prod")
-    assert len(rt.state.view().projects) == 3
-    assert value(rt, "neon_exporter_poll_success", key="prod") == 1
+    assert len(svc.state.view().projects) == 3
+    assert value(svc, "neon_exporter_poll_success", key="prod") == 1
     if route == SCHEDULE and status in (403, 404):
-        assert success(rt) == 1
-        assert value(rt, SCHEDULED, **labels) is None
+        assert success(svc) == 1
+        assert value(svc, SCHEDULED, **labels) is None
     else:
-        assert success(rt) == 0
-        assert value(rt, SCHEDULED, **labels) == 0
+        assert success(svc) == 0
+        assert value(svc, SCHEDULED, **labels) == 0

@@ -34,8 +34,8 @@ async def world() -> AsyncIterator[tuple[Simulator, str]]:
         await server.close()
 
 
-def success(rt: Service, collector: str) -> float | None:
-    return value(rt, "neon_exporter_collector_success", key="prod", collector=collector)
+def success(svc: Service, collector: str) -> float | None:
+    return value(svc, "neon_exporter_collector_success", key="prod", collector=collector)
 
 
 async def test_expiry_and_deleted_branches(world: tuple[Simulator, str], tmp_path: Path) -> None:
@@ -43,35 +43,35 @@ async def test_expiry_and_deleted_branches(world: tuple[Simulator, str], tmp_pat
     how they went and until when they can be recovered."""
     sim, url = world
     first = sim.world.projects[sim.project_ids()[0]]
-    rt = Service(make_config(url, key_files(tmp_path), collectors=ON), clock=Clock())
-    async with rt.pollers() as poller:
+    svc = Service(make_config(url, key_files(tmp_path), collectors=ON), clock=Clock())
+    async with svc.pollers() as poller:
         assert await poller.poll("prod")
     default = next(b for b in first.branches if b.default)
     assert default.expires_at is not None
     labels = {"project_id": first.id, "branch_id": default.id}
-    assert value(rt, "neon_branch_expires_timestamp_seconds", **labels) == (
+    assert value(svc, "neon_branch_expires_timestamp_seconds", **labels) == (
         default.expires_at.timestamp()
     )
-    assert value(rt, "neon_branch_ttl_interval_seconds", **labels) == 30 * 86400
+    assert value(svc, "neon_branch_ttl_interval_seconds", **labels) == 30 * 86400
     second = sim.world.projects[sim.project_ids()[1]]
     never = next(b for b in second.branches if b.default)
     assert never.expires_at is None
     labels = {"project_id": second.id, "branch_id": never.id}
-    assert value(rt, "neon_branch_expires_timestamp_seconds", **labels) is None
-    assert value(rt, "neon_branch_ttl_interval_seconds", **labels) is None
+    assert value(svc, "neon_branch_expires_timestamp_seconds", **labels) is None
+    assert value(svc, "neon_branch_ttl_interval_seconds", **labels) is None
     for b in first.deleted_branches:
         assert b.recovery is not None
         labels = {"project_id": first.id, "branch_id": b.id}
         info = {**labels, "branch_name": b.name, "deletion_method": b.recovery["deletion_method"]}
-        assert value(rt, "neon_deleted_branch_info", **info) == 1
-        deleted = value(rt, "neon_deleted_branch_deleted_timestamp_seconds", **labels)
+        assert value(svc, "neon_deleted_branch_info", **info) == 1
+        deleted = value(svc, "neon_deleted_branch_deleted_timestamp_seconds", **labels)
         assert deleted is not None
-        assert value(rt, UNTIL, **labels) == deleted + 7 * 86400
+        assert value(svc, UNTIL, **labels) == deleted + 7 * 86400
         # Never among the live branches.
-        assert value(rt, "neon_branch_logical_size_bytes", **labels) is None
+        assert value(svc, "neon_branch_logical_size_bytes", **labels) is None
         live = {**labels, "branch_name": b.name, "default": "false", "protected": "false"}
-        assert value(rt, "neon_branch_info", **live, state="ready") is None
-    assert success(rt, "deleted_branches") == 1
+        assert value(svc, "neon_branch_info", **live, state="ready") is None
+    assert success(svc, "deleted_branches") == 1
     assert sim.count(DELETED) == 3
     assert sim.count("/projects/{project_id}/branches") == 3  # the live list, once each
 
@@ -88,11 +88,11 @@ async def test_deleted_branches_fail_apart(
     gone = sim.world.projects[pid].deleted_branches[0].id
     clock = Clock()
     config = make_config(url, key_files(tmp_path), collectors=ON, poll_max_age=7200.0)
-    rt = Service(config, clock=clock)
-    async with rt.pollers() as poller:
+    svc = Service(config, clock=clock)
+    async with svc.pollers() as poller:
         quick_retries(poller)
         assert await poller.poll("prod")
-        before = value(rt, UNTIL, project_id=pid, branch_id=gone)
+        before = value(svc, UNTIL, project_id=pid, branch_id=gone)
         assert before is not None
         if fault == "no recovery preview":
             sim.world.branch_recovery = False
@@ -100,12 +100,12 @@ async def test_deleted_branches_fail_apart(
             sim.inject(Fault(status=int(fault), route=DELETED, times=None))
         clock.now += 3601
         assert await poller.poll("prod")
-    assert len(rt.state.view().projects) == 3
-    assert success(rt, "branches") == 1
-    assert value(rt, "neon_exporter_poll_success", key="prod") == 1
+    assert len(svc.state.view().projects) == 3
+    assert success(svc, "branches") == 1
+    assert value(svc, "neon_exporter_poll_success", key="prod") == 1
     if fault in ("no recovery preview", 403):
-        assert success(rt, "deleted_branches") == 1
-        assert value(rt, UNTIL, project_id=pid, branch_id=gone) is None
+        assert success(svc, "deleted_branches") == 1
+        assert value(svc, UNTIL, project_id=pid, branch_id=gone) is None
     else:
-        assert success(rt, "deleted_branches") == 0
-        assert value(rt, UNTIL, project_id=pid, branch_id=gone) == before
+        assert success(svc, "deleted_branches") == 0
+        assert value(svc, UNTIL, project_id=pid, branch_id=gone) == before

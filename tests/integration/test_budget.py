@@ -48,22 +48,22 @@ async def start(projects: int) -> tuple[Simulator, TestServer, str]:
     return sim, server, str(server.make_url("/api/v2"))
 
 
-async def test_rotation_covers_every_project_within_the_budget(runtime_for: Build) -> None:
+async def test_rotation_covers_every_project_within_the_budget(service_for: Build) -> None:
     """60 projects, ~14 a poll: each poll succeeds and in six polls every project is fetched."""
     sim, server, url = await start(60)
     try:
-        rt = runtime_for(url, max_requests_per_minute=RATE * 60)
+        svc = service_for(url, max_requests_per_minute=RATE * 60)
         unfetched: list[float] = []
-        async with rt.pollers(slice_seconds=SLICE) as poller:
+        async with svc.pollers(slice_seconds=SLICE) as poller:
             on_virtual_time(poller, VirtualTime())
             for _ in range(6):
                 assert await poller.poll("prod")
                 left = value(
-                    rt, "neon_exporter_detail_unfetched_projects", key="prod", kind="endpoints"
+                    svc, "neon_exporter_detail_unfetched_projects", key="prod", kind="endpoints"
                 )
                 assert left is not None
                 unfetched.append(left)
-                duration = value(rt, "neon_exporter_poll_duration_seconds", key="prod")
+                duration = value(svc, "neon_exporter_poll_duration_seconds", key="prod")
                 assert duration is not None
                 assert duration < SLICE + 1.5
     finally:
@@ -71,18 +71,18 @@ async def test_rotation_covers_every_project_within_the_budget(runtime_for: Buil
     assert 0 < unfetched[0] < 60  # the first poll is partial
     assert unfetched == sorted(unfetched, reverse=True)
     assert unfetched[-1] == 0
-    assert set(rt.state.view().of("endpoints")) == set(sim.project_ids())
+    assert set(svc.state.view().of("endpoints")) == set(sim.project_ids())
     assert sim.count("/projects") == 6
-    assert value(rt, "neon_exporter_api_budget_requests_per_minute", key="prod") == RATE * 60
-    assert value(rt, "neon_exporter_detail_oldest_timestamp_seconds", key="prod", kind="endpoints")
+    assert value(svc, "neon_exporter_api_budget_requests_per_minute", key="prod") == RATE * 60
+    assert value(svc, "neon_exporter_detail_oldest_timestamp_seconds", key="prod", kind="endpoints")
 
 
-async def test_budget_is_never_exceeded_in_any_window_across_polls(runtime_for: Build) -> None:
+async def test_budget_is_never_exceeded_in_any_window_across_polls(service_for: Build) -> None:
     """Over back-to-back rotating polls no window sees more than its share of the budget + burst."""
     sim, server, url = await start(150)
     try:
-        rt = runtime_for(url, max_requests_per_minute=RATE * 60)
-        async with rt.pollers(slice_seconds=SLICE) as poller:
+        svc = service_for(url, max_requests_per_minute=RATE * 60)
+        async with svc.pollers(slice_seconds=SLICE) as poller:
             buckets = on_virtual_time(poller, VirtualTime())
             for _ in range(4):
                 assert await poller.poll("prod")
@@ -94,21 +94,21 @@ async def test_budget_is_never_exceeded_in_any_window_across_polls(runtime_for: 
     assert_within_budget(buckets["prod"].taken, per_second=RATE, burst=10)
 
 
-async def test_changed_and_new_projects_are_refreshed_first(runtime_for: Build) -> None:
+async def test_changed_and_new_projects_are_refreshed_first(service_for: Build) -> None:
     """A project whose list entry changed, and a new project, are fetched in the next poll even
     when that poll refreshes only a fraction of the projects."""
     sim, server, url = await start(60)
     try:
-        rt = runtime_for(url, max_requests_per_minute=RATE * 60)
-        async with rt.pollers(slice_seconds=SLICE) as poller:
+        svc = service_for(url, max_requests_per_minute=RATE * 60)
+        async with svc.pollers(slice_seconds=SLICE) as poller:
             on_virtual_time(poller, VirtualTime())
             for _ in range(6):
                 assert await poller.poll("prod")
             assert (
-                value(rt, "neon_exporter_detail_unfetched_projects", key="prod", kind="endpoints")
+                value(svc, "neon_exporter_detail_unfetched_projects", key="prod", kind="endpoints")
                 == 0
             )
-            fetched = rt.state.snapshot("prod").fetched["endpoints"]  # type: ignore[union-attr]
+            fetched = svc.state.snapshot("prod").fetched["endpoints"]  # type: ignore[union-attr]
             # The most recently fetched project is the last one rotation would come back to.
             latest = max(fetched, key=lambda pid: fetched[pid])
             endpoint = sim.endpoints_of(latest)[0]
@@ -130,29 +130,29 @@ async def test_changed_and_new_projects_are_refreshed_first(runtime_for: Build) 
     assert spent < 30  # only a slice of the 61 projects was refreshed
     assert (
         value(
-            rt, "neon_endpoint_state", project_id=latest, endpoint_id=endpoint.id, state=new_state
+            svc, "neon_endpoint_state", project_id=latest, endpoint_id=endpoint.id, state=new_state
         )
         == 1
     )
-    assert value(rt, "neon_project_state", project_id=latest, state="init") == 1
-    assert added in rt.state.view().of("endpoints")
-    assert value(rt, "neon_exporter_detail_unfetched_projects", key="prod", kind="endpoints") == 0
+    assert value(svc, "neon_project_state", project_id=latest, state="init") == 1
+    assert added in svc.state.view().of("endpoints")
+    assert value(svc, "neon_exporter_detail_unfetched_projects", key="prod", kind="endpoints") == 0
 
 
-async def test_changed_projects_are_served_before_the_poll_ends(runtime_for: Build) -> None:
+async def test_changed_projects_are_served_before_the_poll_ends(service_for: Build) -> None:
     """Once new and changed projects are fetched, a snapshot with them is served while the poll
     goes on rotating through the rest."""
     sim, server, url = await start(30)
     try:
-        rt = runtime_for(url)
-        async with rt.pollers() as poller:
+        svc = service_for(url)
+        async with svc.pollers() as poller:
             assert await poller.poll("prod")  # everything fetched once
             changed = sim.project_ids()[7]
             endpoint = sim.endpoints_of(changed)[0]
             sim.set_endpoint(endpoint.id, state="init" if endpoint.state != "init" else "idle")
             published: list[PollResult] = []
             client = poller["prod"].client
-            previous = rt.state.snapshot("prod")
+            previous = svc.state.snapshot("prod")
             # Rotation is due for every project (nothing is fresher than the poll interval).
             final = await poll_v2(
                 client,
@@ -183,27 +183,27 @@ def test_list_interval_keeps_the_list_to_a_tenth_of_the_budget() -> None:
     assert list_interval(0, 600) == 1.0  # an empty account still costs one page
 
 
-async def test_polls_between_lists_rotate_detail_only(runtime_for: Build) -> None:
+async def test_polls_between_lists_rotate_detail_only(service_for: Build) -> None:
     """When the list is costly for the budget, the next poll skips it and still refreshes."""
     sim, server, url = await start(2000)  # 5 pages: list_interval at 600/min = 5 s
     try:
-        rt = runtime_for(url, max_requests_per_minute=RATE * 60)
-        async with rt.pollers(slice_seconds=SLICE) as poller:
+        svc = service_for(url, max_requests_per_minute=RATE * 60)
+        async with svc.pollers(slice_seconds=SLICE) as poller:
             on_virtual_time(poller, VirtualTime())
             assert await poller.poll("prod")
             lists, details = sim.count("/projects"), sim.count(ENDPOINTS)
             assert await poller.poll("prod")  # at once: well inside the 5 s list interval
             assert sim.count("/projects") == lists
             assert sim.count(ENDPOINTS) > details
-            assert value(rt, "neon_exporter_poll_success", key="prod") == 1
-            assert value(rt, "neon_projects", key="prod") == 2000
+            assert value(svc, "neon_exporter_poll_success", key="prod") == 1
+            assert value(svc, "neon_projects", key="prod") == 2000
     finally:
         await server.close()
 
 
-async def _served(rt: Service) -> str:
+async def _served(svc: Service) -> str:
     """The classic text exposition, as /metrics serves it."""
-    return b"".join(await rt.exposition.chunks(openmetrics=False, gzipped=False)).decode()
+    return b"".join(await svc.exposition.chunks(openmetrics=False, gzipped=False)).decode()
 
 
 async def test_no_project_starves_when_more_change_each_poll_than_a_poll_affords(
@@ -221,11 +221,11 @@ async def test_no_project_starves_when_more_change_each_poll_than_a_poll_affords
         max_requests_per_minute=RATE * 60,
         collectors={"endpoints": False, "branches": True},
     )
-    rt = Service(config, clock=lambda: wall + time.now)
+    svc = Service(config, clock=lambda: wall + time.now)
     running = sim.project_ids()[:25]
     ages: list[float] = []
     try:
-        async with rt.pollers(slice_seconds=SLICE) as poller:
+        async with svc.pollers(slice_seconds=SLICE) as poller:
             on_virtual_time(poller, time)
             for poll in range(30):
                 for pid in running:  # compute_last_active_at moves; updated_at does not
@@ -235,7 +235,7 @@ async def test_no_project_starves_when_more_change_each_poll_than_a_poll_affords
                     ) + timedelta(minutes=poll)
                 assert await poller.poll("prod")
                 labels = {"key": "prod", "kind": "branches"}
-                oldest = sample(await _served(rt), OLDEST, labels)
+                oldest = sample(await _served(svc), OLDEST, labels)
                 assert oldest is not None
                 ages.append(wall + time.now - oldest)
     finally:
@@ -246,23 +246,23 @@ async def test_no_project_starves_when_more_change_each_poll_than_a_poll_affords
     assert max(ages[5:]) < 8 * SLICE, ages
 
 
-async def test_a_selection_change_applies_at_the_next_poll(runtime_for: Build) -> None:
+async def test_a_selection_change_applies_at_the_next_poll(service_for: Build) -> None:
     """A reload that leaves every project out is served at the next poll, even when the list is
     not due yet: no project is exported and no request is spent on one."""
     sim, server, url = await start(2000)  # 5 pages: list_interval at 600/min = 5 s
     time = VirtualTime()
     try:
-        rt = runtime_for(url, max_requests_per_minute=RATE * 60)
-        async with rt.pollers(slice_seconds=SLICE) as poller:
+        svc = service_for(url, max_requests_per_minute=RATE * 60)
+        async with svc.pollers(slice_seconds=SLICE) as poller:
             on_virtual_time(poller, time)
             assert await poller.poll("prod")
-        assert sample(await _served(rt), "neon_project_info") is not None
-        rt.reconfigure(replace(rt.config, projects_exclude=".*"))  # what a reload applies
+        assert sample(await _served(svc), "neon_project_info") is not None
+        svc.reconfigure(replace(svc.config, projects_exclude=".*"))  # what a reload applies
         details = sim.count(ENDPOINTS)
-        async with rt.pollers(slice_seconds=SLICE) as poller:
+        async with svc.pollers(slice_seconds=SLICE) as poller:
             on_virtual_time(poller, time)
             assert await poller.poll("prod")  # at once: well inside the 5 s list interval
-        text = await _served(rt)
+        text = await _served(svc)
     finally:
         await server.close()
     assert sample(text, "neon_project_info") is None
@@ -285,10 +285,10 @@ async def test_a_poll_counts_what_snapshots_really_cost(tmp_path: Path) -> None:
         max_requests_per_minute=RATE * 60,
         collectors={"endpoints": False, "snapshots": True},
     )
-    rt = Service(config)
+    svc = Service(config)
     durations: list[float] = []
     try:
-        async with rt.pollers(slice_seconds=SLICE) as poller:
+        async with svc.pollers(slice_seconds=SLICE) as poller:
             on_virtual_time(poller, time)
             for _ in range(20):
                 started = time.now
@@ -297,4 +297,4 @@ async def test_a_poll_counts_what_snapshots_really_cost(tmp_path: Path) -> None:
     finally:
         await server.close()
     assert max(durations) <= SLICE + 1 / RATE, durations
-    assert len(rt.state.view().of("snapshots")) == 30
+    assert len(svc.state.view().of("snapshots")) == 30

@@ -19,7 +19,7 @@ BARE = "bare-pooler-000001"  # its endpoints answer without the deprecated field
 OLD = "old-pooler-000002"  # its endpoints still carry them
 
 
-async def test_endpoints_without_pooler_fields_keep_their_series(runtime_for: Build) -> None:
+async def test_endpoints_without_pooler_fields_keep_their_series(service_for: Build) -> None:
     """Three endpoints without the fields: three endpoint series, the project's state, and
     no pooler series (absent, not 0); a project whose endpoints report them keeps its own."""
     sim = Simulator(keys=KEYS, projects=0)
@@ -31,14 +31,14 @@ async def test_endpoints_without_pooler_fields_keep_their_series(runtime_for: Bu
     server = TestServer(sim.make_app(), host="127.0.0.1")
     await server.start_server()
     try:
-        rt = runtime_for(str(server.make_url("/api/v2")))
-        async with rt.pollers() as poller:
+        svc = service_for(str(server.make_url("/api/v2")))
+        async with svc.pollers() as poller:
             assert await poller.poll("prod")
     finally:
         await server.close()
     assert sim.count("/projects/{project_id}/endpoints", status=200) == 2
 
-    samples = [s for family in families(rt) for s in family.samples]
+    samples = [s for family in families(svc) for s in family.samples]
 
     def series(name: str, project_id: str) -> list[dict[str, str]]:
         return [
@@ -49,9 +49,9 @@ async def test_endpoints_without_pooler_fields_keep_their_series(runtime_for: Bu
         bare_eps
     )
     assert len(series("neon_endpoint_state", BARE)) == 3 * 3  # one per endpoint and state
-    state = value(rt, "neon_project_state", project_id=BARE, state="active")
+    state = value(svc, "neon_project_state", project_id=BARE, state="active")
     assert state == 1
     assert series("neon_endpoint_pooler_enabled", BARE) == []
     assert series("neon_project_pooler_enabled", BARE) == []
-    assert value(rt, "neon_project_pooler_enabled", project_id=OLD) == 1
+    assert value(svc, "neon_project_pooler_enabled", project_id=OLD) == 1
     assert len(series("neon_endpoint_pooler_enabled", OLD)) == 1

@@ -88,22 +88,22 @@ async def front(sim: Simulator) -> AsyncIterator[tuple[Front, str]]:
 
 
 async def fails_keeping_last_data(
-    rt: Service, poller: Pollers, capsys: pytest.CaptureFixture[str], expect_in_log: str
+    svc: Service, poller: Pollers, capsys: pytest.CaptureFixture[str], expect_in_log: str
 ) -> None:
     """Poll into the fault and check everything users rely on."""
-    before = set(rt.state.view().projects)
-    last_success = value(rt, "neon_exporter_poll_last_success_timestamp_seconds", key="prod")
+    before = set(svc.state.view().projects)
+    last_success = value(svc, "neon_exporter_poll_last_success_timestamp_seconds", key="prod")
     capsys.readouterr()
     assert await poller.poll("prod") is False
     err = capsys.readouterr().err
-    assert set(rt.state.view().projects) == before
-    assert value(rt, "neon_projects", key="prod") == len(before)
-    assert value(rt, "neon_exporter_poll_success", key="prod") == 0
+    assert set(svc.state.view().projects) == before
+    assert value(svc, "neon_projects", key="prod") == len(before)
+    assert value(svc, "neon_exporter_poll_success", key="prod") == 0
     assert (
-        value(rt, "neon_exporter_poll_last_success_timestamp_seconds", key="prod") == last_success
+        value(svc, "neon_exporter_poll_last_success_timestamp_seconds", key="prod") == last_success
     )
-    assert value(rt, "neon_api_key_valid", key="prod") == 1
-    assert b"neon_project_info" in rt.exposition.rendered()
+    assert value(svc, "neon_api_key_valid", key="prod") == 1
+    assert b"neon_project_info" in svc.exposition.rendered()
     failed = [json.loads(line) for line in err.splitlines() if '"poll failed' in line]
     assert len(failed) == 1, err
     assert failed[0]["event"] == "poll failed", err  # not "poll failed unexpectedly" (a bug)
@@ -177,7 +177,7 @@ FRONT_FAULTS: list[tuple[str, FaultFn, str]] = [
 )
 async def test_transport_and_paging_faults(
     front: tuple[Front, str],
-    runtime_for: Callable[..., Service],
+    service_for: Callable[..., Service],
     capsys: pytest.CaptureFixture[str],
     fault: FaultFn,
     expect: str,
@@ -185,24 +185,24 @@ async def test_transport_and_paging_faults(
     """Resets, endless bodies and endless cursors fail the poll cleanly, keeping last data."""
     setup_logging("info", "json")
     f, url = front
-    rt = runtime_for(url)
-    async with rt.pollers() as poller:
+    svc = service_for(url)
+    async with svc.pollers() as poller:
         quick_retries(poller)
         assert await poller.poll("prod")
         f.fault = fault
-        await fails_keeping_last_data(rt, poller, capsys, expect)
+        await fails_keeping_last_data(svc, poller, capsys, expect)
         await poller.check_key("prod")  # the /auth probe still answers
-    assert value(rt, "neon_api_key_valid", key="prod") == 1
+    assert value(svc, "neon_api_key_valid", key="prod") == 1
 
 
 async def test_cursor_cap_counts_requests(
-    front: tuple[Front, str], runtime_for: Callable[..., Service]
+    front: tuple[Front, str], service_for: Callable[..., Service]
 ) -> None:
     """A cursor that never ends stops after MAX_PAGES list requests, not one more."""
     f, url = front
-    rt = runtime_for(url)
+    svc = service_for(url)
     f.fault = never_ending_cursor
-    async with rt.pollers() as poller:
+    async with svc.pollers() as poller:
         assert not await poller.poll("prod")
     assert f.requests.count("/api/v2/projects") == MAX_PAGES
 
@@ -246,42 +246,42 @@ SIM_FAULTS: list[tuple[str, Fault, str]] = [
 async def test_body_faults(
     sim: Simulator,
     sim_url: str,
-    runtime_for: Callable[..., Service],
+    service_for: Callable[..., Service],
     capsys: pytest.CaptureFixture[str],
     fault: Fault,
     expect: str,
 ) -> None:
     """Truncated, oversized, mislabelled and proxy-made bodies fail the poll, keeping last data."""
     setup_logging("info", "json")
-    rt = runtime_for(sim_url)
-    async with rt.pollers() as poller:
+    svc = service_for(sim_url)
+    async with svc.pollers() as poller:
         assert await poller.poll("prod")
         sim.inject(fault)
-        await fails_keeping_last_data(rt, poller, capsys, expect)
+        await fails_keeping_last_data(svc, poller, capsys, expect)
 
 
 async def test_truncated_endpoints_fail_their_area_not_the_poll(
     sim: Simulator,
     sim_url: str,
-    runtime_for: Callable[..., Service],
+    service_for: Callable[..., Service],
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     """Truncated endpoint bodies: the poll succeeds with every project, the endpoints keep their
     last data, and the area says it is failing (in the log and in collector_success)."""
     setup_logging("info", "json")
-    rt = runtime_for(sim_url)
-    async with rt.pollers() as poller:
+    svc = service_for(sim_url)
+    async with svc.pollers() as poller:
         assert await poller.poll("prod")
-        endpoints = dict(rt.state.view().of("endpoints"))
+        endpoints = dict(svc.state.view().of("endpoints"))
         sim.inject(
             Fault(body=b'{"endpoints": [', route="/projects/{project_id}/endpoints", times=None)
         )
         capsys.readouterr()
         assert await poller.poll("prod")
     err = capsys.readouterr().err
-    assert dict(rt.state.view().of("endpoints")) == endpoints
-    assert value(rt, "neon_exporter_poll_success", key="prod") == 1
-    assert value(rt, "neon_exporter_collector_success", key="prod", collector="endpoints") == 0
+    assert dict(svc.state.view().of("endpoints")) == endpoints
+    assert value(svc, "neon_exporter_poll_success", key="prod") == 1
+    assert value(svc, "neon_exporter_collector_success", key="prod", collector="endpoints") == 0
     failed = [json.loads(line) for line in err.splitlines() if "collector failed" in line]
     assert len(failed) == 1, err
     assert failed[0]["collector"] == "endpoints"
@@ -291,29 +291,29 @@ async def test_truncated_endpoints_fail_their_area_not_the_poll(
 
 
 async def test_json_with_a_wrong_content_type_is_accepted(
-    sim: Simulator, sim_url: str, runtime_for: Callable[..., Service]
+    sim: Simulator, sim_url: str, service_for: Callable[..., Service]
 ) -> None:
     """A valid JSON page labelled text/plain is used: the body, not the label, decides."""
     page = {"projects": [], "pagination": {"cursor": "x"}}
     sim.inject(Fault(body=json.dumps(page).encode(), content_type="text/plain", route="/projects"))
-    rt = runtime_for(sim_url)
-    async with rt.pollers() as poller:
+    svc = service_for(sim_url)
+    async with svc.pollers() as poller:
         assert await poller.poll("prod")
-    assert value(rt, "neon_projects", key="prod") == 0
+    assert value(svc, "neon_projects", key="prod") == 0
 
 
 async def test_a_body_that_stalls_is_counted_once_as_a_timeout(
-    sim: Simulator, sim_url: str, runtime_for: Callable[..., Service]
+    sim: Simulator, sim_url: str, service_for: Callable[..., Service]
 ) -> None:
     """A 200 whose body stops coming past the request timeout is one request, counted as
     ``timeout`` only: the status line alone is not an answer."""
-    rt = runtime_for(sim_url, request_timeout=1.0)
+    svc = service_for(sim_url, request_timeout=1.0)
     sim.inject(Fault(route="/projects", stall=30.0))
-    async with rt.pollers() as poller:
+    async with svc.pollers() as poller:
         assert not await poller.poll("prod")
     counted = [
         (s.labels["code"], s.value)
-        for m in families(rt)
+        for m in families(svc)
         for s in m.samples
         if s.name == "neon_exporter_api_requests_total" and s.labels["route"] == "/projects"
     ]
@@ -324,7 +324,7 @@ async def test_a_body_that_stalls_is_counted_once_as_a_timeout(
 
 
 async def test_repeated_project_ids_are_counted_once(
-    sim: Simulator, front: tuple[Front, str], runtime_for: Callable[..., Service]
+    sim: Simulator, front: tuple[Front, str], service_for: Callable[..., Service]
 ) -> None:
     """A full page repeating the same five projects yields five projects, one series each, and
     one endpoint request each."""
@@ -349,18 +349,18 @@ async def test_repeated_project_ids_are_counted_once(
         return web.json_response(body)
 
     f.fault = repeating
-    rt = runtime_for(url)
-    async with rt.pollers() as poller:
+    svc = service_for(url)
+    async with svc.pollers() as poller:
         assert await poller.poll("prod")
-    assert set(rt.state.view().projects) == set(real)
-    assert value(rt, "neon_projects", key="prod") == len(real)
+    assert set(svc.state.view().projects) == set(real)
+    assert value(svc, "neon_projects", key="prod") == len(real)
     assert sim.count("/projects/{project_id}/endpoints") == len(real)
-    info = [s for m in families(rt) for s in m.samples if s.name == "neon_project_info"]
+    info = [s for m in families(svc) for s in m.samples if s.name == "neon_project_info"]
     assert sorted(s.labels["project_id"] for s in info) == sorted(real)
 
 
 async def test_projects_vanishing_between_pages(
-    sim: Simulator, front: tuple[Front, str], runtime_for: Callable[..., Service]
+    sim: Simulator, front: tuple[Front, str], service_for: Callable[..., Service]
 ) -> None:
     """Projects deleted while the list is being paged (one already listed, one not yet) are
     absent afterwards, and the poll still succeeds."""
@@ -378,13 +378,13 @@ async def test_projects_vanishing_between_pages(
         return None
 
     f.fault = delete_between_pages
-    rt = runtime_for(url)
-    async with rt.pollers() as poller:
+    svc = service_for(url)
+    async with svc.pollers() as poller:
         assert await poller.poll("prod")
-    seen = set(rt.state.view().projects)
+    seen = set(svc.state.view().projects)
     assert seen == set(ids) - {listed_then_deleted, never_listed}
-    assert value(rt, "neon_projects", key="prod") == len(ids) - 2
-    assert value(rt, "neon_project_info", project_id=listed_then_deleted) is None
+    assert value(svc, "neon_projects", key="prod") == len(ids) - 2
+    assert value(svc, "neon_project_info", project_id=listed_then_deleted) is None
 
 
 # -- slow upstream: the poll's overall deadline -------------------------------------------------
@@ -399,13 +399,13 @@ async def test_slow_upstream_hits_the_poll_deadline(
     config = make_config(
         sim_url, key_files(tmp_path), poll_interval=2.0, poll_max_age=6.0, request_timeout=30.0
     )
-    rt = Service(config)
-    async with rt.pollers() as poller:
+    svc = Service(config)
+    async with svc.pollers() as poller:
         assert poller["prod"].deadline == 4.0
         assert await poller.poll("prod")
         sim.inject(Fault(delay=20.0, times=None))
-        await fails_keeping_last_data(rt, poller, capsys, "poll deadline of 4s exceeded")
-    assert value(rt, "neon_exporter_poll_duration_seconds", key="prod") < 20.0  # type: ignore[operator]
+        await fails_keeping_last_data(svc, poller, capsys, "poll deadline of 4s exceeded")
+    assert value(svc, "neon_exporter_poll_duration_seconds", key="prod") < 20.0  # type: ignore[operator]
 
 
 def test_default_deadline_from_config() -> None:
@@ -447,20 +447,20 @@ def _self_signed(tmp_path: Path) -> ssl.SSLContext:
 
 
 async def test_dns_failure(
-    sim_url: str, runtime_for: Callable[..., Service], capsys: pytest.CaptureFixture[str]
+    sim_url: str, service_for: Callable[..., Service], capsys: pytest.CaptureFixture[str]
 ) -> None:
     """An API host that stops resolving fails the poll with the host in the log line."""
     setup_logging("info", "json")
-    rt = runtime_for(sim_url)
-    async with rt.pollers() as poller:
+    svc = service_for(sim_url)
+    async with svc.pollers() as poller:
         assert await poller.poll("prod")
         # The same client, now pointed at a name that cannot resolve (RFC 2606 .invalid).
         poller["prod"].client.base_url = "http://neon.invalid/api/v2"
-        await fails_keeping_last_data(rt, poller, capsys, "neon.invalid")
+        await fails_keeping_last_data(svc, poller, capsys, "neon.invalid")
         await poller.check_key("prod")
-    assert value(rt, "neon_api_key_valid", key="prod") == 1
+    assert value(svc, "neon_api_key_valid", key="prod") == 1
     assert (
-        value(rt, "neon_exporter_api_requests_total", key="prod", route="/projects", code="error")
+        value(svc, "neon_exporter_api_requests_total", key="prod", route="/projects", code="error")
         == 1
     )
 
@@ -468,7 +468,7 @@ async def test_dns_failure(
 async def test_tls_failure_to_the_api(
     sim: Simulator,
     sim_url: str,
-    runtime_for: Callable[..., Service],
+    service_for: Callable[..., Service],
     capsys: pytest.CaptureFixture[str],
     tmp_path: Path,
 ) -> None:
@@ -478,13 +478,13 @@ async def test_tls_failure_to_the_api(
     impostor = TestServer(sim.make_app(), host="127.0.0.1")
     await impostor.start_server(ssl=_self_signed(tmp_path))
     before = len(sim.requests)
-    rt = runtime_for(sim_url)
+    svc = service_for(sim_url)
     try:
-        async with rt.pollers() as poller:
+        async with svc.pollers() as poller:
             assert await poller.poll("prod")
             before = len(sim.requests)
             poller["prod"].client.base_url = f"https://127.0.0.1:{impostor.port}/api/v2"
-            await fails_keeping_last_data(rt, poller, capsys, "certificate verify failed")
+            await fails_keeping_last_data(svc, poller, capsys, "certificate verify failed")
     finally:
         await impostor.close()
     assert len(sim.requests) == before  # the key never reached the impostor
@@ -500,18 +500,18 @@ def client_tasks() -> list[asyncio.Task[object]]:
 
 
 async def test_many_faulty_polls_in_a_row_leave_no_tasks(
-    sim: Simulator, sim_url: str, runtime_for: Callable[..., Service]
+    sim: Simulator, sim_url: str, service_for: Callable[..., Service]
 ) -> None:
     """Twenty faulty polls (mixed faults; the endpoint fault fails only its area) leave no
     stray tasks behind and the next poll works."""
-    rt = runtime_for(sim_url)
+    svc = service_for(sim_url)
     faults: list[Callable[[], Fault]] = [
         lambda: Fault(body=b"{"),
         lambda: Fault(status=500),
         lambda: Fault(body=b"<html>", content_type="text/html"),
         lambda: Fault(body=b"{", route="/projects/{project_id}/endpoints"),
     ]
-    async with rt.pollers() as poller:
+    async with svc.pollers() as poller:
         quick_retries(poller)
         baseline = len(client_tasks())
         for i in range(20):

@@ -74,8 +74,8 @@ async def demo_url(tmp_path: Path) -> AsyncIterator[str]:
     api = TestServer(sim.make_app(), host="127.0.0.1")
     await api.start_server()
     key = KeyConfig(name=DEMO_KEY_NAME, source=KeySource(value=TOKEN))
-    rt = Service(make_config(str(api.make_url("/api/v2")), (key,)))
-    app = make_app(rt)
+    svc = Service(make_config(str(api.make_url("/api/v2")), (key,)))
+    app = make_app(svc)
     add_routes(app, sim)
     server = TestServer(app, host="127.0.0.1")
     await server.start_server()
@@ -84,7 +84,7 @@ async def demo_url(tmp_path: Path) -> AsyncIterator[str]:
         async with aiohttp.ClientSession() as session:
             for _ in range(200):
                 async with session.get(f"{url}/readyz") as resp:
-                    if resp.status == 200 and rt.state.health(DEMO_KEY_NAME).poll_success:
+                    if resp.status == 200 and svc.state.health(DEMO_KEY_NAME).poll_success:
                         break
                 await asyncio.sleep(0.05)
             else:

@@ -23,17 +23,17 @@ async def test_integrations_per_project(tmp_path: Path) -> None:
     await server.start_server()
     try:
         url = str(server.make_url("/api/v2"))
-        rt = Service(
+        svc = Service(
             make_config(url, key_files(tmp_path), collectors={"endpoints": False}), clock=Clock()
         )
-        async with rt.pollers() as poller:
+        async with svc.pollers() as poller:
             assert await poller.poll("prod")
     finally:
         await server.close()
-    assert value(rt, INFO, project_id=first, integration="github") == 1
-    assert value(rt, INFO, project_id=first, integration="vercel") == 1
-    assert value(rt, INFO, project_id=second, integration="opentelemetry") == 1
-    assert value(rt, INFO, project_id=third, integration="datadog") == 1
-    assert value(rt, INFO, project_id=third, integration="not a name!") is None  # never free text
-    assert value(rt, INFO, project_id=sim.project_ids()[3], integration="github") is None
+    assert value(svc, INFO, project_id=first, integration="github") == 1
+    assert value(svc, INFO, project_id=first, integration="vercel") == 1
+    assert value(svc, INFO, project_id=second, integration="opentelemetry") == 1
+    assert value(svc, INFO, project_id=third, integration="datadog") == 1
+    assert value(svc, INFO, project_id=third, integration="not a name!") is None  # never free text
+    assert value(svc, INFO, project_id=sim.project_ids()[3], integration="github") is None
     assert sim.count() == sim.count("/projects") == 1  # the list, nothing more

@@ -58,14 +58,14 @@ def traced_bytes() -> int:
 
 
 async def test_many_polls_under_faults_leave_the_heap_flat(
-    sim: Simulator, sim_url: str, runtime_for: Callable[..., Service]
+    sim: Simulator, sim_url: str, service_for: Callable[..., Service]
 ) -> None:
     """After warm-up, 150 polls, key checks and scrapes (a third of the polls faulted) grow the
     traced heap by less than 64 KiB in all; every scrape shows every project."""
-    rt = runtime_for(sim_url)
+    svc = service_for(sim_url)
     rng = random.Random(7)
     outcomes: list[bool] = []
-    async with rt.pollers() as poller:
+    async with svc.pollers() as poller:
         quick_retries(poller)
 
         async def round_trip(i: int) -> None:
@@ -73,7 +73,7 @@ async def test_many_polls_under_faults_leave_the_heap_flat(
                 sim.inject(FAULTS[rng.randrange(len(FAULTS))]())
             outcomes.append(await poller.poll("prod"))
             await poller.check_key("prod")
-            *snapshot, live = await rt.exposition.chunks(openmetrics=False, gzipped=False)
+            *snapshot, live = await svc.exposition.chunks(openmetrics=False, gzipped=False)
             assert b"".join(snapshot).count(b"\nneon_project_info{") == 5
             assert live
             sim.clear_faults()

@@ -21,11 +21,11 @@ OLDEST = "neon_project_operation_oldest_running_timestamp_seconds"
 COUNT = "neon_project_operations_failed"
 
 
-def success(rt: Service, collector: str) -> float | None:
-    return value(rt, "neon_exporter_collector_success", key="prod", collector=collector)
+def success(svc: Service, collector: str) -> float | None:
+    return value(svc, "neon_exporter_collector_success", key="prod", collector=collector)
 
 
-def service(url: str, tmp_path: Path, **changes: object) -> Service:
+def operations_service(url: str, tmp_path: Path, **changes: object) -> Service:
     return Service(make_config(url, key_files(tmp_path), collectors=ON, **changes))
 
 
@@ -61,14 +61,14 @@ async def test_recent_failures_and_the_oldest_running_operation(
             status=status,
             created_at=now - timedelta(minutes=minutes),
         )
-    rt = service(url, tmp_path)
-    async with rt.pollers() as poller:
+    svc = operations_service(url, tmp_path)
+    async with svc.pollers() as poller:
         assert await poller.poll("prod")
         assert await poller.poll("prod")  # the same failure again: not logged again
     at = (now - timedelta(minutes=9)).timestamp()
     assert (
         value(
-            rt,
+            svc,
             "neon_operation_failed_timestamp_seconds",
             project_id=busy,
             operation_id=failed,
@@ -78,7 +78,7 @@ async def test_recent_failures_and_the_oldest_running_operation(
     )
     assert (
         value(
-            rt,
+            svc,
             "neon_operation_failed_timestamp_seconds",
             project_id=busy,
             operation_id=old,
@@ -86,14 +86,14 @@ async def test_recent_failures_and_the_oldest_running_operation(
         )
         is None
     )
-    assert value(rt, COUNT, project_id=busy, action="start_compute") == 1
-    assert value(rt, COUNT, project_id=busy, action="apply_config") is None
-    oldest = value(rt, OLDEST, project_id=busy)
+    assert value(svc, COUNT, project_id=busy, action="start_compute") == 1
+    assert value(svc, COUNT, project_id=busy, action="apply_config") is None
+    oldest = value(svc, OLDEST, project_id=busy)
     assert oldest == (now - timedelta(minutes=95)).timestamp()  # "error": still being retried
-    assert value(rt, OLDEST, project_id=quiet) is None
-    assert success(rt, "operations") == 1
+    assert value(svc, OLDEST, project_id=quiet) is None
+    assert success(svc, "operations") == 1
     assert sim.count(ROUTE) == 12  # one a project a poll, the latest page only
-    exposition = rt.exposition.rendered().decode()
+    exposition = svc.exposition.rendered().decode()
     assert error not in exposition
     out = capsys.readouterr().out
     assert out.count(error) == 1
@@ -119,14 +119,14 @@ async def test_series_are_bounded_to_the_newest_failures(
         )
         for i in range(MAX_FAILED + 5)
     ]
-    rt = service(url, tmp_path)
-    async with rt.pollers() as poller:
+    svc = operations_service(url, tmp_path)
+    async with svc.pollers() as poller:
         assert await poller.poll("prod")
     served = [
         i
         for i in ids
         if value(
-            rt,
+            svc,
             "neon_operation_failed_timestamp_seconds",
             project_id=pid,
             operation_id=i,
@@ -135,7 +135,7 @@ async def test_series_are_bounded_to_the_newest_failures(
         is not None
     ]
     assert served == ids[:MAX_FAILED]  # the newest
-    count = value(rt, COUNT, project_id=pid, action="suspend_compute")
+    count = value(svc, COUNT, project_id=pid, action="suspend_compute")
     assert count == MAX_FAILED + 5
     assert PAGE_LIMIT == 100
 
@@ -151,31 +151,31 @@ async def test_failing_operations_route_keeps_projects_and_other_areas(
     pid = sim.add_project()
     sim.operations.add(pid, action="create_timeline", status="running", created_at=utcnow())
     clock = Clock()
-    rt = Service(
+    svc = Service(
         make_config(url, key_files(tmp_path), collectors=ON, poll_max_age=600.0), clock=clock
     )
-    async with rt.pollers() as poller:
+    async with svc.pollers() as poller:
         quick_retries(poller)
         assert await poller.poll("prod")
         running = value(
-            rt, "neon_project_operation_oldest_running_timestamp_seconds", project_id=pid
+            svc, "neon_project_operation_oldest_running_timestamp_seconds", project_id=pid
         )
         assert running is not None
         sim.inject(Fault(status=status, route=ROUTE, times=None))
         clock.now += 60
         assert await poller.poll("prod")
-        view = rt.state.view()
+        view = svc.state.view()
         assert len(view.projects) == 5
         assert len(view.of("endpoints")) == 5
-        assert success(rt, "operations") == 0
-        assert success(rt, "endpoints") == 1
-        assert success(rt, "projects") == 1
-        assert value(rt, OLDEST, project_id=pid) == running
+        assert success(svc, "operations") == 0
+        assert success(svc, "endpoints") == 1
+        assert success(svc, "projects") == 1
+        assert value(svc, OLDEST, project_id=pid) == running
         clock.now += 600
         assert await poller.poll("prod")
-        assert rt.state.view().of("operations") == {}
-        assert len(rt.state.view().projects) == 5
-        assert value(rt, "neon_exporter_poll_success", key="prod") == 1
+        assert svc.state.view().of("operations") == {}
+        assert len(svc.state.view().projects) == 5
+        assert value(svc, "neon_exporter_poll_success", key="prod") == 1
 
 
 class Clock:

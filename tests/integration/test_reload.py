@@ -164,20 +164,20 @@ async def test_reload_failing_after_polling_stopped_restores_polling(
         if config is new:
             raise RuntimeError("the web side cannot apply this")
 
-    rt = polling = Service(old, load=lambda: new, on_reload=on_reload)
+    svc = polling = Service(old, load=lambda: new, on_reload=on_reload)
     await polling.start()
     try:
 
         def polled_after(t: float) -> bool:
-            health = rt.state.all_health()
+            health = svc.state.all_health()
             return all((h.last_success or 0) > t for h in health.values())
 
         await _until(lambda: polled_after(0), within=10, what="first polls")
         assert await polling.reload() is False
         assert polling.running
-        assert [k.name for k in rt.config.keys] == ["prod", "staging"]
-        assert rt.metrics.config_reload.successful is False
-        failed_at = rt.clock()
+        assert [k.name for k in svc.config.keys] == ["prod", "staging"]
+        assert svc.metrics.config_reload.successful is False
+        failed_at = svc.clock()
         await _until(lambda: polled_after(failed_at), within=10, what="polls after the reload")
     finally:
         await polling.stop()

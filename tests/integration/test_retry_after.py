@@ -36,12 +36,12 @@ async def until(condition: Callable[[], bool], *, within: float = 10.0) -> None:
 
 
 async def test_a_429_on_the_last_attempt_still_pauses_the_key(
-    sim: Simulator, sim_url: str, runtime_for: Build
+    sim: Simulator, sim_url: str, service_for: Build
 ) -> None:
     """Every attempt at the list answers 429 with Retry-After: 1, so the last one fails the poll
     unretried. The key probe and the next poll, started at once, still wait out that second."""
-    rt = runtime_for(sim_url)
-    async with rt.pollers() as poller:
+    svc = service_for(sim_url)
+    async with svc.pollers() as poller:
         sim.inject(
             Fault(status=429, route="/projects", key_name="prod", retry_after="1", times=None)
         )
@@ -55,36 +55,36 @@ async def test_a_429_on_the_last_attempt_still_pauses_the_key(
         (r.route, round(r.time - last_429.time, 3)) for r in later if r.time < last_429.time + 1
     ]
     assert early == []
-    assert value(rt, "neon_api_key_valid", key="prod") == 1
-    assert value(rt, "neon_exporter_poll_success", key="prod") == 1
+    assert value(svc, "neon_api_key_valid", key="prod") == 1
+    assert value(svc, "neon_exporter_poll_success", key="prod") == 1
 
 
 async def test_a_wait_over_the_cap_fails_the_request_and_pauses_the_key(
-    sim: Simulator, sim_url: str, runtime_for: Build
+    sim: Simulator, sim_url: str, service_for: Build
 ) -> None:
     """A Retry-After past the cap is not waited on by the request (it fails at once), but the key
     honours it: its budget lets nothing through, the probe included."""
-    rt = runtime_for(sim_url)
+    svc = service_for(sim_url)
     wait = int(MAX_RETRY_WAIT) + 60
-    async with rt.pollers() as poller:
+    async with svc.pollers() as poller:
         assert await poller.poll("prod")
         sim.inject(Fault(status=429, route="/projects", retry_after=str(wait), times=1))
         assert not await poller.poll("prod")
         assert sim.count("/projects", status=429) == sim.count("/projects") - 1  # not retried
         assert poller["prod"].client.tokens() == 0
-    assert value(rt, "neon_api_key_valid", key="prod") == 1
+    assert value(svc, "neon_api_key_valid", key="prod") == 1
 
 
 async def test_a_request_queued_for_a_slot_rechecks_the_pause(
-    sim: Simulator, sim_url: str, runtime_for: Build
+    sim: Simulator, sim_url: str, service_for: Build
 ) -> None:
     """With one concurrency slot, the probe takes its token while the list request is out, then
     queues for the slot. The list's answer (429, Retry-After: 2) comes while it waits: the probe
     must not be sent until the pause is over."""
-    rt = runtime_for(sim_url, max_concurrency=1)
+    svc = service_for(sim_url, max_concurrency=1)
     fault = Fault(status=429, route="/projects", retry_after="2", delay=1.0, times=1)
     sim.inject(fault)
-    async with rt.pollers() as poller:
+    async with svc.pollers() as poller:
         polling = asyncio.create_task(poller.poll("prod"))
         await until(lambda: fault.times == 0)  # the list request is at the simulator, in the delay
         await asyncio.gather(poller.check_key("prod"), polling)
@@ -96,17 +96,17 @@ async def test_a_request_queued_for_a_slot_rechecks_the_pause(
     assert "/auth" in {r.route for r in later}
     early = [(r.route, round(r.time - limited.time, 3)) for r in later if r.time < quiet_until]
     assert early == []
-    assert value(rt, "neon_api_key_valid", key="prod") == 1
+    assert value(svc, "neon_api_key_valid", key="prod") == 1
 
 
 async def test_a_day_long_retry_after_pauses_the_key_for_the_cap_only(
-    sim: Simulator, sim_url: str, runtime_for: Build
+    sim: Simulator, sim_url: str, service_for: Build
 ) -> None:
     """Retry-After: 86400 (a proxy's day) pauses the key for MAX_PAUSE, not a day: on virtual
     time the next poll gets through once the cap has passed; the cap is logged and counted."""
-    rt = runtime_for(sim_url)
+    svc = service_for(sim_url)
     time = VirtualTime()
-    async with rt.pollers() as poller:
+    async with svc.pollers() as poller:
         on_virtual_time(poller, time)
         sim.inject(Fault(status=429, route="/projects", retry_after="86400", times=1))
         with structlog.testing.capture_logs() as logs:
@@ -117,5 +117,5 @@ async def test_a_day_long_retry_after_pauses_the_key_for_the_cap_only(
     assert MAX_PAUSE <= 15 * 60
     (capped,) = [e for e in logs if e["event"] == "Retry-After capped"]
     assert (capped["asked_seconds"], capped["paused_seconds"]) == (86400, MAX_PAUSE)
-    text = b"".join(await rt.exposition.chunks(openmetrics=False, gzipped=False)).decode()
+    text = b"".join(await svc.exposition.chunks(openmetrics=False, gzipped=False)).decode()
     assert sample(text, "neon_exporter_api_retry_after_capped_total", {"key": "prod"}) == 1

@@ -42,16 +42,18 @@ async def test_only_selected_projects_are_fetched_and_exported(tmp_path: Path) -
             projects_exclude=".*-scratch",
             projects_org_ids=("org-a",),
         )
-        rt = Service(config)
-        async with rt.pollers() as pollers:
+        svc = Service(config)
+        async with svc.pollers() as pollers:
             assert await pollers.poll("prod")
     finally:
         await server.close()
-    assert set(rt.state.view().projects) == {"shop-prod-0001", "shop-staging-0001"}
+    assert set(svc.state.view().projects) == {"shop-prod-0001", "shop-staging-0001"}
     assert sim.count(ENDPOINTS) == 2
-    assert value(rt, "neon_projects", key="prod") == 2
-    assert value(rt, "neon_exporter_projects_left_out", key="prod") == 4
-    assert value(rt, "neon_project_info", project_id="billing-0001", project_name="billing") is None
+    assert value(svc, "neon_projects", key="prod") == 2
+    assert value(svc, "neon_exporter_projects_left_out", key="prod") == 4
+    assert (
+        value(svc, "neon_project_info", project_id="billing-0001", project_name="billing") is None
+    )
 
 
 def test_patterns_match_whole_names_or_ids() -> None:
@@ -88,11 +90,11 @@ async def test_aggregate_mode_serves_counts_not_projects(
     import gzip
 
     sim, url = world
-    rt = Service(make_config(url, key_files(tmp_path), metrics_mode="aggregate"))
-    async with rt.pollers() as pollers:
+    svc = Service(make_config(url, key_files(tmp_path), metrics_mode="aggregate"))
+    async with svc.pollers() as pollers:
         assert await pollers.poll("prod")
-        plain = (await rt.exposition.body(openmetrics=False, gzipped=False)).decode()
-        om = gzip.decompress(await rt.exposition.body(openmetrics=True, gzipped=True)).decode()
+        plain = (await svc.exposition.body(openmetrics=False, gzipped=False)).decode()
+        om = gzip.decompress(await svc.exposition.body(openmetrics=True, gzipped=True)).decode()
     for body in (plain, om):
         assert "neon_aggregate_projects{" in body
         assert 'neon_projects{key="prod"} 4.0' in body
@@ -108,8 +110,8 @@ async def test_aggregate_mode_serves_counts_not_projects(
     assert total == len(sim.project_ids())
 
 
-async def _served(rt: Service) -> str:
-    return b"".join(await rt.exposition.chunks(openmetrics=False, gzipped=False)).decode()
+async def _served(svc: Service) -> str:
+    return b"".join(await svc.exposition.chunks(openmetrics=False, gzipped=False)).decode()
 
 
 async def test_selection_covers_the_deleted_and_shared_lists(tmp_path: Path) -> None:
@@ -127,10 +129,10 @@ async def test_selection_covers_the_deleted_and_shared_lists(tmp_path: Path) -> 
                 collectors={"recoverable": True, "shared": True},
                 projects_exclude=exclude,
             )
-            rt = Service(config)
-            async with rt.pollers() as pollers:
+            svc = Service(config)
+            async with svc.pollers() as pollers:
                 assert await pollers.poll("prod")
-            served[exclude] = await _served(rt)
+            served[exclude] = await _served(svc)
     finally:
         await server.close()
     for name in ("neon_deleted_project_info", "neon_shared_project_info"):

@@ -30,8 +30,8 @@ class Clock:
         return self.now
 
 
-def success(rt: Service, collector: str) -> float | None:
-    return value(rt, "neon_exporter_collector_success", key="prod", collector=collector)
+def success(svc: Service, collector: str) -> float | None:
+    return value(svc, "neon_exporter_collector_success", key="prod", collector=collector)
 
 
 @pytest.fixture
@@ -61,31 +61,31 @@ async def test_newest_snapshot_sizes_and_schedule_per_branch(
     daily, hourly, bare = sim.project_ids()
     now = utcnow()
     gone = sim.snapshots.add_snapshot(bare, "br-deleted-000001", now - timedelta(hours=5))
-    rt = Service(make_config(url, key_files(tmp_path), collectors=ON), clock=Clock())
-    async with rt.pollers() as poller:
+    svc = Service(make_config(url, key_files(tmp_path), collectors=ON), clock=Clock())
+    async with svc.pollers() as poller:
         assert await poller.poll("prod")
     d, h = main_branch(sim, daily), main_branch(sim, hourly)
-    assert value(rt, "neon_branch_snapshots", project_id=daily, branch_id=d) == 7
-    assert value(rt, "neon_branch_snapshots", project_id=hourly, branch_id=h) == 24
-    newest_daily = value(rt, NEWEST, project_id=daily, branch_id=d)
+    assert value(svc, "neon_branch_snapshots", project_id=daily, branch_id=d) == 7
+    assert value(svc, "neon_branch_snapshots", project_id=hourly, branch_id=h) == 24
+    newest_daily = value(svc, NEWEST, project_id=daily, branch_id=d)
     assert newest_daily is not None
     assert now.timestamp() - 86400 < newest_daily <= now.timestamp()
-    assert value(rt, INTERVAL, project_id=daily, branch_id=d) == 86400
-    assert value(rt, INTERVAL, project_id=hourly, branch_id=h) == 3600
-    full = value(rt, "neon_branch_snapshot_full_size_bytes", project_id=daily, branch_id=d)
-    diff = value(rt, "neon_branch_snapshot_diff_size_bytes", project_id=daily, branch_id=d)
+    assert value(svc, INTERVAL, project_id=daily, branch_id=d) == 86400
+    assert value(svc, INTERVAL, project_id=hourly, branch_id=h) == 3600
+    full = value(svc, "neon_branch_snapshot_full_size_bytes", project_id=daily, branch_id=d)
+    diff = value(svc, "neon_branch_snapshot_diff_size_bytes", project_id=daily, branch_id=d)
     assert full is not None
     assert diff is not None
     assert 0 < diff < full
     # The manual snapshot of a deleted branch: its time, no sizes, no schedule.
     labels = {"project_id": bare, "branch_id": "br-deleted-000001"}
-    assert value(rt, NEWEST, **labels) == (now - timedelta(hours=5)).timestamp()
-    assert value(rt, "neon_branch_snapshot_full_size_bytes", **labels) is None
-    assert value(rt, INTERVAL, **labels) is None
+    assert value(svc, NEWEST, **labels) == (now - timedelta(hours=5)).timestamp()
+    assert value(svc, "neon_branch_snapshot_full_size_bytes", **labels) is None
+    assert value(svc, INTERVAL, **labels) is None
     b = main_branch(sim, bare)  # a manual snapshot, an empty schedule
-    assert value(rt, "neon_branch_snapshots", project_id=bare, branch_id=b) == 1
-    assert value(rt, INTERVAL, project_id=bare, branch_id=b) is None
-    assert success(rt, "snapshots") == 1
+    assert value(svc, "neon_branch_snapshots", project_id=bare, branch_id=b) == 1
+    assert value(svc, INTERVAL, project_id=bare, branch_id=b) is None
+    assert success(svc, "snapshots") == 1
     assert sim.count(ROUTE) == 3
     assert sim.count(SCHEDULE) == 4  # each main branch (all have snapshots) and the deleted one
     assert sim.count(SCHEDULE, status=404) == 1
@@ -98,8 +98,8 @@ async def test_refreshed_hourly_not_every_poll(
     """Endpoints rotate every poll; snapshots wait for their hour."""
     sim, url = world
     clock = Clock()
-    rt = Service(make_config(url, key_files(tmp_path), collectors=ON), clock=clock)
-    async with rt.pollers() as poller:
+    svc = Service(make_config(url, key_files(tmp_path), collectors=ON), clock=clock)
+    async with svc.pollers() as poller:
         assert await poller.poll("prod")
         clock.now += 600
         assert await poller.poll("prod")
@@ -120,21 +120,21 @@ async def test_failing_snapshot_routes_keep_projects_and_other_areas(
     daily = sim.project_ids()[0]
     d = main_branch(sim, daily)
     clock = Clock()
-    rt = Service(
+    svc = Service(
         make_config(url, key_files(tmp_path), collectors=ON, poll_max_age=7200.0), clock=clock
     )
-    async with rt.pollers() as poller:
+    async with svc.pollers() as poller:
         quick_retries(poller)
         assert await poller.poll("prod")
-        before = value(rt, NEWEST, project_id=daily, branch_id=d)
+        before = value(svc, NEWEST, project_id=daily, branch_id=d)
         assert before is not None
         sim.inject(Fault(status=status, route=route, times=None))
         clock.now += 3601
         assert await poller.poll("prod")
-        view = rt.state.view()
+        view = svc.state.view()
         assert len(view.projects) == 3
         assert len(view.of("endpoints")) == 3
-        assert success(rt, "snapshots") == 0
-        assert success(rt, "endpoints") == 1
-        assert value(rt, NEWEST, project_id=daily, branch_id=d) == before
-        assert value(rt, "neon_exporter_poll_success", key="prod") == 1
+        assert success(svc, "snapshots") == 0
+        assert success(svc, "endpoints") == 1
+        assert value(svc, NEWEST, project_id=daily, branch_id=d) == before
+        assert value(svc, "neon_exporter_poll_success", key="prod") == 1

@@ -39,18 +39,20 @@ async def test_limits_of_the_keys_organizations_in_dollars(
     plan's 403 leaves that organization out and never trips the key."""
     sim, url = world
     sim.billing.spending_limits[ORG] = 123_45
-    rt = Service(make_config(url, key_files(tmp_path), collectors=COLLECTORS))
-    async with rt.pollers() as poller:
+    svc = Service(make_config(url, key_files(tmp_path), collectors=COLLECTORS))
+    async with svc.pollers() as poller:
         assert await poller.poll("prod")
     assert (sim.count(ORGS), sim.count(LIMIT, status=200), sim.count(LIMIT, status=403)) == (
         1,
         1,
         1,
     )
-    assert value(rt, "neon_organization_spending_limit_dollars", org_id=ORG) == 123.45
-    assert value(rt, "neon_organization_spending_limit_dollars", org_id="org-old-2") is None
-    assert value(rt, "neon_api_key_valid", key="prod") == 1
-    assert value(rt, "neon_exporter_collector_success", key="prod", collector="spending_limit") == 1
+    assert value(svc, "neon_organization_spending_limit_dollars", org_id=ORG) == 123.45
+    assert value(svc, "neon_organization_spending_limit_dollars", org_id="org-old-2") is None
+    assert value(svc, "neon_api_key_valid", key="prod") == 1
+    assert (
+        value(svc, "neon_exporter_collector_success", key="prod", collector="spending_limit") == 1
+    )
 
 
 async def test_configured_org_costs_one_request_and_no_limit_is_absent(
@@ -61,12 +63,14 @@ async def test_configured_org_costs_one_request_and_no_limit_is_absent(
     sim, url = world
     sim.billing.spending_limits[ORG] = None
     keys = tuple(dataclasses.replace(k, org_id=ORG) for k in key_files(tmp_path))
-    rt = Service(make_config(url, keys, collectors=COLLECTORS))
-    async with rt.pollers() as poller:
+    svc = Service(make_config(url, keys, collectors=COLLECTORS))
+    async with svc.pollers() as poller:
         assert await poller.poll("prod")
     assert (sim.count(ORGS), sim.count(LIMIT)) == (0, 1)
-    assert value(rt, "neon_organization_spending_limit_dollars", org_id=ORG) is None
-    assert value(rt, "neon_exporter_collector_success", key="prod", collector="spending_limit") == 1
+    assert value(svc, "neon_organization_spending_limit_dollars", org_id=ORG) is None
+    assert (
+        value(svc, "neon_exporter_collector_success", key="prod", collector="spending_limit") == 1
+    )
 
 
 async def test_failing_route_keeps_projects_and_says_so(
@@ -74,10 +78,12 @@ async def test_failing_route_keeps_projects_and_says_so(
 ) -> None:
     sim, url = world
     sim.inject(Fault(status=404, route=ORGS, times=None))
-    rt = Service(make_config(url, key_files(tmp_path), collectors=COLLECTORS))
-    async with rt.pollers() as poller:
+    svc = Service(make_config(url, key_files(tmp_path), collectors=COLLECTORS))
+    async with svc.pollers() as poller:
         assert await poller.poll("prod")
-    assert len(rt.state.view().projects) == 4
-    assert value(rt, "neon_exporter_poll_success", key="prod") == 1
-    assert value(rt, "neon_exporter_collector_success", key="prod", collector="spending_limit") == 0
-    assert value(rt, "neon_api_key_valid", key="prod") == 1
+    assert len(svc.state.view().projects) == 4
+    assert value(svc, "neon_exporter_poll_success", key="prod") == 1
+    assert (
+        value(svc, "neon_exporter_collector_success", key="prod", collector="spending_limit") == 0
+    )
+    assert value(svc, "neon_api_key_valid", key="prod") == 1

@@ -23,13 +23,13 @@ async def serve(sim: Simulator) -> tuple[TestServer, str]:
     return server, str(server.make_url("/api/v2"))
 
 
-async def test_usage_from_consumption_history_100_projects_a_request(runtime_for: Build) -> None:
+async def test_usage_from_consumption_history_100_projects_a_request(service_for: Build) -> None:
     """250 projects cost 3 consumption requests and no per-project request; values match Neon's."""
     sim = Simulator(keys=KEYS, projects=250, endpoints_per_project=0, seed=5)
     server, url = await serve(sim)
     try:
-        rt = runtime_for(url, collectors=USAGE)
-        async with rt.pollers() as poller:
+        svc = service_for(url, collectors=USAGE)
+        async with svc.pollers() as poller:
             assert await poller.poll("prod")
     finally:
         await server.close()
@@ -38,7 +38,7 @@ async def test_usage_from_consumption_history_100_projects_a_request(runtime_for
     # One collection of the registry, not one per lookup (1,250 lookups over 250 projects).
     samples = {
         (s.name, tuple(sorted(s.labels.items()))): s.value
-        for family in families(rt)
+        for family in families(svc)
         for s in family.samples
     }
 
@@ -48,28 +48,28 @@ async def test_usage_from_consumption_history_100_projects_a_request(runtime_for
     for pid in sim.project_ids():
         p = sim.world.projects[pid]
         assert (
-            value(rt, "neon_project_active_time_seconds", project_id=pid) == p.active_time_seconds
+            value(svc, "neon_project_active_time_seconds", project_id=pid) == p.active_time_seconds
         )
-        assert value(rt, "neon_project_compute_time_seconds", project_id=pid) == (
+        assert value(svc, "neon_project_compute_time_seconds", project_id=pid) == (
             p.compute_time_seconds
         )
-        assert value(rt, "neon_project_written_data_bytes", project_id=pid) == p.written_data_bytes
-        assert value(rt, "neon_project_data_storage_byte_seconds", project_id=pid) == (
+        assert value(svc, "neon_project_written_data_bytes", project_id=pid) == p.written_data_bytes
+        assert value(svc, "neon_project_data_storage_byte_seconds", project_id=pid) == (
             p.data_storage_bytes_hour * 3600
         )
         # Consumption history does not report data transfer: absent, never 0.
-        assert value(rt, "neon_project_data_transfer_bytes", project_id=pid) is None
+        assert value(svc, "neon_project_data_transfer_bytes", project_id=pid) is None
 
 
 async def test_403_falls_back_to_project_detail_and_never_trips_the_key(
-    runtime_for: Build,
+    service_for: Build,
 ) -> None:
     """A plan without consumption history: one 403, then GET /projects/{id}; the key stays 1."""
     sim = Simulator(keys=KEYS, projects=4, endpoints_per_project=1, consumption_history=False)
     server, url = await serve(sim)
     try:
-        rt = runtime_for(url, collectors=USAGE)
-        async with rt.pollers() as poller:
+        svc = service_for(url, collectors=USAGE)
+        async with svc.pollers() as poller:
             assert await poller.poll("prod")
             await poller.check_key("prod")
             assert await poller.poll("prod")  # within the usage interval: nothing is due
@@ -77,14 +77,14 @@ async def test_403_falls_back_to_project_detail_and_never_trips_the_key(
         await server.close()
     assert sim.count(CONSUMPTION, status=403) == 1
     assert sim.count(PROJECT) == 4
-    assert value(rt, "neon_api_key_valid", key="prod") == 1
-    assert value(rt, "neon_exporter_poll_success", key="prod") == 1
+    assert value(svc, "neon_api_key_valid", key="prod") == 1
+    assert value(svc, "neon_exporter_poll_success", key="prod") == 1
     for pid in sim.project_ids():
         p = sim.world.projects[pid]
-        assert value(rt, "neon_project_data_transfer_bytes", project_id=pid) == (
+        assert value(svc, "neon_project_data_transfer_bytes", project_id=pid) == (
             p.data_transfer_bytes
         )
-        assert value(rt, "neon_project_data_storage_byte_seconds", project_id=pid) == (
+        assert value(svc, "neon_project_data_storage_byte_seconds", project_id=pid) == (
             p.data_storage_bytes_hour * 3600
         )
 
@@ -104,8 +104,8 @@ async def test_usage_is_refetched_only_when_its_interval_has_passed(
             key_files(tmp_path),
             collectors={"endpoints": True, "usage": True},
         )
-        rt = Service(config, clock=lambda: now[0])
-        async with rt.pollers() as poller:
+        svc = Service(config, clock=lambda: now[0])
+        async with svc.pollers() as poller:
             assert await poller.poll("prod")
             now[0] += 600
             assert await poller.poll("prod")
@@ -117,7 +117,7 @@ async def test_usage_is_refetched_only_when_its_interval_has_passed(
     finally:
         await server.close()
     assert sim.count(CONSUMPTION) == 2
-    assert value(rt, "neon_project_active_time_seconds", project_id=pid) == (
+    assert value(svc, "neon_project_active_time_seconds", project_id=pid) == (
         sim.world.projects[pid].active_time_seconds
     )
     assert sim.count("/projects/{project_id}/endpoints") == 9  # endpoints are every poll

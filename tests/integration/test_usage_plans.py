@@ -61,25 +61,25 @@ def runtime(url: str, tmp_path: Path, clock: Clock, **changes: object) -> Servic
     return Service(config, clock=clock)
 
 
-def assert_metered(rt: Service, sim: Simulator, pids: list[str]) -> None:
+def assert_metered(svc: Service, sim: Simulator, pids: list[str]) -> None:
     """Every v2 gauge of these projects equals the simulator's value; no legacy gauge."""
     for pid in pids:
         expected = v2_metrics(sim.world.projects[pid])
         for metric, (name, _) in METERED.items():
-            assert value(rt, name, project_id=pid) == expected[metric], (pid, name)
-        assert value(rt, "neon_project_active_time_seconds", project_id=pid) is None
+            assert value(svc, name, project_id=pid) == expected[metric], (pid, name)
+        assert value(svc, "neon_project_active_time_seconds", project_id=pid) is None
 
 
-def assert_legacy(rt: Service, sim: Simulator, pids: list[str], *, transfer: bool) -> None:
+def assert_legacy(svc: Service, sim: Simulator, pids: list[str], *, transfer: bool) -> None:
     for pid in pids:
         p = sim.world.projects[pid]
-        assert value(rt, "neon_project_compute_time_seconds", project_id=pid) == (
+        assert value(svc, "neon_project_compute_time_seconds", project_id=pid) == (
             p.compute_time_seconds
         )
-        assert value(rt, "neon_project_data_transfer_bytes", project_id=pid) == (
+        assert value(svc, "neon_project_data_transfer_bytes", project_id=pid) == (
             p.data_transfer_bytes if transfer else None
         )
-        assert value(rt, "neon_project_compute_unit_seconds", project_id=pid) is None
+        assert value(svc, "neon_project_compute_unit_seconds", project_id=pid) is None
 
 
 async def test_usage_based_plan_answers_from_v2_100_projects_a_request(
@@ -90,12 +90,12 @@ async def test_usage_based_plan_answers_from_v2_100_projects_a_request(
     Neon's value; refreshed only after the usage interval."""
     sim = Simulator(keys=KEYS, projects=150, endpoints_per_project=0, org_id=ORG, plan="usage")
     clock = Clock()
-    rt = runtime(await start(served, sim), tmp_path, clock)
-    async with rt.pollers() as poller:
+    svc = runtime(await start(served, sim), tmp_path, clock)
+    async with svc.pollers() as poller:
         assert await poller.poll("prod")
         assert (sim.count(V2, status=200), sim.count(LEGACY), sim.count(PROJECT)) == (2, 0, 0)
         assert sim.count("/users/me/organizations") == 0
-        assert_metered(rt, sim, sim.project_ids())
+        assert_metered(svc, sim, sim.project_ids())
         pid = sim.project_ids()[0]
         sim.world.projects[pid].compute_time_seconds += 500
         clock.now += 60
@@ -104,9 +104,9 @@ async def test_usage_based_plan_answers_from_v2_100_projects_a_request(
         clock.now += INTERVAL
         assert await poller.poll("prod")
     assert sim.count(V2) == 4
-    assert_metered(rt, sim, [pid])
-    assert value(rt, "neon_api_key_valid", key="prod") == 1
-    assert value(rt, "neon_exporter_collector_success", key="prod", collector="usage") == 1
+    assert_metered(svc, sim, [pid])
+    assert value(svc, "neon_api_key_valid", key="prod") == 1
+    assert value(svc, "neon_exporter_collector_success", key="prod", collector="usage") == 1
 
 
 async def test_legacy_plan_learnt_from_one_403_and_v2_tried_again_each_interval(
@@ -116,11 +116,11 @@ async def test_legacy_plan_learnt_from_one_403_and_v2_tried_again_each_interval(
     403 is remembered (no v2 request), past it v2 is tried once more; the key stays valid."""
     sim = Simulator(keys=KEYS, projects=5, endpoints_per_project=0, org_id=ORG, plan="legacy")
     clock = Clock()
-    rt = runtime(await start(served, sim), tmp_path, clock)
-    async with rt.pollers() as poller:
+    svc = runtime(await start(served, sim), tmp_path, clock)
+    async with svc.pollers() as poller:
         assert await poller.poll("prod")
         assert (sim.count(V2, status=403), sim.count(LEGACY, status=200)) == (1, 1)
-        assert_legacy(rt, sim, sim.project_ids(), transfer=False)
+        assert_legacy(svc, sim, sim.project_ids(), transfer=False)
         clock.now += 60
         assert await poller.poll("prod")
         await poller.check_key("prod")
@@ -129,9 +129,9 @@ async def test_legacy_plan_learnt_from_one_403_and_v2_tried_again_each_interval(
         assert await poller.poll("prod")
     assert (sim.count(V2, status=403), sim.count(LEGACY, status=200)) == (2, 2)
     assert sim.count(PROJECT) == 0
-    assert value(rt, "neon_api_key_valid", key="prod") == 1
-    assert value(rt, "neon_exporter_poll_success", key="prod") == 1
-    assert value(rt, "neon_exporter_collector_success", key="prod", collector="usage") == 1
+    assert value(svc, "neon_api_key_valid", key="prod") == 1
+    assert value(svc, "neon_exporter_poll_success", key="prod") == 1
+    assert value(svc, "neon_exporter_collector_success", key="prod", collector="usage") == 1
 
 
 async def test_neither_route_falls_back_to_project_detail_and_retries_both(
@@ -141,12 +141,12 @@ async def test_neither_route_falls_back_to_project_detail_and_retries_both(
     project; past the interval both are tried once more; the key is never tripped."""
     sim = Simulator(keys=KEYS, projects=4, endpoints_per_project=0, org_id=ORG, plan="free")
     clock = Clock()
-    rt = runtime(await start(served, sim), tmp_path, clock)
-    async with rt.pollers() as poller:
+    svc = runtime(await start(served, sim), tmp_path, clock)
+    async with svc.pollers() as poller:
         assert await poller.poll("prod")
         assert (sim.count(V2, status=403), sim.count(LEGACY, status=403)) == (1, 1)
         assert sim.count(PROJECT) == 4
-        assert_legacy(rt, sim, sim.project_ids(), transfer=True)
+        assert_legacy(svc, sim, sim.project_ids(), transfer=True)
         clock.now += 60
         assert await poller.poll("prod")
         assert (sim.count(V2), sim.count(LEGACY), sim.count(PROJECT)) == (1, 1, 4)
@@ -154,7 +154,7 @@ async def test_neither_route_falls_back_to_project_detail_and_retries_both(
         assert await poller.poll("prod")
     assert (sim.count(V2, status=403), sim.count(LEGACY, status=403)) == (2, 2)
     assert sim.count(PROJECT) == 8
-    assert value(rt, "neon_api_key_valid", key="prod") == 1
+    assert value(svc, "neon_api_key_valid", key="prod") == 1
 
 
 async def test_an_upgrade_is_learnt_at_the_next_retry_and_orgs_are_learnt_apart(
@@ -168,14 +168,14 @@ async def test_an_upgrade_is_learnt_at_the_next_retry_and_orgs_are_learnt_apart(
     sim.billing.org_plans["org-old-2"] = "legacy"
     new = [pid for pid in sim.project_ids() if pid not in old]
     clock = Clock()
-    rt = runtime(await start(served, sim), tmp_path, clock)
-    async with rt.pollers() as poller:
+    svc = runtime(await start(served, sim), tmp_path, clock)
+    async with svc.pollers() as poller:
         assert await poller.poll("prod")
         assert sim.count(V2, status=200) == 1  # org-usage-1
         assert sim.count(V2, status=403) == 1  # org-old-2, then legacy
         assert sim.count(LEGACY, status=200) == 1
-        assert_metered(rt, sim, new)
-        assert_legacy(rt, sim, old, transfer=False)
+        assert_metered(svc, sim, new)
+        assert_legacy(svc, sim, old, transfer=False)
         sim.billing.org_plans["org-old-2"] = "usage"  # the organization moves to Launch
         clock.now += INTERVAL
         assert await poller.poll("prod")
@@ -183,8 +183,8 @@ async def test_an_upgrade_is_learnt_at_the_next_retry_and_orgs_are_learnt_apart(
         assert await poller.poll("prod")
     assert sim.count(V2, status=200) == 5  # both organizations, both polls
     assert sim.count(LEGACY) == 1
-    assert_metered(rt, sim, new + old)
-    assert value(rt, "neon_api_key_valid", key="prod") == 1
+    assert_metered(svc, sim, new + old)
+    assert value(svc, "neon_api_key_valid", key="prod") == 1
 
 
 async def test_v2_pages_are_followed_by_cursor(served: list[TestServer], tmp_path: Path) -> None:
@@ -193,12 +193,12 @@ async def test_v2_pages_are_followed_by_cursor(served: list[TestServer], tmp_pat
     sim = Simulator(keys=KEYS, projects=70, endpoints_per_project=0, org_id=ORG, plan="usage")
     sim.billing.v2_page_size = 30
     clock = Clock()
-    rt = runtime(await start(served, sim), tmp_path, clock)
-    async with rt.pollers() as poller:
+    svc = runtime(await start(served, sim), tmp_path, clock)
+    async with svc.pollers() as poller:
         assert await poller.poll("prod")
     assert sim.count(V2) == 3
-    assert_metered(rt, sim, sim.project_ids())
-    assert value(rt, "neon_exporter_api_requests_total", key="prod", route=V2, code="200") == 3
+    assert_metered(svc, sim, sim.project_ids())
+    assert value(svc, "neon_exporter_api_requests_total", key="prod", route=V2, code="200") == 3
 
 
 @pytest.mark.parametrize("status", [404, 406, 500])
@@ -210,20 +210,20 @@ async def test_failing_v2_keeps_projects_and_last_usage(
     means "not on this plan") and the key stays valid."""
     sim = Simulator(keys=KEYS, projects=3, endpoints_per_project=0, org_id=ORG, plan="usage")
     clock = Clock()
-    rt = runtime(await start(served, sim), tmp_path, clock)
+    svc = runtime(await start(served, sim), tmp_path, clock)
     pid = sim.project_ids()[0]
-    async with rt.pollers() as poller:
+    async with svc.pollers() as poller:
         quick_retries(poller)
         assert await poller.poll("prod")
-        before = value(rt, "neon_project_compute_unit_seconds", project_id=pid)
+        before = value(svc, "neon_project_compute_unit_seconds", project_id=pid)
         assert before is not None
         sim.inject(Fault(status=status, route=V2, times=None))
         clock.now += INTERVAL
         assert await poller.poll("prod")
-    assert value(rt, "neon_exporter_poll_success", key="prod") == 1
-    assert len(rt.state.view().projects) == 3
-    assert value(rt, "neon_project_compute_unit_seconds", project_id=pid) == before
-    assert value(rt, "neon_exporter_collector_success", key="prod", collector="usage") == 0
-    assert value(rt, "neon_exporter_collector_success", key="prod", collector="projects") == 1
+    assert value(svc, "neon_exporter_poll_success", key="prod") == 1
+    assert len(svc.state.view().projects) == 3
+    assert value(svc, "neon_project_compute_unit_seconds", project_id=pid) == before
+    assert value(svc, "neon_exporter_collector_success", key="prod", collector="usage") == 0
+    assert value(svc, "neon_exporter_collector_success", key="prod", collector="projects") == 1
     assert (sim.count(LEGACY), sim.count(PROJECT)) == (0, 0)
-    assert value(rt, "neon_api_key_valid", key="prod") == 1
+    assert value(svc, "neon_api_key_valid", key="prod") == 1
