@@ -7,7 +7,6 @@ binary fails these tests.
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 import sys
 from functools import cache
@@ -17,14 +16,12 @@ from typing import Any
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parents[2]
-PROMETHEUS_DIR = ROOT / "deploy" / "prometheus"
+from tests.rules import PROMETHEUS_DIR, ROOT, RUNBOOK, RUNBOOK_URL, run
+
 RULES = PROMETHEUS_DIR / "neon-exporter-alerts.yml"
 RULE_TESTS = PROMETHEUS_DIR / "neon-exporter-alerts.test.yml"
 PROMETHEUS_CONFIG = PROMETHEUS_DIR / "prometheus.yml"
 ALERTMANAGER_CONFIG = ROOT / "deploy" / "alertmanager" / "alertmanager.yml"
-RUNBOOK = ROOT / "docs" / "alerts.md"
-RUNBOOK_URL = "https://github.com/neon-exporter/neon-exporter/blob/main/docs/alerts.md"
 # The alert names docs/alerts.md calls public (users' routes and silences name them).
 PUBLIC_ALERTS = {
     "NeonApiKeyInvalid",
@@ -34,14 +31,6 @@ PUBLIC_ALERTS = {
 }
 RECEIVER_FOR = {"critical": "neon-critical", "warning": "neon-warning"}
 RECEIVER_FOR["info"] = "neon-warning"  # informational (a new API key): never the pager
-
-
-def run(tool: str, *args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
-    path = shutil.which(tool)
-    assert path is not None, f"{tool} is not installed: run `make system-deps`"
-    return subprocess.run(
-        [path, *args], capture_output=True, text=True, timeout=60, check=False, cwd=cwd
-    )
 
 
 @cache
