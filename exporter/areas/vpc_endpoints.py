@@ -36,7 +36,6 @@ NAME = "vpc_endpoints"
 ROUTE_LIST = "/organizations/{org_id}/vpc/vpc_endpoints"
 ROUTE_ONE = "/organizations/{org_id}/vpc/region/{region_id}/vpc_endpoints/{vpc_endpoint_id}"
 STATES = ("new", "accepted")  # the document's values of VPCEndpointDetails.state
-HEALTHY = "accepted"
 
 log = structlog.get_logger("exporter.areas.vpc_endpoints")
 

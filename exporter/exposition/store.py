@@ -11,7 +11,7 @@ is not written at all, not even its header.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
@@ -97,6 +97,3 @@ class Store:
             if lines:
                 parts += (family.header(openmetrics=openmetrics), lines)
         return parts
-
-    def projects(self) -> Mapping[str, Kept]:
-        return self._kept

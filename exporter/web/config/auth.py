@@ -78,11 +78,6 @@ class BasicAuth:
         self._ok: set[bytes] = set()
         self._lock = asyncio.Lock()
 
-    @property
-    def cached(self) -> int:
-        """How many successful checks are remembered."""
-        return len(self._ok)
-
     async def check(self, header: str | None) -> bool:
         """True when ``header`` (an ``Authorization`` value) names a user and their password."""
         credentials = _parse_basic(header)
