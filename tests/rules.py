@@ -46,4 +46,4 @@ def demo_series() -> frozenset[str]:
         env={"PATH": "/usr/bin:/bin"},
     )
     assert result.returncode == 0, result.stderr
-    return frozenset(re.findall(r"^(neon_\w+)\{", result.stdout, flags=re.MULTILINE))
+    return frozenset(re.findall(r"^(neon_\w+)[{ ]", result.stdout, flags=re.MULTILINE))
