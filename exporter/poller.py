@@ -22,7 +22,7 @@ from .neon.client import NeonClient
 from .neon.errors import KeyRejected, NeonError
 from .neon.models import Project
 from .plan import EVERY_PROJECT, Memory, Plan, Selection, list_interval, plan
-from .refresh import Refresh, map_bounded
+from .refresh import Refresh, map_bounded, same
 from .state import KeySnapshot, State
 
 log = structlog.get_logger("exporter.poller")
@@ -41,12 +41,13 @@ async def list_projects(
     projects: dict[str, Project] = {}
     unavailable: set[str] = set()
     left_out = 0
+    before = previous.projects if previous is not None else {}
     async for page in client.project_pages():
         for project in page.projects:
             if project.deleted_at is not None:  # a deleted project never looks live
                 continue
             if selection.keeps(project):
-                projects[project.id] = project
+                projects[project.id] = same(before.get(project.id), project)
             else:
                 left_out += 1
         unavailable.update(page.unavailable_project_ids)
