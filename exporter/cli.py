@@ -22,7 +22,7 @@ from .demo import add_routes, demo_api
 from .errors import ConfigError
 from .guard import GuardedSite, WebGuard, WebReload, load_web
 from .logs import setup_logging
-from .memory import pin_mmap_threshold
+from .memory import freeze_startup, pin_mmap_threshold
 from .neon.errors import KeyRejected, NeonError
 from .parsers import split_listen_address
 from .service import Service
@@ -123,6 +123,7 @@ async def _serve(
     config: Config, web_config: WebConfig | None, load_config: Callable[[], Config]
 ) -> int:
     pin_mmap_threshold()
+    freeze_startup()  # every module is imported by now
     async with AsyncExitStack() as stack:
         simulator: Simulator | None = None
         if config.demo:
