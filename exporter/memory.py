@@ -8,8 +8,8 @@ from the heap instead, where fragmentation keeps them resident. Fixing the thres
 keeps them mmapped. Measured at 10,000 projects (bench/README.md): RSS after polls 169 -> 101 MB.
 
 The garbage collector's full collections walk every tracked object and block the event loop
-meanwhile; the modules' own objects (functions, classes, constants: some 50,000) are most of
-them at small sizes and never garbage, so they are frozen once at start.
+meanwhile; the modules' own objects (functions, classes, constants) are most of them at small
+sizes and never garbage, so they are frozen once at start.
 """
 
 from __future__ import annotations

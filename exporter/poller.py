@@ -130,10 +130,11 @@ async def _planned(
     now: float,
     skip: set[str],
 ) -> Plan:
-    """:func:`exporter.plan.plan` in a thread. It looks at every project (tens of ms at 10,000,
-    ten times that at 100,000); in a thread the event loop still gets the GIL every switch
-    interval (5 ms), so /healthz and scrapes are answered meanwhile. Nothing touches this key's
-    poll data or memory until the poll is done."""
+    """:func:`exporter.plan.plan` in a thread. It looks at every project in one go, which at
+    fleet sizes blocked the event loop longest of anything in a poll (bench/README.md); in a
+    thread the loop still gets the GIL every switch interval (5 ms), so /healthz and scrapes
+    are answered meanwhile. Nothing touches this key's poll data or memory until the poll is
+    done."""
     return await asyncio.to_thread(
         plan, projects, previous, memory, areas, intervals, now=now, skip=skip
     )

@@ -40,7 +40,8 @@ class Layout:
 
 Lines = tuple[bytes, ...]
 """A project's sample lines, per project family in the layout's order. A tuple of bytes only:
-the garbage collector stops tracking it, so 100,000 of them add nothing to a full collection."""
+the garbage collector stops tracking it, so however many there are, a full collection (which
+blocks the event loop) does not walk them."""
 
 Sources = list[tuple[str, Mapping[str, Any]]]  # each detail area on, with its data by project
 
