@@ -1,20 +1,20 @@
-"""Render benchmark: the whole table of bench/README.md ("Rendering at fleet sizes") at once.
+"""Render benchmark: the whole "Rendering at fleet sizes" section of bench/README.md at once.
 
     .venv/bin/python bench/render.py --projects 1000 10000 50000 100000
 
-For each size, in this process (a view like the simulator's, two endpoints per project):
-the baseline, prometheus_client rendering the whole view as the exporter did before (OpenMetrics,
-then gzip); the fragment renderer's first render (every project) and its render after 1 % of
-the projects changed (new lines for those, then the gzip body from kept members, and, for the
-comparison, by recompressing the whole body); the longest slice between two yields to the
-event loop; the series count.
+For each size, in this process (one key's snapshot like the simulator's, two endpoints per
+project, published to a State): the floor (bench/floor.py: the same series by plain f-strings,
+then compressed four ways); the store's full render and the OpenMetrics+gzip body, and its ratio
+to the floor; a poll that changed 1 % of the projects, step by step from the poll-side compare
+to the new gzip body; the longest stretch between two yields to the event loop; gzip members
+per block of projects (the design before) against the whole body.
 
 Then, as processes: a simulator with that many projects and the exporter polling it with the
-request budget lifted until every endpoint is fetched, then 30 s of OpenMetrics+gzip scrapes
-every second while /healthz is asked every 5 ms (the longest answer bounds how long anything
-blocked the event loop) and the RSS after; then two exporters with default settings polling the
-same simulator for ``--cpu-seconds``, one scraped every 15 s and one never (the baseline in the
-same run), and the CPU of each (process and children) per minute, as a share of one core.
+request budget lifted, watched from its start until 30 s after every endpoint is fetched:
+/healthz every 5 ms, of it and of a static server (the baseline), and a scrape every second;
+its RSS after. Then two exporters with default settings polling the same simulator, one scraped
+every 15 s and one never (the baseline in the same run), and the CPU of each (process and
+children) per minute, as a share of one core.
 """
 
 from __future__ import annotations
@@ -341,7 +341,9 @@ def lifted(tmp: Path, sim_url: str, settle: float) -> dict[str, Any]:
             "ping_ms": seen.longest(seen.pings),
             "static_ping_ms": seen.longest(seen.static),
             "ping_after_ms": seen.longest(seen.pings, seen.fetched_at),
+            # The five longest answers of each (s since the start, ms): whether they coincide.
             "stalls": sorted(seen.pings, key=lambda p: -p[1])[:5],
+            "static_stalls": sorted(seen.static, key=lambda p: -p[1])[:5],
             "rss_mb": status_mb(pid, "VmRSS"),
             "hwm_mb": status_mb(pid, "VmHWM"),
         }
