@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from types import MappingProxyType
 from typing import TypeVar
 
@@ -95,17 +96,12 @@ async def poll_v2(
     else:
         projects, left_out = dict(previous.projects), previous.left_out  # rotation only
     now = clock()
-    work = await _planned(projects, previous, memory, areas, intervals, now=now, skip=kept)
-    run = Refresh(
-        client,
-        projects=projects,
-        previous=previous,
-        memory=memory,
-        areas=areas,
-        clock=clock,
-        until=until,
-        monotonic=monotonic,
-        left_out=left_out,
+    refresh = partial(Refresh, client, projects=projects, previous=previous, memory=memory)
+    work, run = await _prepared(
+        partial(plan, projects, previous, memory, areas, intervals, now=now, skip=kept),
+        partial(
+            refresh, areas=areas, clock=clock, until=until, monotonic=monotonic, left_out=left_out
+        ),
     )
     for name in work.account:
         await run.account_area(name)
@@ -120,24 +116,15 @@ async def poll_v2(
     return snapshot
 
 
-async def _planned(
-    projects: Mapping[str, Project],
-    previous: KeySnapshot | None,
-    memory: Memory,
-    areas: Sequence[Area],
-    intervals: Mapping[str, float],
-    *,
-    now: float,
-    skip: set[str],
-) -> Plan:
-    """:func:`exporter.plan.plan` in a thread. It looks at every project in one go, which at
-    fleet sizes blocked the event loop longest of anything in a poll (bench/README.md); in a
-    thread the loop still gets the GIL every switch interval (5 ms), so /healthz and scrapes
-    are answered meanwhile. Nothing touches this key's poll data or memory until the poll is
-    done."""
-    return await asyncio.to_thread(
-        plan, projects, previous, memory, areas, intervals, now=now, skip=skip
-    )
+async def _prepared(
+    planning: Callable[[], Plan], refresh: Callable[[], Refresh]
+) -> tuple[Plan, Refresh]:
+    """The poll's plan and its refresh (the previous detail carried over), made in a thread.
+    Both look at every project in one go, which at fleet sizes blocked the event loop longest
+    of anything in a poll (bench/README.md); in a thread the loop still gets the GIL every
+    switch interval (5 ms), so /healthz and scrapes are answered meanwhile. Nothing touches
+    this key's poll data or memory until the poll is done."""
+    return await asyncio.to_thread(lambda: (planning(), refresh()))
 
 
 async def _rotate(run: Refresh, work: Plan, limit: int, publish: Publish | None) -> None:
