@@ -22,7 +22,7 @@ from .config.errors import ConfigError
 from .config.helptext import epilog
 from .config.load import Config, build_config
 from .config.logs import setup_logging
-from .config.malloc import pin_mmap_threshold
+from .config.malloc import freeze_startup, pin_mmap_threshold
 from .config.parsers import split_listen_address
 from .config.settings import SETTINGS, Setting, flag_help
 from .neon.errors import KeyRejected, NeonError
@@ -134,6 +134,7 @@ async def _serve(
     config: Config, web_config: WebConfig | None, load_config: Callable[[Config], Config]
 ) -> int:
     pin_mmap_threshold()
+    freeze_startup()  # every module is imported by now
     async with AsyncExitStack() as stack:
         simulator: Simulator | None = None
         if config.demo:

@@ -11,9 +11,9 @@ is not written at all, not even its header.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal
 
 from .family import Family, ProjectData
 
@@ -40,9 +40,12 @@ class Layout:
         return tuple(f for f, s in self.families if s == scope)
 
 
-class Kept(NamedTuple):
-    data: ProjectData
-    lines: tuple[bytes, ...]  # per project family, in the layout's order
+Lines = tuple[bytes, ...]
+"""A project's sample lines, per project family in the layout's order. A tuple of bytes only:
+the garbage collector stops tracking it, so however many there are, a full collection (which
+blocks the event loop) does not walk them."""
+
+Sources = list[tuple[str, Mapping[str, Any]]]  # each detail area on, with its data by project
 
 
 class Store:
@@ -51,25 +54,25 @@ class Store:
         self._project = layout.of("project")
         self._view = layout.of("view")
         self._sum = layout.of("sum")
-        self._kept: dict[str, Kept] = {}
+        self._kept: dict[str, Lines] = {}  # by project id, in id order
         self._lines: dict[Family[Any], bytes] = {}  # of the view and sum families
+        # The view the kept lines render: its list entries and detail by project (the state's
+        # own objects, not copies), for the next update to compare with.
+        self._seen: tuple[Mapping[str, Any], Sources] = ({}, [])
         self.rendered = 0  # projects rendered so far (tests read it to prove the reuse)
 
     def update(self, view: View) -> Iterator[None]:
         """Re-render the projects whose data changed, yielding every ``SLICE_SECONDS`` of work
         (the async caller gives the event loop a turn there; ``once`` just runs it through)."""
         sources = [(area, view.of(area)) for area in self.layout.areas]
-        kept, new = self._kept, {}
         sums: list[dict[tuple[str, ...], float]] = [{} for _ in self._sum]
+        fresh: dict[str, Lines] = {}
         deadline = time.perf_counter() + SLICE_SECONDS
-        for n, pid in enumerate(sorted(view.projects)):
+        for n, pid in enumerate(self._todo(view, sources)):
             detail = {area: d for area, m in sources if (d := m.get(pid)) is not None}
             data = ProjectData(pid, view.projects[pid], detail)
-            old = kept.get(pid)
-            if old is not None and old.data == data:
-                new[pid] = Kept(data, old.lines)  # the new data: the old may be freed
-            else:
-                new[pid] = Kept(data, tuple(f.lines(data).encode() for f in self._project))
+            if not self._same(data, sources):
+                fresh[pid] = tuple([f.lines(data).encode() for f in self._project])
                 self.rendered += 1
             for total, family in zip(sums, self._sum, strict=True):
                 for labels, value in family.samples(data):
@@ -80,7 +83,33 @@ class Store:
         lines = {f: f.lines(view).encode() for f in self._view}
         for total, family in zip(sums, self._sum, strict=True):
             lines[family] = "".join(family.line(k, v) for k, v in sorted(total.items())).encode()
-        self._kept, self._lines = new, lines
+        self._kept, self._lines = _merged(self._kept, fresh, view.projects), lines
+        self._seen = (view.projects, sources)
+
+    def _todo(self, view: View, sources: Sources) -> list[str]:
+        """The projects to look at: every one in id order (the sums of the aggregate mode need
+        every project), or those whose list entry or detail is not the very object seen last
+        time. The poll keeps data fetched again unchanged the same object (``poll.result.same``),
+        so a change of 1 % looks at about 1 %, not at every project field by field."""
+        if self._sum or not self._kept:
+            return sorted(view.projects)
+        seen, seen_sources = self._seen
+        moved = _moved(view.projects, seen)
+        for (_, now), (_, before) in zip(sources, seen_sources, strict=True):
+            moved |= _moved(now, before)
+            moved.update(before.keys() - now.keys())  # detail gone: its lines go
+        return sorted(moved & view.projects.keys())
+
+    def _same(self, data: ProjectData, sources: Sources) -> bool:
+        """Whether the kept lines of this project render equal data: its list entry and each
+        area's detail equal to those seen last time (equal, not only the same objects)."""
+        seen, seen_sources = self._seen
+        if data.id not in self._kept or seen.get(data.id) != data.project:
+            return False
+        return all(
+            before.get(data.id) == data.of(area)
+            for (area, _), (_, before) in zip(sources, seen_sources, strict=True)
+        )
 
     def parts(self, *, openmetrics: bool) -> list[bytes]:
         """The body as chunks: each family's header and its lines (a family's lines in one
@@ -91,9 +120,30 @@ class Store:
         for family, scope in self.layout.families:
             if scope == "project":
                 i = column[family]
-                lines = b"".join([k.lines[i] for k in kept])
+                lines = b"".join([k[i] for k in kept])
             else:
                 lines = self._lines.get(family, b"")
             if lines:
                 parts += (family.header(openmetrics=openmetrics), lines)
         return parts
+
+
+def _moved(now: Mapping[str, Any], before: Mapping[str, Any]) -> set[str]:
+    """Keys of ``now`` whose value is not the very object ``before`` had (new keys too)."""
+    if now is before:
+        return set()
+    get = before.get
+    return {key for key, value in now.items() if get(key) is not value}
+
+
+def _merged(
+    kept: dict[str, Lines], fresh: dict[str, Lines], ids: Mapping[str, Any]
+) -> dict[str, Lines]:
+    """The kept lines with those just rendered, of the listed projects only, in id order."""
+    if kept.keys() == ids.keys():
+        return kept | fresh if fresh else kept  # the same projects: their order holds
+    # Mostly in order already (the kept ones, then the new): a merge of two runs to sort.
+    order = sorted(
+        [*(pid for pid in kept if pid in ids), *(pid for pid in fresh if pid not in kept)]
+    )
+    return {pid: fresh[pid] if pid in fresh else kept[pid] for pid in order}

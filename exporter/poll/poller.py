@@ -13,7 +13,6 @@ import asyncio
 import time
 from collections.abc import Callable, Mapping, Sequence
 from functools import partial
-from types import MappingProxyType
 from typing import TypeVar
 
 import structlog
@@ -21,8 +20,8 @@ import structlog
 from ..areas import Area
 from ..neon.client import NeonClient
 from ..neon.errors import KeyRejected, NeonError
-from ..neon.models import Project
 from .bounded import map_bounded
+from .listing import listed, poll_v1
 from .plan import Memory, Plan, list_interval, overdue_seconds, plan
 from .refresh import Refresh
 from .selection import EVERY_PROJECT, Selection
@@ -32,51 +31,6 @@ log = structlog.get_logger("exporter.poll.poller")
 T = TypeVar("T")
 U = TypeVar("U")
 Publish = Callable[[PollResult], None]
-
-
-async def list_projects(
-    client: NeonClient, previous: PollResult | None, selection: Selection = EVERY_PROJECT
-) -> tuple[dict[str, Project], set[str], int]:
-    """Phase 1: every page of the project list, but the projects ``selection`` leaves out.
-    Projects in ``unavailable_project_ids`` (Neon could not load them in time) keep their
-    previous entry: a partial page never makes a project vanish. Returns the projects, the
-    ids so kept, and how many the selection left out."""
-    projects: dict[str, Project] = {}
-    unavailable: set[str] = set()
-    left_out = 0
-    async for page in client.project_pages():
-        for project in page.projects:
-            if project.deleted_at is not None:  # a deleted project never looks live
-                continue
-            if selection.keeps(project):
-                projects[project.id] = project
-            else:
-                left_out += 1
-        unavailable.update(page.unavailable_project_ids)
-    kept = set()
-    if previous is not None:
-        for pid in unavailable - projects.keys():
-            if pid in previous.projects:
-                projects[pid] = previous.projects[pid]
-                kept.add(pid)
-    return projects, kept, left_out
-
-
-async def poll_v1(
-    client: NeonClient, previous: PollResult | None, now: float, selection: Selection
-) -> PollResult:
-    """The v1 API has the project list only: one request, no detail."""
-    projects, _, left_out = await list_projects(client, previous, selection)
-    return PollResult(client.key_name, now, MappingProxyType(projects), left_out=left_out)
-
-
-async def _listed(
-    client: NeonClient, previous: PollResult | None, selection: Selection, *, list_due: bool
-) -> tuple[dict[str, Project], set[str], int]:
-    """Phase 1 when the list is due (see :func:`list_projects`), else the previous poll's."""
-    if list_due or previous is None:
-        return await list_projects(client, previous, selection)
-    return dict(previous.projects), set(), previous.left_out  # rotation only
 
 
 async def poll_v2(
@@ -98,24 +52,17 @@ async def poll_v2(
     rotates detail over the previous poll's projects (:func:`.plan.list_interval`); ``publish``
     gets a result once new and changed projects are fetched, when others remain; no ``until``:
     every detail (``once``); ``memory`` is updated on success; ``overdue_after``: see plan()."""
-    listing = monotonic()  # the list's span: neon_exporter_collector_duration_seconds
-    projects, kept, left_out = await _listed(client, previous, selection, list_due=list_due)
-    list_span = (listing, monotonic())
+    start = monotonic()  # the list's span: neon_exporter_collector_duration_seconds
+    projects, kept, left_out = await listed(client, previous, selection, list_due=list_due)
+    list_span = (start, monotonic())
     planned = partial(
         plan, projects, previous, areas=areas, intervals=intervals, now=clock(), skip=kept
     )
-    work = planned(memory, overdue_after=overdue_after)
-    run = Refresh(
-        client,
-        projects=projects,
-        previous=previous,
-        memory=memory,
-        areas=areas,
-        clock=clock,
-        until=until,
-        monotonic=monotonic,
-        left_out=left_out,
-        selection=selection,
+    refresh = partial(Refresh, client, projects=projects, previous=previous, memory=memory)
+    refresh = partial(refresh, areas=areas, clock=clock, until=until, monotonic=monotonic)
+    work, run = await _prepared(
+        partial(planned, memory, overdue_after=overdue_after),
+        partial(refresh, left_out=left_out, selection=selection),
     )
     run.spans.update({"projects": list_span} if list_due or previous is None else {})
     for name in work.account:
@@ -126,9 +73,20 @@ async def poll_v2(
         return planned(again, overdue_after=overdue_after)
 
     await _rotate(run, await run.batches(work, replan), client.max_concurrency, publish)
-    snapshot = run.snapshot()
+    result = run.result()
     memory.stamps, memory.denied_at, memory.routes = run.stamps, run.denied_at, run.routes
-    return snapshot
+    return result
+
+
+async def _prepared(
+    planning: Callable[[], Plan], refresh: Callable[[], Refresh]
+) -> tuple[Plan, Refresh]:
+    """The poll's plan and its refresh (the previous detail carried over), made in a thread.
+    Both look at every project in one go, which at fleet sizes blocked the event loop longest
+    of anything in a poll (bench/README.md); in a thread the loop still gets the GIL every
+    switch interval (5 ms), so /healthz and scrapes are answered meanwhile. Nothing touches
+    this key's poll data or memory until the poll is done."""
+    return await asyncio.to_thread(lambda: (planning(), refresh()))
 
 
 async def _rotate(run: Refresh, work: Plan, limit: int, publish: Publish | None) -> None:
@@ -137,7 +95,7 @@ async def _rotate(run: Refresh, work: Plan, limit: int, publish: Publish | None)
     urgent, rest = work.items[: work.urgent], work.items[work.urgent :]
     await map_bounded(run.item, urgent, limit)
     if publish is not None and urgent and rest:
-        publish(run.snapshot())
+        publish(run.result())
     await map_bounded(run.item, rest, limit)
 
 

@@ -27,6 +27,7 @@ from ..neon.models import Project
 from .bounded import map_bounded
 from .costs import Costs
 from .plan import BatchKey, Memory, Plan, denial
+from .result import same
 from .selection import EVERY_PROJECT, Selection
 from .state import AccountPiece, PollResult
 
@@ -43,13 +44,12 @@ class Batch(enum.Enum):
 
 
 T = TypeVar("T")
-Publish = Callable[[PollResult], None]
 
 
 class Refresh:
     """Phase 3 of one poll: the detail dicts it fills, and the requests it may still afford.
 
-    Starts from what the previous snapshot held for the projects still listed; ``snapshot()``
+    Starts from what the previous result held for the projects still listed; ``result()``
     copies, so it can publish early while the refresh goes on.
     """
 
@@ -68,7 +68,7 @@ class Refresh:
         selection: Selection = EVERY_PROJECT,
     ) -> None:
         """``until`` is read on ``monotonic`` (tests pass their token buckets' virtual clock);
-        ``left_out``: listed projects the selection left out, for the snapshot; ``selection``
+        ``left_out``: listed projects the selection left out, for the result; ``selection``
         also filters the account-level lists of projects (deleted, shared)."""
         self.client, self.projects, self.clock, self.until = client, projects, clock, until
         self.monotonic, self.left_out, self.selection = monotonic, left_out, selection
@@ -136,10 +136,11 @@ class Refresh:
             self.failed[area].setdefault(pid, at)
 
     def got(self, area: str, pid: str, value: object | None) -> None:
+        detail = self.detail[area]
         if value is None:
-            self.detail[area].pop(pid, None)  # not reported: absent, never 0
+            detail.pop(pid, None)  # not reported: absent, never 0
         else:
-            self.detail[area][pid] = value
+            detail[pid] = same(detail.get(pid), value)
         self.fetched[area][pid] = self.clock()
         self.failed[area].pop(pid, None)
 
@@ -273,7 +274,7 @@ class Refresh:
         p = self.projects[pid]
         self.stamps[pid] = (p.updated_at, p.compute_last_active_at)
 
-    def snapshot(self) -> PollResult:
+    def result(self) -> PollResult:
         """Phase 4: what is served. Copies, since the refresh may go on after an early publish."""
         for pid in self.gone:
             self.projects.pop(pid, None)
