@@ -3,7 +3,7 @@
 The project list is fetched whole (its failure fails the poll). Per-project detail of each area
 on is refreshed most urgent first (see :mod:`exporter.poll.plan`) and, with ``until`` (a
 ``time.monotonic()`` deadline), only as much of it as the key's request budget allows by then;
-the rest is carried over from the previous snapshot. Areas fail apart: a failed request keeps
+the rest is carried over from the previous result. Areas fail apart: a failed request keeps
 that project's last detail of that area (see ``PollResult.failed``) and never fails the poll.
 """
 
@@ -157,7 +157,7 @@ class KeyPoller:
         if self.client.version != "v2":
             return await poll_v1(self.client, previous, self.clock(), self.selection)
         list_due = self._list_due(previous, started)
-        snapshot = await poll_v2(
+        result = await poll_v2(
             self.client,
             previous=previous,
             memory=self.memory,
@@ -166,14 +166,14 @@ class KeyPoller:
             clock=self.clock,
             until=None if self.slice_seconds is None else started + self.slice_seconds,
             monotonic=self.monotonic,
-            publish=lambda snap: self.state.publish(self.key, snap),
+            publish=lambda result: self.state.publish(self.key, result),
             list_due=list_due,
             selection=self.selection,
             overdue_after=self._overdue_after(previous),
         )
         if list_due:
             self.memory.listed_at, self.memory.selection = started, self.selection
-        return snapshot
+        return result
 
     def _overdue_after(self, previous: PollResult | None) -> float | None:
         """When a project's detail goes before changed ones' (None: no bound; ``once``)."""
@@ -186,14 +186,14 @@ class KeyPoller:
     async def poll(self) -> bool:
         """Poll once; True on success. Never raises for anything Neon does."""
         started = self.monotonic()
-        previous = self.state.snapshot(self.key)
-        snapshot: PollResult | None = None
+        previous = self.state.result(self.key)
+        result: PollResult | None = None
         error: str | None = None
         try:
             # The client turns every request timeout into ApiTimeout, so a TimeoutError that
             # gets here can only be this deadline.
             async with asyncio.timeout(self.deadline):
-                snapshot = await self._fetch(previous, started)
+                result = await self._fetch(previous, started)
         except KeyRejected as exc:
             self._key_answer(valid=False, route=exc.route)
             error = str(exc)
@@ -209,21 +209,21 @@ class KeyPoller:
             log.exception("poll failed unexpectedly", key=self.key)
             error = f"unexpected {type(exc).__name__} (see the log)"
         duration = self.monotonic() - started
-        self._log_outcome(snapshot, error, duration)
-        self.state.record_poll(self.key, snapshot, duration, error=error)
+        self._log_outcome(result, error, duration)
+        self.state.record_poll(self.key, result, duration, error=error)
         # The api_keys area may have asked /auth before the first key check did.
         self.state.record_key_source(
             self.key, auth=self.client.auth, file_read_at=self.key_file_read_at()
         )
         for dropped in self.state.expire():
             log.warning("data older than poll.max-age dropped", key=dropped)
-        return snapshot is not None
+        return result is not None
 
-    def _log_outcome(self, snapshot: PollResult | None, error: str | None, took: float) -> None:
-        if snapshot is None:
+    def _log_outcome(self, result: PollResult | None, error: str | None, took: float) -> None:
+        if result is None:
             log.warning("poll failed", key=self.key, error=error)
             return
-        for area, area_error in snapshot.errors.items():
+        for area, area_error in result.errors.items():
             log.warning(
                 "collector failed, keeping its last data",
                 key=self.key,
@@ -231,7 +231,7 @@ class KeyPoller:
                 error=area_error,
             )
         self._key_answer(valid=True)
-        log.info("poll done", key=self.key, projects=len(snapshot.projects), seconds=round(took, 3))
+        log.info("poll done", key=self.key, projects=len(result.projects), seconds=round(took, 3))
 
     async def check_key(self) -> None:
         """The cheap probe between polls. Only a 401 marks the key invalid. Its answer (v2:

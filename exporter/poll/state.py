@@ -1,4 +1,4 @@
-"""What the exporter knows: the latest good snapshot per key, and each key's health.
+"""What the exporter knows: the latest good result per key, and each key's health.
 
 Snapshots are immutable and replaced whole, so a scrape never sees half a poll. The merged view
 (every project once, however many keys see it) is computed once per change and cached.
@@ -28,7 +28,7 @@ class State:
     # ``health_generation`` when any key's health does (every poll, at least).
     generation: int = 0
     health_generation: int = 0
-    _snapshots: dict[str, PollResult] = field(default_factory=dict)
+    _results: dict[str, PollResult] = field(default_factory=dict)
     _health: dict[str, KeyHealth] = field(default_factory=dict)
     _view: tuple[int, View] | None = None
     _next_detail_expiry: float = math.inf  # when failing detail in the view next turns too old
@@ -40,7 +40,7 @@ class State:
         """A reload: keys that stay keep data and health, removed keys vanish, new start empty."""
         for gone in set(self._health) - set(keys):
             del self._health[gone]
-            self._snapshots.pop(gone, None)
+            self._results.pop(gone, None)
         self._health = {k: self._health.get(k) or KeyHealth() for k in keys}
         self.keys = keys
         self.generation += 1
@@ -52,41 +52,41 @@ class State:
     def all_health(self) -> Mapping[str, KeyHealth]:
         return MappingProxyType(self._health)
 
-    def snapshot(self, key: str) -> PollResult | None:
-        return self._snapshots.get(key)
+    def result(self, key: str) -> PollResult | None:
+        return self._results.get(key)
 
     def ready(self) -> bool:
         return all(h.poll_attempted for h in self._health.values())
 
     def record_poll(
-        self, key: str, snapshot: PollResult | None, duration: float, *, error: str | None = None
+        self, key: str, result: PollResult | None, duration: float, *, error: str | None = None
     ) -> None:
-        """A poll finished: with a snapshot it succeeded and replaces the old one whole."""
+        """A poll finished: with a result it succeeded and replaces the old one whole."""
         h = self._health[key]
         h.poll_attempted, h.poll_duration = True, duration
-        h.poll_success = snapshot is not None
+        h.poll_success = result is not None
         h.last_error = error
-        if snapshot is not None:
-            self.publish(key, snapshot)
-            h.last_success = h.data_since = snapshot.taken_at
-        h.areas = {**h.areas, "projects": snapshot is not None}
+        if result is not None:
+            self.publish(key, result)
+            h.last_success = h.data_since = result.taken_at
+        h.areas = {**h.areas, "projects": result is not None}
         self.health_generation += 1
 
-    def publish(self, key: str, snapshot: PollResult) -> None:
-        """Serve ``snapshot`` for ``key`` from now on: at the end of a poll, or in its middle
+    def publish(self, key: str, result: PollResult) -> None:
+        """Serve ``result`` for ``key`` from now on: at the end of a poll, or in its middle
         once the projects that changed have been fetched (see ``fetch_snapshot``)."""
-        old = self._snapshots.get(key)
-        self._snapshots[key] = snapshot
+        old = self._results.get(key)
+        self._results[key] = result
         h = self._health[key]
-        h.details = snapshot.detail_status()
-        h.left_out = snapshot.left_out
-        h.area_seconds = {**h.area_seconds, **snapshot.durations}
-        # A snapshot to publish means its project list was fetched.
-        h.areas = {"projects": True} | snapshot.area_success()
+        h.details = result.detail_status()
+        h.left_out = result.left_out
+        h.area_seconds = {**h.area_seconds, **result.durations}
+        # A result to publish means its project list was fetched.
+        h.areas = {"projects": True} | result.area_success()
         if h.data_since is None:
-            h.data_since = snapshot.taken_at
+            h.data_since = result.taken_at
         # An unchanged answer need not re-render thousands of series.
-        if old is None or _data(old) != _data(snapshot):
+        if old is None or _data(old) != _data(result):
             self.generation += 1
 
     def set_budget(self, key: str, per_minute: float) -> None:
@@ -119,9 +119,9 @@ class State:
         """Drop the data of keys whose last good poll is older than ``max_age``; returns those
         keys. Failing detail ages out in :meth:`view`; this notices when the next piece does."""
         now = self.clock()
-        stale = [k for k in self._snapshots if now - self._data_since(k) > self.max_age]
+        stale = [k for k in self._results if now - self._data_since(k) > self.max_age]
         for key in stale:
-            del self._snapshots[key]
+            del self._results[key]
         if stale or now >= self._next_detail_expiry:
             self._next_detail_expiry = math.inf
             self.generation += 1
@@ -129,7 +129,7 @@ class State:
 
     def _data_since(self, key: str) -> float:
         since = self._health[key].data_since
-        return self._snapshots[key].taken_at if since is None else since
+        return self._results[key].taken_at if since is None else since
 
     def view(self) -> View:
         self.expire()
@@ -138,61 +138,59 @@ class State:
         now = self.clock()
         projects: dict[str, Project] = {}
         # Oldest first, so where two keys see one project the freshest list entry wins.
-        snapshots = sorted(self._snapshots.values(), key=lambda s: s.taken_at)
-        for snap in snapshots:
-            projects.update(snap.projects)
-        areas = {area for snap in snapshots for area in snap.detail}
+        results = sorted(self._results.values(), key=lambda s: s.taken_at)
+        for result in results:
+            projects.update(result.projects)
+        areas = {area for result in results for area in result.detail}
         view = View(
             projects=MappingProxyType(projects),
             projects_per_key=MappingProxyType(
-                {k: len(s.projects) for k, s in self._snapshots.items()}
+                {k: len(s.projects) for k, s in self._results.items()}
             ),
             detail=MappingProxyType(
                 {
-                    area: MappingProxyType(self._merge_detail(snapshots, area, now))
+                    area: MappingProxyType(self._merge_detail(results, area, now))
                     for area in sorted(areas)
                 }
             ),
-            account=MappingProxyType(self._account(snapshots, now)),
+            account=MappingProxyType(self._account(results, now)),
         )
         self._view = (self.generation, view)
         return view
 
-    def _account(self, snapshots: list[PollResult], now: float) -> dict[str, Any]:
+    def _account(self, results: list[PollResult], now: float) -> dict[str, Any]:
         """Account-level data by area and key: each key's own (the collectors dedupe what two
         keys both see), failing data served until ``max_age`` old as for detail."""
         out: dict[str, dict[str, Any]] = {}
-        for snap in snapshots:
-            for area, piece in snap.account.items():
+        for result in results:
+            for area, piece in result.account.items():
                 if piece.failing_since is not None:
                     if now - piece.fetched_at > self.max_age:
                         continue
                     expiry = piece.fetched_at + self.max_age
                     self._next_detail_expiry = min(self._next_detail_expiry, expiry)
-                out.setdefault(area, {})[snap.key] = piece.value
+                out.setdefault(area, {})[result.key] = piece.value
         return {area: MappingProxyType(m) for area, m in out.items()}
 
-    def _merge_detail(
-        self, snapshots: list[PollResult], kind: str, now: float
-    ) -> Mapping[str, Any]:
+    def _merge_detail(self, results: list[PollResult], kind: str, now: float) -> Mapping[str, Any]:
         """One kind of detail over keys: per project, the freshest fetch of any key that
         lists it (by fetch time: a key that has not fetched it yet never hides another's).
 
         Detail whose fetches keep failing is served until its last good fetch is ``max_age``
         old; the earliest such deadline still ahead is kept for :meth:`expire`.
         """
-        if len(snapshots) == 1 and (whole := _unmerged(snapshots[0], kind)) is not None:
+        if len(results) == 1 and (whole := _unmerged(results[0], kind)) is not None:
             return whole
         out: dict[str, Any] = {}
         best: dict[str, float] = {}
-        for snap in snapshots:
-            times = snap.fetched.get(kind, NOTHING)
-            failing = snap.failed.get(kind, NOTHING)
-            source = snap.detail.get(kind, NOTHING)
-            for pid in snap.projects:
-                # Detail without a fetch time (a snapshot built by hand) counts as fetched
-                # when its snapshot was taken.
-                at = times.get(pid, snap.taken_at if pid in source else None)
+        for result in results:
+            times = result.fetched.get(kind, NOTHING)
+            failing = result.failed.get(kind, NOTHING)
+            source = result.detail.get(kind, NOTHING)
+            for pid in result.projects:
+                # Detail without a fetch time (a result built by hand) counts as fetched
+                # when its result was taken.
+                at = times.get(pid, result.taken_at if pid in source else None)
                 if at is None or at < best.get(pid, -math.inf):
                     continue
                 if pid in failing:
@@ -208,12 +206,12 @@ class State:
         return out
 
 
-def _unmerged(snap: PollResult, kind: str) -> Mapping[str, Any] | None:
+def _unmerged(result: PollResult, kind: str) -> Mapping[str, Any] | None:
     """One key's detail of ``kind`` as it stands, where merging would copy it unchanged: none
     of it failing, all of it of listed projects. A view is built on the event loop at every data
     change; this spares a loop over every project (in C, not Python: the key sets compared)."""
-    source = snap.detail.get(kind, NOTHING)
-    if snap.failed.get(kind) or not source.keys() <= snap.projects.keys():
+    source = result.detail.get(kind, NOTHING)
+    if result.failed.get(kind) or not source.keys() <= result.projects.keys():
         return None
     return source
 

@@ -168,7 +168,7 @@ def test_early_publish_of_a_failed_poll_does_not_extend_poll_max_age() -> None:
     state.publish("prod", PollResult("prod", 1500.0, empty, empty))  # type: ignore[arg-type]
     state.record_poll("prod", None, 30.0, error="poll deadline exceeded")
     clock.now = 1600.0
-    assert state.snapshot("prod") is not None  # 600 s after the last success: still served
+    assert state.result("prod") is not None  # 600 s after the last success: still served
     clock.now = 1601.0
     assert state.expire() == ["prod"]
     assert state.health("prod").last_success == 1000.0  # the alert's clock: the same time

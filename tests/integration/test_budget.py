@@ -108,7 +108,7 @@ async def test_changed_and_new_projects_are_refreshed_first(service_for: Build) 
                 value(svc, "neon_exporter_detail_unfetched_projects", key="prod", kind="endpoints")
                 == 0
             )
-            fetched = svc.state.snapshot("prod").fetched["endpoints"]  # type: ignore[union-attr]
+            fetched = svc.state.result("prod").fetched["endpoints"]  # type: ignore[union-attr]
             # The most recently fetched project is the last one rotation would come back to.
             latest = max(fetched, key=lambda pid: fetched[pid])
             endpoint = sim.endpoints_of(latest)[0]
@@ -152,7 +152,7 @@ async def test_changed_projects_are_served_before_the_poll_ends(service_for: Bui
             sim.set_endpoint(endpoint.id, state="init" if endpoint.state != "init" else "idle")
             published: list[PollResult] = []
             client = poller["prod"].client
-            previous = svc.state.snapshot("prod")
+            previous = svc.state.result("prod")
             # Rotation is due for every project (nothing is fresher than the poll interval).
             final = await poll_v2(
                 client,
