@@ -1,6 +1,6 @@
 """What one poll refreshes, most urgent first: a pure function of what is known, no I/O.
 
-The poller keeps its planning memory (:class:`Memory`) apart from the snapshots that are served:
+The poller keeps its planning memory (:class:`Memory`) apart from the poll results that are served:
 when each project's list entry was last seen with fresh detail, and which batch routes the plan
 denied.
 """

@@ -74,7 +74,7 @@ class State:
 
     def publish(self, key: str, result: PollResult) -> None:
         """Serve ``result`` for ``key`` from now on: at the end of a poll, or in its middle
-        once the projects that changed have been fetched (see ``fetch_snapshot``)."""
+        once the projects that changed have been fetched (``poll_v2``'s ``publish``)."""
         old = self._results.get(key)
         self._results[key] = result
         h = self._health[key]
