@@ -1,0 +1,2 @@
+"""Configuration: the settings table, loading and validation, parsers, key sources, errors,
+logging."""
