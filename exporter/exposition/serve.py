@@ -88,28 +88,31 @@ class Exposition:
     def rendered(self, *, openmetrics: bool = False) -> bytes:
         """The plain body, rendered now by the same steps without yielding (``once``, tests)."""
         fmt = (openmetrics, False)
-        view = self._state.view()
-        if self._state.generation != self._generation:
+        view, generation = self._state.view(), self._state.generation
+        if generation != self._generation:
             for _ in self.store.update(view):
                 pass
-            self._changed()
+            self._changed(generation)
         polled = self._bodies.get(fmt) or self._assemble(fmt)
         self._bodies[fmt] = polled
         return b"".join((*polled, self._live_part(fmt)))
 
     async def _polled_async(self, fmt: Format) -> Parts:
         view = self._state.view()  # also drops data past poll.max-age, moving the generation
-        if self._state.generation != self._generation:
+        # The generation of this view: a poll landing during the update moves it on, and the
+        # next scrape renders that one.
+        generation = self._state.generation
+        if generation != self._generation:
             for _ in self.store.update(view):
                 await asyncio.sleep(0)  # let the loop answer requests between slices
-            self._changed()
+            self._changed(generation)
         body = self._bodies.get(fmt)
         if body is None:
             body = self._bodies[fmt] = await asyncio.to_thread(self._assemble, fmt)
         return body
 
-    def _changed(self) -> None:
-        self._generation = self._state.generation
+    def _changed(self, generation: int) -> None:
+        self._generation = generation
         self._bodies = {}
         self.updates += 1
 

@@ -49,8 +49,9 @@ Sources = list[tuple[str, Mapping[str, Any]]]  # each detail area on, with its d
 
 
 class Store:
-    def __init__(self, layout: Layout) -> None:
+    def __init__(self, layout: Layout, *, slice_seconds: float = SLICE_SECONDS) -> None:
         self.layout = layout
+        self.slice_seconds = slice_seconds  # work between two yields of update()
         self._project = layout.of("project")
         self._view = layout.of("view")
         self._sum = layout.of("sum")
@@ -62,12 +63,12 @@ class Store:
         self.rendered = 0  # projects rendered so far (tests read it to prove the reuse)
 
     def update(self, view: View) -> Iterator[None]:
-        """Re-render the projects whose data changed, yielding every ``SLICE_SECONDS`` of work
+        """Re-render the projects whose data changed, yielding every ``slice_seconds`` of work
         (the async caller gives the event loop a turn there; ``once`` just runs it through)."""
         sources = [(area, view.of(area)) for area in self.layout.areas]
         sums: list[dict[tuple[str, ...], float]] = [{} for _ in self._sum]
         fresh: dict[str, Lines] = {}
-        deadline = time.perf_counter() + SLICE_SECONDS
+        deadline = time.perf_counter() + self.slice_seconds
         for n, pid in enumerate(self._todo(view, sources)):
             detail = {area: d for area, m in sources if (d := m.get(pid)) is not None}
             data = ProjectData(pid, view.projects[pid], detail)
@@ -79,7 +80,7 @@ class Store:
                     total[labels] = total.get(labels, 0.0) + value
             if n % 64 == 0 and time.perf_counter() > deadline:
                 yield
-                deadline = time.perf_counter() + SLICE_SECONDS
+                deadline = time.perf_counter() + self.slice_seconds
         lines = {f: f.lines(view).encode() for f in self._view}
         for total, family in zip(sums, self._sum, strict=True):
             lines[family] = "".join(family.line(k, v) for k, v in sorted(total.items())).encode()

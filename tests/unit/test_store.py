@@ -3,13 +3,16 @@ again only those whose data is not equal, and its body is always that of a fresh
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 from types import MappingProxyType
 
 from exporter.areas import layout
 from exporter.exposition.store import Store
 from exporter.neon.models import Endpoint, Project
-from exporter.poll.state import View
+from exporter.poll.state import PollResult, State, View
+from tests.procs import sample
+from tests.support import exposition_of
 
 LAYOUT = layout(("projects", "endpoints"))
 
@@ -70,3 +73,24 @@ def test_projects_and_detail_come_and_go() -> None:
     assert b'endpoint_id="ep-d"' not in body(store)
     assert updated(store, view(added[:2], eps)) == 1  # d is back with its detail; f, a, e go
     assert b'project_id="e"' not in body(store)
+
+
+def _result(size: int) -> PollResult:
+    projects = MappingProxyType({"p": project("p", size)})
+    return PollResult("k", 0.0, projects)
+
+
+async def test_a_poll_landing_during_an_update_is_served_by_the_next_scrape() -> None:
+    """The store yields to the event loop in the middle of an update; a result published then
+    is rendered by the next scrape (the scrape under way serves the view it started from)."""
+    state = State(keys=("k",), max_age=1e12, clock=lambda: 0.0)
+    state.record_poll("k", _result(1), 1.0)
+    exposition = exposition_of(state, ("projects",))
+    exposition.store.slice_seconds = 0.0  # a yield after every first project of a slice
+    scrape = asyncio.ensure_future(exposition.body(openmetrics=False, gzipped=False))
+    await asyncio.sleep(0)  # the scrape runs to the store's first yield (no other awaits)
+    assert exposition.store.rendered == 1  # the update is under way
+    state.record_poll("k", _result(2), 1.0)
+    assert sample((await scrape).decode(), "neon_project_size_bytes", {"project_id": "p"}) == 1
+    body = await exposition.body(openmetrics=False, gzipped=False)
+    assert sample(body.decode(), "neon_project_size_bytes", {"project_id": "p"}) == 2
