@@ -1,4 +1,5 @@
-"""The exporter's own metrics: key health, its counters, build info and config reloads.
+"""The exporter's own metrics: its counters, build info and config reloads (key health is
+declared in ``health.py``).
 
 Polled data is declared by the areas and rendered by the store (``store.py``). These are the
 exporter's own, direct-instrumented on prometheus_client, and change with every request to Neon,

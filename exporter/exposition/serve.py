@@ -15,7 +15,7 @@ meanwhile scrapes get the last good body of their format, or a 500 when there is
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
 import structlog
@@ -32,7 +32,6 @@ if TYPE_CHECKING:  # types only: the view is built by the poll layer, above this
     from ..poll.state import State
 
 GZIP_LEVEL = 1  # isal's level 1: bench/README.md has the comparison
-_EOF = b"# EOF\n"
 
 log = structlog.get_logger("exporter.exposition")
 
@@ -48,9 +47,9 @@ def gzipped(parts: Sequence[bytes]) -> bytes:
 
 
 def render_registry(registry: CollectorRegistry, *, openmetrics: bool) -> bytes:
+    """The registry in a format; OpenMetrics ends in ``# EOF``, so it goes last in a body."""
     if openmetrics:
-        text = bytes(om_format.generate_latest(registry))  # type: ignore[no-untyped-call]
-        return text.removesuffix(_EOF)
+        return bytes(om_format.generate_latest(registry))  # type: ignore[no-untyped-call]
     return bytes(text_format.generate_latest(registry))
 
 
@@ -88,33 +87,30 @@ class Exposition:
     def rendered(self, *, openmetrics: bool = False) -> bytes:
         """The plain body, rendered now by the same steps without yielding (``once``, tests)."""
         fmt = (openmetrics, False)
-        view, generation = self._state.view(), self._state.generation
-        if generation != self._generation:
-            for _ in self.store.update(view):
-                pass
-            self._changed(generation)
+        for _ in self._updating():
+            pass
         polled = self._bodies.get(fmt) or self._assemble(fmt)
         self._bodies[fmt] = polled
         return b"".join((*polled, self._live_part(fmt)))
 
     async def _polled_async(self, fmt: Format) -> Parts:
-        view = self._state.view()  # also drops data past poll.max-age, moving the generation
-        # The generation of this view: a poll landing during the update moves it on, and the
-        # next scrape renders that one.
-        generation = self._state.generation
-        if generation != self._generation:
-            for _ in self.store.update(view):
-                await asyncio.sleep(0)  # let the loop answer requests between slices
-            self._changed(generation)
+        for _ in self._updating():
+            await asyncio.sleep(0)  # let the loop answer requests between slices
         body = self._bodies.get(fmt)
         if body is None:
             body = self._bodies[fmt] = await asyncio.to_thread(self._assemble, fmt)
         return body
 
-    def _changed(self, generation: int) -> None:
-        self._generation = generation
-        self._bodies = {}
-        self.updates += 1
+    def _updating(self) -> Iterator[None]:
+        """Bring the store to the state's view, yielding between slices. The generation is the
+        view's: a poll landing during the update moves it on, and the next scrape renders that."""
+        view = self._state.view()  # also drops data past poll.max-age, moving the generation
+        generation = self._state.generation
+        if generation != self._generation:
+            yield from self.store.update(view)
+            self._generation = generation
+            self._bodies = {}
+            self.updates += 1
 
     def _assemble(self, fmt: Format) -> Parts:
         parts = self.store.parts(openmetrics=fmt[0])
@@ -150,7 +146,6 @@ class Exposition:
                         if (lines := f.lines(health).encode())
                     ),
                     render_registry(self._metrics.live, openmetrics=fmt[0]),
-                    _EOF if fmt[0] else b"",
                 ]
             )
             live = (version, gzipped((text,)) if fmt[1] else text)
