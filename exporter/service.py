@@ -248,10 +248,9 @@ class Service:
 
 
 def _interval(area: Area, config: Config) -> float | None:
-    """The area's own refresh interval (None: every rotation), the config's where it has one."""
-    if area.interval_setting is not None:
-        return float(getattr(config, area.interval_setting))
-    return area.interval
+    """The area's own refresh interval from the config (None: every rotation)."""
+    setting = area.interval_setting
+    return None if setting is None else float(getattr(config, setting))
 
 
 def _names(config: Config) -> tuple[str, ...]:

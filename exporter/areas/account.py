@@ -181,5 +181,5 @@ AREA = Area(
     "project",
     view_families=VIEW_FAMILIES,
     fetch_account=fetch,
-    interval_setting=f"{NAME}_interval",
+    on_interval=True,
 )

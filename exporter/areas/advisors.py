@@ -115,5 +115,5 @@ AREA = Area(
     families=FAMILIES,
     sums=SUMS,
     fetch=fetch,
-    interval_setting=f"{NAME}_interval",
+    on_interval=True,
 )

@@ -85,6 +85,6 @@ AREA = Area(
     "the budgeted rotation",
     families=FAMILIES,
     fetch=fetch,
-    interval_setting=f"{NAME}_interval",
+    on_interval=True,
     cost_of=lambda _: 2,  # the branch list, then the default branch's schedule
 )

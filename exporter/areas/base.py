@@ -61,11 +61,9 @@ class Area:
     fetch: FetchOne | None = None
     # Account-level data (one per key, not per project), refreshed on its interval.
     fetch_account: FetchAccount | None = None
-    # Refreshed every ``interval`` seconds, or as often as the Config field ``interval_setting``
-    # names (``--collector.NAME.interval``: settings.AREA_INTERVALS), rather than at every
-    # rotation; account-level areas always have one.
-    interval: float | None = None
-    interval_setting: str | None = None
+    # Refreshed every --collector.NAME.interval (the Config field NAME_interval, a row of
+    # settings.AREA_INTERVALS) rather than at every rotation; account-level areas always are.
+    on_interval: bool = False
     # Many projects per request where the plan allows it, best first: each project is served by
     # the first route not denied to its organization; ``fetch`` is the fallback.
     batches: tuple[BatchRoute, ...] = ()
@@ -77,6 +75,11 @@ class Area:
     # Its account-level value is a tuple of projects (deleted, shared): the poll keeps only
     # those ``--projects.*`` select, as it does with the project list.
     lists_projects: bool = False
+
+    @property
+    def interval_setting(self) -> str | None:
+        """The Config field of its refresh interval; None: refreshed at every rotation."""
+        return f"{self.name}_interval" if self.on_interval else None
 
     @property
     def detail(self) -> bool:

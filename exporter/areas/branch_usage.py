@@ -168,6 +168,6 @@ AREA = Area(
     "usage interval",
     families=FAMILIES,
     fetch=fetch,
-    interval_setting=f"{NAME}_interval",
+    on_interval=True,
     batches=(BatchRoute(ROUTE, fetch_batch, CONSUMPTION_BATCH, needs_org=True),),
 )

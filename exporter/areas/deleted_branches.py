@@ -88,5 +88,5 @@ AREA = Area(
     cost="1 request per project per interval (more past 1,000 branches), in the budgeted rotation",
     families=FAMILIES,
     fetch=fetch,
-    interval_setting=f"{NAME}_interval",
+    on_interval=True,
 )

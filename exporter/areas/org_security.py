@@ -197,5 +197,5 @@ AREA = Area(
     "none per project",
     view_families=VIEW_FAMILIES,
     fetch_account=fetch,
-    interval_setting=f"{NAME}_interval",
+    on_interval=True,
 )

@@ -79,6 +79,6 @@ AREA = Area(
     cost="ceil(deleted projects / 400) requests per key per interval (one for most accounts)",
     view_families=VIEW_FAMILIES,
     fetch_account=fetch,
-    interval_setting=f"{NAME}_interval",
+    on_interval=True,
     lists_projects=True,
 )

@@ -116,7 +116,7 @@ AREA = Area(
     cost="1 + (branches with snapshots) requests per project per interval, in the budgeted rotation",
     families=FAMILIES,
     fetch=fetch,
-    interval_setting=f"{NAME}_interval",
+    on_interval=True,
     # The snapshot list, then the schedule of each branch that has snapshots (see fetch).
     cost_of=lambda by_branch: 1 + sum(1 for bid in by_branch if bid),
 )

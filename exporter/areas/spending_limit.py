@@ -95,5 +95,5 @@ AREA = Area(
     "when no org_id is configured (2 for most accounts; independent of projects)",
     view_families=VIEW_FAMILIES,
     fetch_account=fetch,
-    interval_setting=f"{NAME}_interval",
+    on_interval=True,
 )

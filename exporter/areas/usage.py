@@ -230,7 +230,7 @@ AREA = Area(
     "per usage interval (the better route tried again)",
     families=FAMILIES,
     fetch=fetch,
-    interval_setting="usage_interval",
+    on_interval=True,
     batches=(
         BatchRoute(METERED_ROUTE, fetch_metered, CONSUMPTION_BATCH, needs_org=True),
         BatchRoute(CONSUMPTION_ROUTE, fetch_batch, CONSUMPTION_BATCH),

@@ -157,5 +157,5 @@ AREA = Area(
     "for the key's organizations when no org_id is configured; none per project",
     view_families=VIEW_FAMILIES,
     fetch_account=fetch,
-    interval_setting=f"{NAME}_interval",
+    on_interval=True,
 )

@@ -36,7 +36,7 @@ class Config:
     key_check_interval: float = _default("key_check_interval")
     max_requests_per_minute: float = _default("max_requests_per_minute")
     max_concurrency: int = _default("max_concurrency")
-    # Each area refreshed on its own interval (settings.AREA_INTERVALS; Area.interval_setting).
+    # Each area refreshed on its own interval (settings.AREA_INTERVALS; Area.on_interval).
     usage_interval: float = _default("usage_interval")  # Neon updates usage every ~15 minutes
     recoverable_interval: float = _default("recoverable_interval")
     shared_interval: float = _default("shared_interval")

@@ -53,8 +53,8 @@ _COLLECTORS_HELP = (
 
 # Areas refreshed on their own interval rather than at every rotation: (area, default, help).
 # Each gets --collector.NAME.interval and the YAML field NAME_interval (a Config field of that
-# name); the area names it (``Area.interval_setting``), and tests/unit/test_config.py checks
-# that every area on an interval has its setting.
+# name); the area declares ``Area.on_interval``, and tests/unit/test_config.py checks that
+# every area on an interval has its setting.
 AREA_INTERVALS: tuple[tuple[str, str, str], ...] = (
     ("usage", "15m", "how often usage is refreshed (Neon updates it about every 15 minutes)"),
     ("recoverable", "1h", "how often the list of deleted projects is refreshed"),

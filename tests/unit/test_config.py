@@ -180,7 +180,7 @@ def _error(argv: list[str], env: dict[str, str], capsys: pytest.CaptureFixture[s
 
 
 # Areas refreshed on their own interval rather than every rotation.
-INTERVAL_AREAS = [a.name for a in AREAS if a.interval is not None or a.interval_setting]
+INTERVAL_AREAS = [a.name for a in AREAS if a.on_interval]
 DURATION_FIELDS = [
     ("poll_interval", "--poll.interval"),
     ("poll_max_age", "--poll.max-age"),
