@@ -7,11 +7,10 @@ from pathlib import Path
 
 import pytest
 import structlog
-from aiohttp.test_utils import TestServer
 
 from exporter.service import Service
 from tests.sim import Simulator
-from tests.support import KEYS, key_files, make_config
+from tests.support import KEYS, key_files, make_config, served
 
 
 @pytest.fixture(autouse=True)
@@ -27,24 +26,16 @@ def sim() -> Simulator:
 
 @pytest.fixture
 async def sim_url(sim: Simulator) -> AsyncIterator[str]:
-    server = TestServer(sim.make_app(), host="127.0.0.1")
-    await server.start_server()
-    try:
-        yield str(server.make_url("/api/v2"))
-    finally:
-        await server.close()
+    async with served(sim) as url:
+        yield url
 
 
 @pytest.fixture
 async def world() -> AsyncIterator[tuple[Simulator, str]]:
     """A simulator of four projects on a loopback socket, and its v2 URL."""
     sim = Simulator(keys=KEYS, projects=4, endpoints_per_project=1, seed=21)
-    server = TestServer(sim.make_app(), host="127.0.0.1")
-    await server.start_server()
-    try:
-        yield sim, str(server.make_url("/api/v2"))
-    finally:
-        await server.close()
+    async with served(sim) as url:
+        yield sim, url
 
 
 @pytest.fixture

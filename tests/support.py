@@ -6,11 +6,12 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import math
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
 import coverage
+from aiohttp.test_utils import TestServer
 from prometheus_client.metrics_core import Metric
 from prometheus_client.openmetrics.parser import text_string_to_metric_families
 
@@ -21,8 +22,20 @@ from exporter.exposition.serve import Exposition
 from exporter.neon.budget import TokenBucket
 from exporter.poll.state import State
 from exporter.service import Pollers, Service
+from tests.sim import Simulator
 
 KEYS = {"prod": "prod-" + "a" * 40, "staging": "staging-" + "b" * 40}
+
+
+@asynccontextmanager
+async def served(sim: Simulator) -> AsyncIterator[str]:
+    """``sim`` on a loopback socket for as long as the block runs; yields its v2 URL."""
+    server = TestServer(sim.make_app(), host="127.0.0.1")
+    await server.start_server()
+    try:
+        yield str(server.make_url("/api/v2"))
+    finally:
+        await server.close()
 
 
 def key_files(tmp_path: Path, names: tuple[str, ...] = ("prod",)) -> tuple[KeyConfig, ...]:

@@ -8,11 +8,10 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from aiohttp.test_utils import TestServer
 
 from exporter.service import Service
 from tests.sim import Fault, Simulator
-from tests.support import KEYS, families, key_files, make_config, value
+from tests.support import KEYS, families, key_files, make_config, served, value
 
 ORG = "org-acct-1"
 ON = {"endpoints": False, "account": True}
@@ -22,12 +21,8 @@ ME, ORG_ROUTE, MY_ORGS = "/users/me", "/organizations/{org_id}", "/users/me/orga
 @pytest.fixture
 async def world() -> AsyncIterator[tuple[Simulator, str]]:
     sim = Simulator(keys=KEYS, projects=2, endpoints_per_project=0, org_id=ORG, plan="usage")
-    server = TestServer(sim.make_app(), host="127.0.0.1")
-    await server.start_server()
-    try:
-        yield sim, str(server.make_url("/api/v2"))
-    finally:
-        await server.close()
+    async with served(sim) as url:
+        yield sim, url
 
 
 async def test_personal_key_limits_plan_and_billing_state(
@@ -72,15 +67,10 @@ async def test_organization_key_gets_its_organization(tmp_path: Path) -> None:
     and whether MFA is required; /users/me is never asked."""
     sim = Simulator(keys=KEYS, projects=2, org_id=ORG, plan="usage", org_keys={"prod": ORG})
     sim.organizations.org(ORG).require_mfa = True
-    server = TestServer(sim.make_app(), host="127.0.0.1")
-    await server.start_server()
-    try:
-        url = str(server.make_url("/api/v2"))
+    async with served(sim) as url:
         svc = Service(make_config(url, key_files(tmp_path), collectors=ON))
         async with svc.pollers() as poller:
             assert await poller.poll("prod")
-    finally:
-        await server.close()
     assert (sim.count(ME), sim.count(MY_ORGS), sim.count(ORG_ROUTE)) == (0, 1, 1)
     assert value(svc, "neon_organization_info", org_id=ORG, plan="launch") == 1
     assert value(svc, "neon_organization_mfa_required", org_id=ORG) == 1

@@ -9,12 +9,11 @@ from pathlib import Path
 from typing import cast
 
 import pytest
-from aiohttp.test_utils import TestServer
 
 from exporter.service import Service
 from exporter.simulator.lists import Extras
 from tests.sim import Fault, Simulator
-from tests.support import KEYS, Clock, key_files, make_config, quick_retries, value
+from tests.support import KEYS, Clock, key_files, make_config, quick_retries, served, value
 
 ROUTE = "/projects/{project_id}/advisors"
 ON = {"endpoints": True, "advisors": True}
@@ -26,12 +25,8 @@ AVAILABLE = "neon_project_advisors_available"
 async def world() -> AsyncIterator[tuple[Simulator, str]]:
     # Projects 0 and 2 have the Data API (0: two security errors), 1 has not.
     sim = Simulator(keys=KEYS, projects=3, seed=9, extras=Extras(features=True))
-    server = TestServer(sim.make_app(), host="127.0.0.1")
-    await server.start_server()
-    try:
-        yield sim, str(server.make_url("/api/v2"))
-    finally:
-        await server.close()
+    async with served(sim) as url:
+        yield sim, url
 
 
 def success(svc: Service) -> float | None:

@@ -10,19 +10,16 @@ import json
 import time
 import urllib.error
 import urllib.request
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestServer
 from prometheus_client.parser import text_string_to_metric_families
 
 from exporter.service import Service
 from tests.procs import sample
 from tests.sim import Fault, Simulator
-from tests.support import KEYS, Clock, families, key_files, make_config, value
+from tests.support import KEYS, Clock, families, key_files, make_config, served, value
 
 ORG = "org-blue-123"
 ON = {"endpoints": True, "api_keys": True}
@@ -37,17 +34,6 @@ def listed(svc: Service) -> dict[str, dict[str, str]]:
             for s in family.samples:
                 out[s.labels["api_key_name"]] = s.labels
     return out
-
-
-@asynccontextmanager
-async def served(sim: Simulator) -> AsyncIterator[str]:
-    """The simulator on a loopback port; yields its v2 base URL."""
-    server = TestServer(sim.make_app(), host="127.0.0.1")
-    await server.start_server()
-    try:
-        yield str(server.make_url("/api/v2"))
-    finally:
-        await server.close()
 
 
 def runtime(url: str, tmp_path: Path, clock: Clock, **changes: object) -> Service:

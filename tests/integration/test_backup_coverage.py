@@ -7,11 +7,10 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from aiohttp.test_utils import TestServer
 
 from exporter.service import Service
 from tests.sim import Fault, Simulator
-from tests.support import KEYS, Clock, key_files, make_config, quick_retries, value
+from tests.support import KEYS, Clock, key_files, make_config, quick_retries, served, value
 
 BRANCHES = "/projects/{project_id}/branches"
 SCHEDULE = "/projects/{project_id}/branches/{branch_id}/backup_schedule"
@@ -23,12 +22,8 @@ SCHEDULED = "neon_project_default_branch_backup_scheduled"
 async def world() -> AsyncIterator[tuple[Simulator, str]]:
     # A daily schedule, an hourly one, none (a manual snapshot): exporter/simulator/snapshots.
     sim = Simulator(keys=KEYS, projects=3, endpoints_per_project=1, seed=21)
-    server = TestServer(sim.make_app(), host="127.0.0.1")
-    await server.start_server()
-    try:
-        yield sim, str(server.make_url("/api/v2"))
-    finally:
-        await server.close()
+    async with served(sim) as url:
+        yield sim, url
 
 
 def main_branch(sim: Simulator, pid: str) -> str:

@@ -7,12 +7,11 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from aiohttp.test_utils import TestServer
 
 from exporter.service import Service
 from exporter.simulator.lists import Extras
 from tests.sim import Fault, Simulator
-from tests.support import KEYS, Clock, key_files, make_config, quick_retries, value
+from tests.support import KEYS, Clock, key_files, make_config, quick_retries, served, value
 
 DELETED = "/projects/{project_id}/branches?include_deleted=true"
 ON = {"branches": True, "deleted_branches": True}
@@ -26,12 +25,8 @@ async def world() -> AsyncIterator[tuple[Simulator, str]]:
     sim = Simulator(
         keys=KEYS, projects=3, endpoints_per_project=1, seed=5, extras=Extras(features=True)
     )
-    server = TestServer(sim.make_app(), host="127.0.0.1")
-    await server.start_server()
-    try:
-        yield sim, str(server.make_url("/api/v2"))
-    finally:
-        await server.close()
+    async with served(sim) as url:
+        yield sim, url
 
 
 def success(svc: Service, collector: str) -> float | None:

@@ -7,12 +7,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from aiohttp.test_utils import TestServer
 
 from exporter.service import Service
 from exporter.simulator.branch_usage import branch_metrics
 from tests.sim import Fault, Simulator
-from tests.support import KEYS, families, key_files, make_config, value
+from tests.support import KEYS, families, key_files, make_config, served, value
 
 ORG = "org-branches-1"
 ROUTE = "/consumption_history/v2/branches"
@@ -20,15 +19,10 @@ ON = {"endpoints": False, "branch_usage": True}
 
 
 async def poll(sim: Simulator, tmp_path: Path) -> Service:
-    server = TestServer(sim.make_app(), host="127.0.0.1")
-    await server.start_server()
-    try:
-        url = str(server.make_url("/api/v2"))
+    async with served(sim) as url:
         svc = Service(make_config(url, key_files(tmp_path), collectors=ON))
         async with svc.pollers() as poller:
             assert await poller.poll("prod")
-    finally:
-        await server.close()
     return svc
 
 

@@ -5,12 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aiohttp.test_utils import TestServer
-
 from exporter.service import Service
 from exporter.simulator.lists import Extras
 from tests.sim import Simulator
-from tests.support import KEYS, Clock, key_files, make_config, value
+from tests.support import KEYS, Clock, key_files, make_config, served, value
 
 INFO = "neon_project_integration_info"
 
@@ -19,17 +17,12 @@ async def test_integrations_per_project(tmp_path: Path) -> None:
     sim = Simulator(keys=KEYS, projects=6, seed=3, extras=Extras(features=True))
     first, second, third = sim.project_ids()[:3]
     sim.world.projects[third].integrations = ["datadog", "github", "not a name!"]
-    server = TestServer(sim.make_app(), host="127.0.0.1")
-    await server.start_server()
-    try:
-        url = str(server.make_url("/api/v2"))
+    async with served(sim) as url:
         svc = Service(
             make_config(url, key_files(tmp_path), collectors={"endpoints": False}), clock=Clock()
         )
         async with svc.pollers() as poller:
             assert await poller.poll("prod")
-    finally:
-        await server.close()
     assert value(svc, INFO, project_id=first, integration="github") == 1
     assert value(svc, INFO, project_id=first, integration="vercel") == 1
     assert value(svc, INFO, project_id=second, integration="opentelemetry") == 1

@@ -7,11 +7,10 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from aiohttp.test_utils import TestServer
 
 from exporter.service import Service
 from tests.sim import Fault, Simulator
-from tests.support import KEYS, families, key_files, make_config, value
+from tests.support import KEYS, families, key_files, make_config, served, value
 
 ORG = "org-sec-1"
 MEMBERS = "/organizations/{org_id}/members"
@@ -25,12 +24,8 @@ SECURITY = {"endpoints": False, "org_security": True}
 async def world() -> AsyncIterator[tuple[Simulator, str]]:
     sim = Simulator(keys=KEYS, projects=4, endpoints_per_project=0, org_id=ORG, plan="usage")
     sim.organizations.populate_demo(ORG, sim.project_ids())
-    server = TestServer(sim.make_app(), host="127.0.0.1")
-    await server.start_server()
-    try:
-        yield sim, str(server.make_url("/api/v2"))
-    finally:
-        await server.close()
+    async with served(sim) as url:
+        yield sim, url
 
 
 async def polled(url: str, tmp_path: Path, collectors: dict[str, bool]) -> Service:

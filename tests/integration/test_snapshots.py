@@ -8,12 +8,11 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from aiohttp.test_utils import TestServer
 
 from exporter.service import Service
 from exporter.simulator.model import utcnow
 from tests.sim import Fault, Simulator
-from tests.support import KEYS, key_files, make_config, quick_retries, value
+from tests.support import KEYS, key_files, make_config, quick_retries, served, value
 
 ROUTE = "/projects/{project_id}/snapshots"
 SCHEDULE = "/projects/{project_id}/branches/{branch_id}/backup_schedule"
@@ -39,12 +38,8 @@ async def world() -> AsyncIterator[tuple[Simulator, str]]:
     # Three projects: a daily schedule, an hourly one, none but a manual snapshot (see
     # exporter/simulator/snapshots).
     sim = Simulator(keys=KEYS, projects=3, endpoints_per_project=1, seed=21)
-    server = TestServer(sim.make_app(), host="127.0.0.1")
-    await server.start_server()
-    try:
-        yield sim, str(server.make_url("/api/v2"))
-    finally:
-        await server.close()
+    async with served(sim) as url:
+        yield sim, url
 
 
 def main_branch(sim: Simulator, pid: str) -> str:

@@ -7,11 +7,10 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from aiohttp.test_utils import TestServer
 
 from exporter.service import Service
 from tests.sim import Fault, Simulator
-from tests.support import KEYS, key_files, make_config, value
+from tests.support import KEYS, key_files, make_config, served, value
 
 ORGS = "/users/me/organizations"
 LIMIT = "/organizations/{org_id}/billing/spending_limit"
@@ -24,12 +23,8 @@ async def world() -> AsyncIterator[tuple[Simulator, str]]:
     sim = Simulator(keys=KEYS, projects=3, endpoints_per_project=0, org_id=ORG, plan="usage")
     sim.add_project(org_id="org-old-2", endpoints=0)
     sim.billing.org_plans["org-old-2"] = "legacy"
-    server = TestServer(sim.make_app(), host="127.0.0.1")
-    await server.start_server()
-    try:
-        yield sim, str(server.make_url("/api/v2"))
-    finally:
-        await server.close()
+    async with served(sim) as url:
+        yield sim, url
 
 
 async def test_limits_of_the_keys_organizations_in_dollars(
