@@ -104,7 +104,7 @@ async def _posture(client: NeonClient, org_id: str) -> Posture:
 
 
 async def fetch(client: NeonClient) -> OrgSecurity:
-    orgs = (client.org_id,) if client.org_id else await client.organization_ids()
+    orgs = await client.key_organizations()
     found = [o for org_id in orgs if (o := await organization(client, org_id)) is not None]
     return OrgSecurity(tuple(found), tuple([await _posture(client, o) for o in orgs]))
 

@@ -49,12 +49,8 @@ def parse_spending_limit(data: object) -> int | None:
 async def fetch(client: NeonClient) -> dict[str, int | None]:
     """Organization id -> its limit in cents (None: no limit set), for every organization of
     the key whose plan offers spending limits."""
-    if client.org_id:
-        orgs: tuple[str, ...] = (client.org_id,)
-    else:
-        orgs = await client.organization_ids()
     out: dict[str, int | None] = {}
-    for org_id in orgs:
+    for org_id in await client.key_organizations():
         try:
             data = await client.get(ROUTE, f"/organizations/{org_id}/billing/spending_limit")
         except ApiStatusError as exc:

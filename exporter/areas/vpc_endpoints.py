@@ -96,7 +96,7 @@ async def _org(client: NeonClient, org_id: str) -> list[VpcEndpoint]:
 
 
 async def fetch(client: NeonClient) -> tuple[VpcEndpoint, ...]:
-    orgs = (client.org_id,) if client.org_id else await client.organization_ids()
+    orgs = await client.key_organizations()
     return tuple([e for org_id in orgs for e in await _org(client, org_id)])
 
 

@@ -243,6 +243,10 @@ class NeonClient:
         data = await self.get(route, route)
         return self.parse(route, parse_organization_ids, data)
 
+    async def key_organizations(self) -> tuple[str, ...]:
+        """The organizations account-level areas read: ``org_id``, else :meth:`organization_ids`."""
+        return (self.org_id,) if self.org_id else await self.organization_ids()
+
     async def get_unless_gone(
         self, route: str, path: str, params: dict[str, str] | None = None
     ) -> object | None:
