@@ -120,13 +120,13 @@ class Refresh:
 
     @contextmanager
     def timed(self, area: str) -> Iterator[None]:
-        """A request of ``area``: its span in this poll grows to cover it."""
+        """A request of ``area``: its span in this poll (first start to last end) covers it."""
         start = self.monotonic()
         try:
             yield
         finally:
-            first, _ = self.spans.get(area, (start, start))
-            self.spans[area] = (min(first, start), self.monotonic())
+            first, last = self.spans.get(area, (start, start))
+            self.spans[area] = (min(first, start), max(last, self.monotonic()))
 
     def area_failed(self, area: str, pids: Sequence[str], error: str) -> None:
         """A request of ``area`` failed: those projects keep their last data; the poll goes on."""
