@@ -23,37 +23,26 @@ from typing import Any
 from ..exposition.family import Family, ProjectData, Sample
 from ..neon.client import NeonClient
 from ..neon.errors import ApiStatusError, MalformedResponse
-from ..neon.fields import ParseError
-from ..neon.metered import MeteredUsage, _current_period
+from ..neon.fields import page_cursor
+from ..neon.metered import MeteredUsage, metered_rows
 from .base import Area, BatchRoute
-from .usage import CONSUMPTION_BATCH, _period
+from .usage import CONSUMPTION_BATCH, METERED, billing_period
 
 NAME = "branch_usage"
 ROUTE = "/consumption_history/v2/branches"
 PAGE = 1000  # branches a page: the route's maximum
 MAX_PAGES = 100
 
-# Neon's metric -> (series name, help): the six the route supports, named as the usage area's.
-METRICS = {
-    "compute_unit_seconds": ("compute_unit_seconds", "Compute in compute-unit seconds"),
-    "root_branch_bytes_month": ("root_branch_byte_months", "Root branch storage in byte-months"),
-    "child_branch_bytes_month": (
-        "child_branch_byte_months",
-        "Child branch storage (its changes) in byte-months",
-    ),
-    "instant_restore_bytes_month": (
-        "instant_restore_byte_months",
-        "History kept for instant restore in byte-months",
-    ),
-    "public_network_transfer_bytes": (
-        "public_network_transfer_bytes",
-        "Bytes sent over the public network",
-    ),
-    "private_network_transfer_bytes": (
-        "private_network_transfer_bytes",
-        "Bytes sent over private networking",
-    ),
-}
+# The six of the usage-based plans' metrics Neon's document lists for this route: named and
+# described as the usage area's per-project series (usage.METERED), per branch.
+METRICS = (
+    "compute_unit_seconds",
+    "root_branch_bytes_month",
+    "child_branch_bytes_month",
+    "instant_restore_bytes_month",
+    "public_network_transfer_bytes",
+    "private_network_transfer_bytes",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,33 +57,16 @@ NOT_OFFERED = BranchUsage(())
 
 def _page(data: object) -> tuple[list[tuple[str, str, MeteredUsage]], str | None, int, int]:
     """(project id, branch id, usage) of each item, the cursor, items, items skipped."""
-    if not isinstance(data, dict) or not isinstance(data.get("branches"), list):
-        raise ParseError("missing array 'branches'")
-    rows, skipped = [], 0
-    for item in data["branches"]:
-        pid = item.get("project_id") if isinstance(item, dict) else None
-        bid = item.get("branch_id") if isinstance(item, dict) else None
-        try:
-            if not isinstance(pid, str) or not isinstance(bid, str) or not pid or not bid:
-                raise ValueError("ids")
-            rows.append((pid, bid, _current_period(item)))
-        except ValueError:
-            skipped += 1
-    pagination = data.get("pagination")
-    cursor = pagination.get("cursor") if isinstance(pagination, dict) else None
-    return (
-        rows,
-        cursor if isinstance(cursor, str) and cursor else None,
-        len(data["branches"]),
-        skipped,
-    )
+    rows, count, skipped = metered_rows(data, "branches", ("project_id", "branch_id"))
+    assert isinstance(data, dict)
+    return [(pid, bid, u) for (pid, bid), u in rows], page_cursor(data), count, skipped
 
 
 async def fetch_batch(
     client: NeonClient, org_id: str, project_ids: Sequence[str], now: datetime
 ) -> Mapping[str, BranchUsage] | None:
     """Every branch of up to 100 projects of ``org_id``; None on 403 (not on this plan)."""
-    start, end = _period(now)
+    start, end = billing_period(now)
     params = {
         "org_id": org_id,
         "project_ids": ",".join(project_ids),
@@ -133,7 +105,9 @@ async def fetch(client: NeonClient, project_id: str) -> BranchUsage:
     return NOT_OFFERED
 
 
-def _family(metric: str, name: str, doc: str) -> Family[ProjectData]:
+def _family(metric: str) -> Family[ProjectData]:
+    name, doc = METERED[metric]
+
     def samples(d: ProjectData) -> Iterable[Sample]:
         usage: Any = d.of(NAME)
         if not isinstance(usage, BranchUsage):
@@ -146,16 +120,14 @@ def _family(metric: str, name: str, doc: str) -> Family[ProjectData]:
         ]
 
     return Family(
-        f"neon_branch_{name}",
-        f"{doc} by the branch in the billing period, as last polled; resets each period.",
+        name.replace("neon_project_", "neon_branch_", 1),
+        f"{doc}, by the branch, as last polled; resets each period.",
         ("project_id", "branch_id"),
         samples,
     )
 
 
-FAMILIES: tuple[Family[ProjectData], ...] = tuple(
-    _family(metric, name, doc) for metric, (name, doc) in METRICS.items()
-)
+FAMILIES: tuple[Family[ProjectData], ...] = tuple(_family(metric) for metric in METRICS)
 
 
 AREA = Area(

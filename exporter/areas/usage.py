@@ -53,7 +53,7 @@ async def fetch(client: NeonClient, project_id: str) -> Usage | None:
     return None if data is None else client.parse_whole(PROJECT_ROUTE, parse_v2_project_usage, data)
 
 
-def _period(now: datetime) -> tuple[str, str]:
+def billing_period(now: datetime) -> tuple[str, str]:
     """This month and the start of the next, as Neon's ``from``/``to``.
 
     Neon rounds ``from``/``to`` down to the granularity, so ``to`` is the start of next month:
@@ -75,7 +75,7 @@ async def fetch_batch(
     (the plan does not include it: per project then, and the key is fine)."""
     if len(project_ids) > CONSUMPTION_BATCH:
         raise ValueError(f"at most {CONSUMPTION_BATCH} projects per request")
-    start, end = _period(now)
+    start, end = billing_period(now)
     params = {
         "project_ids": ",".join(project_ids),
         "limit": str(CONSUMPTION_BATCH),
@@ -104,7 +104,7 @@ async def fetch_metered(
     usage-based plan: the next route then, and the key is fine)."""
     if len(project_ids) > CONSUMPTION_BATCH:
         raise ValueError(f"at most {CONSUMPTION_BATCH} projects per request")
-    start, end = _period(now)
+    start, end = billing_period(now)
     params = {
         "org_id": org_id,
         "project_ids": ",".join(project_ids),

@@ -122,3 +122,10 @@ def parse_items(
         except BadItem:
             skipped += 1
     return tuple(out), skipped
+
+
+def page_cursor(page: dict[str, Any], field: str = "cursor") -> str | None:
+    """A page's ``pagination.<field>``; None (the last page) when absent, empty or not text."""
+    pagination = page.get("pagination")
+    cursor = pagination.get(field) if isinstance(pagination, dict) else None
+    return cursor if isinstance(cursor, str) and cursor else None

@@ -5,10 +5,11 @@ value}`` per timeframe, unlike the legacy route's named fields).
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from typing import Any
 
-from .fields import ParseError
+from .fields import ParseError, page_cursor
 
 METRICS = (
     "compute_unit_seconds",
@@ -48,7 +49,7 @@ def _timestamp_key(period: dict[str, Any]) -> str:
     return value if isinstance(value, str) else ""
 
 
-def _current_period(item: object) -> MeteredUsage:
+def current_period(item: object) -> MeteredUsage:
     """The latest billing period's timeframes, summed per metric."""
     if not isinstance(item, dict) or not isinstance(item.get("periods"), list):
         raise ValueError("periods")
@@ -72,26 +73,33 @@ def _current_period(item: object) -> MeteredUsage:
     return MeteredUsage(tuple(sorted(sums.items())))
 
 
+def _ids(item: object, fields: tuple[str, ...]) -> tuple[str, ...] | None:
+    """The item's ``fields``, each a non-empty string, or None when one is not."""
+    values = [item.get(f) for f in fields] if isinstance(item, dict) else []
+    texts = tuple(v for v in values if isinstance(v, str) and v)
+    return texts if len(texts) == len(fields) else None
+
+
+Row = tuple[tuple[str, ...], MeteredUsage]  # an item's ids and its current period's usage
+
+
+def metered_rows(data: object, array: str, ids: tuple[str, ...]) -> tuple[list[Row], int, int]:
+    """The items of a consumption history page's ``array``: each one's ``ids`` fields and
+    current period; an item without them is skipped and counted, the rest still count. Returns
+    the rows, the items in the page (malformed ones included) and those skipped."""
+    if not isinstance(data, dict) or not isinstance(data.get(array), list):
+        raise ParseError(f"missing array '{array}'")
+    rows: list[Row] = []
+    for item in data[array]:
+        found = _ids(item, ids)
+        with contextlib.suppress(ValueError):  # no readable periods: skipped, counted below
+            if found is not None:
+                rows.append((found, current_period(item)))
+    return rows, len(data[array]), len(data[array]) - len(rows)
+
+
 def parse_metered_page(data: object) -> MeteredPage:
-    """One page of ``GET /consumption_history/v2/projects``; a project item without an id or
-    periods is skipped (and counted), the rest still count."""
-    if not isinstance(data, dict) or not isinstance(data.get("projects"), list):
-        raise ParseError("missing array 'projects'")
-    usage: dict[str, MeteredUsage] = {}
-    skipped = 0
-    for item in data["projects"]:
-        pid = item.get("project_id") if isinstance(item, dict) else None
-        try:
-            if not isinstance(pid, str) or not pid:
-                raise ValueError("project_id")
-            usage[pid] = _current_period(item)
-        except ValueError:
-            skipped += 1
-    pagination = data.get("pagination")
-    cursor = pagination.get("cursor") if isinstance(pagination, dict) else None
-    return MeteredPage(
-        usage,
-        cursor if isinstance(cursor, str) and cursor else None,
-        len(data["projects"]),
-        skipped,
-    )
+    """One page of ``GET /consumption_history/v2/projects``."""
+    rows, count, skipped = metered_rows(data, "projects", ("project_id",))
+    assert isinstance(data, dict)
+    return MeteredPage({ids[0]: u for ids, u in rows}, page_cursor(data), count, skipped)

@@ -24,6 +24,7 @@ from .fields import (
     opt_number,
     opt_string,
     opt_timestamp,
+    page_cursor,
     parse_items,
     state_of,
     string,
@@ -108,18 +109,11 @@ def _endpoint(item: dict[str, Any]) -> Endpoint:
     )
 
 
-def _cursor(page: dict[str, Any], field: str) -> str | None:
-    """A page's ``pagination.<field>``; None (the last page) when absent, empty or not text."""
-    pagination = page.get("pagination")
-    cursor = pagination.get(field) if isinstance(pagination, dict) else None
-    return cursor if isinstance(cursor, str) and cursor else None
-
-
 def parse_v2_projects_page(data: object) -> ProjectPage:
     """``GET /api/v2/projects``: projects, the next cursor, and ids Neon could not load in time."""
     projects, skipped = parse_items(data, "projects", _v2_project)
     assert isinstance(data, dict)
-    cursor = _cursor(data, "cursor")
+    cursor = page_cursor(data)
     unavailable = data.get("unavailable_project_ids")
     return ProjectPage(
         projects=_with_integrations(projects, data),
@@ -201,7 +195,7 @@ def parse_v2_branches_page(data: object) -> BranchPage:
     """``GET /api/v2/projects/{id}/branches``: branches and ``pagination.next`` (None = last)."""
     branches, skipped = parse_items(data, "branches", _branch)
     assert isinstance(data, dict)
-    return BranchPage(branches, _cursor(data, "next"), skipped)
+    return BranchPage(branches, page_cursor(data, "next"), skipped)
 
 
 def _storage_byte_seconds(byte_hours: float | None) -> float | None:

@@ -13,6 +13,7 @@ Hooked into the app with one call, :func:`add_routes`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -45,6 +46,7 @@ V2_METRICS = (
 )
 MAX_V2_LIMIT = 100
 DEFAULT_V2_LIMIT = 10
+PERIOD_ID = "5d0ec9a5-3b8f-4b5e-9c40-3f1f8a2d7e11"  # one billing period, the current one
 DEFAULT_SPENDING_LIMIT_CENTS = 50_000  # $500 a month
 
 
@@ -93,14 +95,18 @@ def _period(now: datetime) -> datetime:
     return now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
 
 
-def v2_consumption_json(
-    project: SimProject, metrics: list[str], frame: tuple[datetime, datetime] | None, now: datetime
+def v2_period(
+    values: Mapping[str, int],
+    metrics: list[str],
+    frame: consumption.Frame | None,
+    now: datetime,
+    period_id: str,
 ) -> dict[str, Any]:
-    """A ``ConsumptionHistoryPerProjectV2``: the current period, one timeframe if in range."""
-    values = v2_metrics(project)
-    consumption = []
+    """The current billing period of a v2 consumption history item: one timeframe of the
+    ``metrics`` asked for if ``frame`` is in range, none otherwise."""
+    frames = []
     if frame is not None:
-        consumption.append(
+        frames.append(
             {
                 "timeframe_start": rfc3339(frame[0]),
                 "timeframe_end": rfc3339(frame[1]),
@@ -108,16 +114,19 @@ def v2_consumption_json(
             }
         )
     return {
-        "project_id": project.id,
-        "periods": [
-            {
-                "period_id": "5d0ec9a5-3b8f-4b5e-9c40-3f1f8a2d7e11",
-                "period_plan": "launch",
-                "period_start": rfc3339(_period(now)),
-                "consumption": consumption,
-            }
-        ],
+        "period_id": period_id,
+        "period_plan": "launch",
+        "period_start": rfc3339(_period(now)),
+        "consumption": frames,
     }
+
+
+def v2_consumption_json(
+    project: SimProject, metrics: list[str], frame: consumption.Frame | None, now: datetime
+) -> dict[str, Any]:
+    """A ``ConsumptionHistoryPerProjectV2``: the current period, one timeframe if in range."""
+    period = v2_period(v2_metrics(project), metrics, frame, now, PERIOD_ID)
+    return {"project_id": project.id, "periods": [period]}
 
 
 def _split(values: list[str]) -> list[str]:
@@ -159,9 +168,10 @@ class Handlers:
             return err(400, "granularity: one of hourly, daily, monthly")
         if not metrics or set(metrics) - set(V2_METRICS):
             return err(400, f"metrics: required, of {', '.join(V2_METRICS)}")
+        now = utcnow()
         try:
-            since = consumption._round(consumption._parse_time(q["from"]), granularity)
-            until = consumption._round(consumption._parse_time(q["to"]), granularity)
+            frame = consumption.current_frame(q, granularity, now)
+            since = consumption.round_down(consumption.parse_time(q["from"]), granularity)
             limit = int(q.get("limit") or DEFAULT_V2_LIMIT)
         except (KeyError, ValueError):
             return err(400, "from, to: RFC 3339 date-times; limit: an integer")
@@ -175,12 +185,8 @@ class Handlers:
                 "Project consumption history requires a Launch, Scale, Agent, Business, or "
                 "Enterprise plan.",
             )
-        now = utcnow()
         if since < max(consumption.HISTORY_START, now - consumption.HISTORY_REACH[granularity]):
             return err(406, f"from: outside the {granularity} history")
-        frame_start = consumption._round(now, granularity)
-        frame_end = consumption._next(frame_start, granularity)
-        frame = (frame_start, frame_end) if since <= frame_start < until else None
         page = self._page(key_name, org_id, ids, q.get("cursor") or "", limit)
         body: dict[str, Any] = {
             "projects": [v2_consumption_json(p, metrics, frame, now) for p in page]

@@ -4,27 +4,23 @@ organization, up to 1,000 branches a page ordered by project then branch id, a c
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
 from exporter.simulator import consumption
 from exporter.simulator.api import error_response
-from exporter.simulator.billing import USAGE_BASED, v2_metrics
-from exporter.simulator.model import SimBranch, SimProject, rfc3339, utcnow
+from exporter.simulator.billing import PERIOD_ID, USAGE_BASED, V2_METRICS, v2_metrics, v2_period
+from exporter.simulator.model import SimBranch, SimProject, utcnow
 
 if TYPE_CHECKING:
     from exporter.simulator.app import Simulator
 
 ROUTE = "/consumption_history/v2/branches"
-METRICS = (
-    "compute_unit_seconds",
-    "root_branch_bytes_month",
-    "child_branch_bytes_month",
-    "instant_restore_bytes_month",
-    "public_network_transfer_bytes",
-    "private_network_transfer_bytes",
+# The route's six metrics (Neon's document): the v2 project metrics but extra branches and
+# snapshot storage, which are not per branch.
+METRICS = tuple(
+    m for m in V2_METRICS if m not in ("extra_branches_month", "snapshot_storage_bytes_month")
 )
 MAX_LIMIT, DEFAULT_LIMIT, MAX_PROJECTS = 1000, 100, 100
 
@@ -39,32 +35,16 @@ def branch_metrics(project: SimProject, branch: SimBranch) -> dict[str, int]:
 
 
 def _json(
-    p: SimProject, b: SimBranch, metrics: list[str], frame: tuple[datetime, datetime] | None
+    p: SimProject, b: SimBranch, metrics: list[str], frame: consumption.Frame | None
 ) -> dict[str, Any]:
-    values = branch_metrics(p, b)
-    frames = []
-    if frame is not None:
-        frames.append(
-            {
-                "timeframe_start": rfc3339(frame[0]),
-                "timeframe_end": rfc3339(frame[1]),
-                "metrics": [{"metric_name": m, "value": values[m]} for m in metrics],
-            }
-        )
-    start = utcnow().replace(day=1, hour=0, minute=0, second=0)
-    period = {
-        "period_id": "5d0ec9a5-3b8f-4b5e-9c40-3f1f8a2d7e12",
-        "period_plan": "launch",
-        "period_start": rfc3339(start),
-        "consumption": frames,
-    }
+    period = v2_period(branch_metrics(p, b), metrics, frame, utcnow(), PERIOD_ID)
     return {"project_id": p.id, "branch_id": b.id, "periods": [period]}
 
 
 def _check(sim: Simulator, q: Any, key_name: str) -> web.Response | None:
     """The 400, 404, 403 or 406 Neon answers to this query, or None."""
     org_id, granularity = q.get("org_id") or "", q.get("granularity")
-    metrics, ids = consumption._listed(q, "metrics"), consumption._listed(q, "project_ids")
+    metrics, ids = consumption.listed(q, "metrics"), consumption.listed(q, "project_ids")
     if not org_id or not ids or len(ids) > MAX_PROJECTS:
         return error_response(400, "org_id and 1 to 100 project_ids are required")
     if granularity not in consumption.GRANULARITIES:
@@ -72,7 +52,7 @@ def _check(sim: Simulator, q: Any, key_name: str) -> web.Response | None:
     if not metrics or set(metrics) - set(METRICS):
         return error_response(400, f"metrics: required, of {', '.join(METRICS)}")
     try:
-        since = consumption._round(consumption._parse_time(q["from"]), granularity)
+        since = consumption.round_down(consumption.parse_time(q["from"]), granularity)
         limit = int(q.get("limit") or DEFAULT_LIMIT)
     except (KeyError, ValueError):
         return error_response(400, "from, to: RFC 3339 date-times; limit: an integer")
@@ -94,12 +74,8 @@ async def handler(sim: Simulator, request: web.Request, key_name: str) -> web.St
     error = _check(sim, q, key_name)
     if error is not None:
         return error
-    granularity = q["granularity"]
-    until = consumption._round(consumption._parse_time(q["to"]), granularity)
-    since = consumption._round(consumption._parse_time(q["from"]), granularity)
-    start = consumption._round(utcnow(), granularity)
-    frame = (start, consumption._next(start, granularity)) if since <= start < until else None
-    wanted = set(consumption._listed(q, "project_ids"))
+    frame = consumption.current_frame(q, q["granularity"], utcnow())
+    wanted = set(consumption.listed(q, "project_ids"))
     rows = sorted(
         (p.id, b.id, p, b)
         for pid in sim.world.sorted_ids
@@ -111,7 +87,7 @@ async def handler(sim: Simulator, request: web.Request, key_name: str) -> web.St
     cursor = q.get("cursor") or ""
     rows = [r for r in rows if f"{r[0]}/{r[1]}" > cursor]
     page = rows[: int(q.get("limit") or DEFAULT_LIMIT)]
-    metrics = consumption._listed(q, "metrics")
+    metrics = consumption.listed(q, "metrics")
     body: dict[str, Any] = {"branches": [_json(p, b, metrics, frame) for _, _, p, b in page]}
     if page:
         body["pagination"] = {"cursor": f"{page[-1][0]}/{page[-1][1]}"}

@@ -35,13 +35,14 @@ HISTORY_REACH = {
     "monthly": timedelta(days=366),
 }
 HISTORY_START = datetime(2024, 3, 1, tzinfo=UTC)
+Frame = tuple[datetime, datetime]
 NOT_ON_PLAN = (
     "This endpoint is not available. It is only supported with Scale, Business, "
     "and Enterprise plan accounts."
 )
 
 
-def _listed(q: MultiMapping[str], name: str) -> list[str]:
+def listed(q: MultiMapping[str], name: str) -> list[str]:
     """A list parameter, given repeated or comma-separated."""
     return [item for value in q.getall(name, []) for item in value.split(",") if item]
 
@@ -62,17 +63,17 @@ def _parse(world: World, q: MultiMapping[str]) -> _Query | web.Response:
     if granularity not in GRANULARITIES:
         return error_response(400, "granularity: one of hourly, daily, monthly")
     try:
-        since = _round(_parse_time(q["from"]), granularity)
-        until = _round(_parse_time(q["to"]), granularity)
+        since = round_down(parse_time(q["from"]), granularity)
+        until = round_down(parse_time(q["to"]), granularity)
         limit = int(q.get("limit") or 10)
     except (KeyError, ValueError):
         return error_response(400, "from, to: RFC 3339 date-times; limit: an integer")
     if not 1 <= limit <= MAX_CONSUMPTION_LIMIT:
         return error_response(400, f"limit: must be between 1 and {MAX_CONSUMPTION_LIMIT}")
-    ids = _listed(q, "project_ids")
+    ids = listed(q, "project_ids")
     if len(ids) > MAX_CONSUMPTION_LIMIT:
         return error_response(400, f"project_ids: at most {MAX_CONSUMPTION_LIMIT}")
-    metrics = _listed(q, "metrics")
+    metrics = listed(q, "metrics")
     unknown = sorted(set(metrics) - set(CONSUMPTION_METRICS))
     if unknown:
         return error_response(400, f"metrics: unknown {', '.join(unknown)}")
@@ -99,8 +100,8 @@ async def v2_consumption(
         )
     # The timeframe that holds "now", included only if the rounded [from, to) covers its
     # start: a query ending now rounds down past it and misses the current period.
-    frame_start = _round(now, granularity)
-    frame_end = _next(frame_start, granularity)
+    frame_start = round_down(now, granularity)
+    frame_end = next_start(frame_start, granularity)
     frame = (frame_start, frame_end) if query.since <= frame_start < query.until else None
     cursor = request.query.get("cursor") or ""
     metrics = query.metrics or DEFAULT_CONSUMPTION_METRICS
@@ -118,14 +119,14 @@ async def v2_consumption(
     return web.json_response(body)
 
 
-def _parse_time(text: str) -> datetime:
+def parse_time(text: str) -> datetime:
     when = datetime.fromisoformat(text.replace("Z", "+00:00"))
     if when.tzinfo is None:
         raise ValueError("date-time without a time zone")
     return when.astimezone(UTC)
 
 
-def _round(when: datetime, granularity: str) -> datetime:
+def round_down(when: datetime, granularity: str) -> datetime:
     """Round down to the granularity, as Neon does with ``from`` and ``to``."""
     when = when.replace(minute=0, second=0, microsecond=0)
     if granularity in ("daily", "monthly"):
@@ -135,7 +136,7 @@ def _round(when: datetime, granularity: str) -> datetime:
     return when
 
 
-def _next(start: datetime, granularity: str) -> datetime:
+def next_start(start: datetime, granularity: str) -> datetime:
     if granularity == "hourly":
         return start + timedelta(hours=1)
     if granularity == "daily":
@@ -143,3 +144,12 @@ def _next(start: datetime, granularity: str) -> datetime:
     if start.month == 12:
         return start.replace(year=start.year + 1, month=1)
     return start.replace(month=start.month + 1)
+
+
+def current_frame(q: MultiMapping[str], granularity: str, now: datetime) -> Frame | None:
+    """The timeframe ``now`` falls in, when the query's ``from``/``to`` (rounded down to the
+    granularity, as Neon does) reach it; None otherwise. Raises on an unreadable time."""
+    since = round_down(parse_time(q["from"]), granularity)
+    until = round_down(parse_time(q["to"]), granularity)
+    start = round_down(now, granularity)
+    return (start, next_start(start, granularity)) if since <= start < until else None
