@@ -30,12 +30,16 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
 
-import structlog
-
 from ..exposition.family import Family, Sample, flag, info, one
-from ..neon.accounts import BILLING_STATES, Organization, User, parse_organization, parse_user
+from ..neon.accounts import (
+    BILLING_STATES,
+    Organization,
+    User,
+    organization_ids,
+    parse_organization,
+    parse_user,
+)
 from ..neon.client import NeonClient
-from ..neon.errors import ApiStatusError
 from .base import Area
 
 if TYPE_CHECKING:  # types only: the view is built by the poll layer, above this one
@@ -47,8 +51,6 @@ ROUTE_ORG = "/organizations/{org_id}"
 ORG_KEY = "api_key_org"  # GET /auth's auth_method of an organization key
 ORG_AREAS = (NAME, "org_security")  # the areas whose data carries organizations
 
-log = structlog.get_logger("exporter.areas.account")
-
 
 @dataclass(frozen=True, slots=True)
 class Account:
@@ -58,14 +60,11 @@ class Account:
 
 async def organization(client: NeonClient, org_id: str) -> Organization | None:
     """``GET /organizations/{org_id}``; None where the key may not read it (403, 404)."""
-    try:
-        data = await client.get(ROUTE_ORG, f"/organizations/{org_id}")
-    except ApiStatusError as exc:
-        if exc.status not in (403, 404):
-            raise
-        log.info("organization not readable with this key", key=client.key_name, org_id=org_id)
-        return None
-    return client.parse_whole(ROUTE_ORG, parse_organization, data)
+    note = "organization not readable with this key"
+    data = await client.get_unless(
+        ROUTE_ORG, f"/organizations/{org_id}", absent=(403, 404), note=note
+    )
+    return None if data is None else client.parse_whole(ROUTE_ORG, parse_organization, data)
 
 
 async def is_org_key(client: NeonClient) -> bool:
@@ -83,7 +82,7 @@ async def fetch(client: NeonClient) -> Account:
     if client.org_id:
         org_ids: tuple[str, ...] = (client.org_id,)
     else:
-        org_ids = await client.organization_ids() if org_key else ()
+        org_ids = await organization_ids(client) if org_key else ()
     orgs = [o for org_id in org_ids if (o := await organization(client, org_id)) is not None]
     return Account(user, tuple(orgs))
 

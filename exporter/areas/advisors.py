@@ -28,7 +28,6 @@ from typing import Any
 
 from ..exposition.family import Family, ProjectData, Sample, flag
 from ..neon.client import NeonClient
-from ..neon.errors import ApiStatusError
 from ..neon.fields import BadItem, parse_items
 from .base import Area
 
@@ -63,13 +62,9 @@ def parse_advisors(data: object) -> tuple[Advisors, int]:
 
 
 async def fetch(client: NeonClient, project_id: str) -> Advisors:
-    try:
-        data = await client.get(ROUTE, f"/projects/{project_id}/advisors")
-    except ApiStatusError as exc:
-        if exc.status in NOT_ANALYSABLE:  # no Data API, not on the plan, no such project
-            return Advisors(False)
-        raise
-    return client.parse(ROUTE, parse_advisors, data)
+    # NOT_ANALYSABLE: no Data API, not on the plan, no such project.
+    data = await client.get_unless(ROUTE, f"/projects/{project_id}/advisors", absent=NOT_ANALYSABLE)
+    return Advisors(False) if data is None else client.parse(ROUTE, parse_advisors, data)
 
 
 def _counts(d: ProjectData) -> Iterable[Sample]:

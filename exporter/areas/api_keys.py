@@ -21,11 +21,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, cast
 
-import structlog
-
 from ..exposition.family import Family, Sample, info, one
+from ..neon.accounts import organization_ids
 from ..neon.client import NeonClient
-from ..neon.errors import ApiStatusError, KeyRejected, NeonError, PartialAnswer
+from ..neon.errors import KeyRejected, NeonError, PartialAnswer
 from ..neon.models import ApiKey
 from ..neon.parse import parse_api_keys
 from .base import Area
@@ -39,8 +38,6 @@ ROUTE_PERSONAL = "/api_keys"
 ROUTE_ORG = "/organizations/{org_id}/api_keys"
 ORG_KEY = "api_key_org"  # GET /auth's auth_method of an organization key
 
-log = structlog.get_logger("exporter.areas.api_keys")
-
 
 async def fetch(client: NeonClient) -> tuple[ApiKey, ...]:
     """Every key the exporter's key can list: its account's and its organizations'."""
@@ -49,7 +46,7 @@ async def fetch(client: NeonClient) -> tuple[ApiKey, ...]:
     auth = client.auth or await client.probe()
     unlisted: NeonError | None = None
     try:
-        orgs = set(await client.organization_ids())
+        orgs = set(await organization_ids(client))
     except KeyRejected:
         raise
     except NeonError as exc:  # the other lists are still worth having: served, area failing
@@ -70,19 +67,10 @@ async def fetch(client: NeonClient) -> tuple[ApiKey, ...]:
 async def _org_keys(client: NeonClient, org_id: str) -> tuple[ApiKey, ...]:
     """One organization's keys; none where the key may not list them (403/404: a member who
     is not an admin), which is the organization's choice, not a failure of the area."""
-    try:
-        data = await client.get(ROUTE_ORG, f"/organizations/{org_id}/api_keys")
-    except ApiStatusError as exc:
-        if exc.status not in (403, 404):
-            raise
-        log.info(
-            "organization's API keys not listable with this key",
-            key=client.key_name,
-            org_id=org_id,
-            status=exc.status,
-        )
-        return ()
-    return client.parse(ROUTE_ORG, parse_api_keys(org_id), data)
+    path = f"/organizations/{org_id}/api_keys"
+    note = "organization's API keys not listable with this key"
+    data = await client.get_unless(ROUTE_ORG, path, absent=(403, 404), note=note)
+    return () if data is None else client.parse(ROUTE_ORG, parse_api_keys(org_id), data)
 
 
 def keys_of(view: View) -> dict[int, ApiKey]:

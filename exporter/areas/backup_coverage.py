@@ -49,12 +49,10 @@ async def fetch(client: NeonClient, project_id: str) -> DefaultBackup:
     if default is None:
         return NOTHING
     path = f"/projects/{project_id}/branches/{default.id}/backup_schedule"
-    try:
-        answer = await client.get(snapshots.SCHEDULE_ROUTE, path)
-    except ApiStatusError as exc:
-        if exc.status in (403, 404):  # not on this plan; the branch gone since the list
-            return NOTHING
-        raise
+    # 403: not on this plan; 404: the branch gone since the list.
+    answer = await client.get_unless(snapshots.SCHEDULE_ROUTE, path, absent=(403, 404))
+    if answer is None:
+        return NOTHING
     interval, skipped = client.parse_whole(snapshots.SCHEDULE_ROUTE, parse_schedule, answer)
     client.count_skipped(snapshots.SCHEDULE_ROUTE, skipped)
     return DefaultBackup(default.id, interval is not None)

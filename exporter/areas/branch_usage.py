@@ -22,7 +22,7 @@ from typing import Any
 
 from ..exposition.family import Family, ProjectData, Sample
 from ..neon.client import NeonClient
-from ..neon.errors import ApiStatusError, MalformedResponse
+from ..neon.errors import MalformedResponse
 from ..neon.fields import page_cursor
 from ..neon.metered import MeteredUsage, metered_rows
 from .base import Area, BatchRoute
@@ -79,12 +79,9 @@ async def fetch_batch(
     found: dict[str, list[tuple[str, MeteredUsage]]] = {}
     seen: set[str] = set()
     for _ in range(MAX_PAGES):
-        try:
-            data = await client.get(ROUTE, ROUTE, params)
-        except ApiStatusError as exc:
-            if exc.status == 403:
-                return None
-            raise
+        data = await client.get_unless(ROUTE, ROUTE, params, absent=(403,))
+        if data is None:
+            return None
         rows, cursor, count, skipped = client.parse_whole(ROUTE, _page, data)
         client.count_skipped(ROUTE, skipped)
         for pid, bid, usage in rows:

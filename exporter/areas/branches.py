@@ -16,7 +16,7 @@ if a list carries them: see :mod:`.deleted_branches`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 
 from ..exposition.family import Family, ProjectData, Sample, one
 from ..neon.client import MAX_PAGES, NeonClient
@@ -37,16 +37,22 @@ async def fetch(client: NeonClient, project_id: str) -> tuple[Branch, ...] | Non
 
 
 async def fetch_pages(
-    client: NeonClient, project_id: str, route: str, **extra: str
+    client: NeonClient,
+    project_id: str,
+    route: str,
+    *,
+    absent: Collection[int] = (404,),
+    **extra: str,
 ) -> tuple[Branch, ...] | None:
     """Every page of a project's branch list (``extra``: more query parameters; ``route``:
-    the template it is counted under); None when the project is gone (404)."""
+    the template it is counted under); None when Neon answers an ``absent`` status (404: the
+    project is gone)."""
     path = f"/projects/{project_id}/branches"
     params = {"limit": str(PAGE_LIMIT), "sort_by": "created_at", "sort_order": "asc", **extra}
     out: dict[str, Branch] = {}  # by id: a repeated page never makes duplicate series
     seen: set[str] = set()
     for _ in range(MAX_PAGES):
-        data = await client.get_unless_gone(route, path, params)
+        data = await client.get_unless(route, path, params, absent=absent)
         if data is None:
             return None
         page = client.parse_whole(route, parse_v2_branches_page, data)

@@ -22,7 +22,6 @@ from collections.abc import Callable, Iterable
 
 from ..exposition.family import Family, ProjectData, Sample, info, one
 from ..neon.client import NeonClient
-from ..neon.errors import ApiStatusError
 from ..neon.models import Branch, BranchRecovery
 from .base import Area
 from .branches import fetch_pages
@@ -34,15 +33,9 @@ ROUTE = "/projects/{project_id}/branches?include_deleted=true"  # counted apart 
 async def fetch(client: NeonClient, project_id: str) -> tuple[Branch, ...]:
     """The project's deleted, still recoverable branches; none where the account does not
     have branch recovery (403)."""
-    try:
-        branches = await fetch_pages(client, project_id, ROUTE, include_deleted="true")
-    except ApiStatusError as exc:
-        if exc.status == 403:
-            return ()
-        raise
-    if branches is None:
-        raise ApiStatusError(ROUTE, 404, "project not found")
-    return tuple(b for b in branches if b.recovery is not None)
+    # A 404 fails the area for the project (the project list decides whether it is gone).
+    branches = await fetch_pages(client, project_id, ROUTE, absent=(403,), include_deleted="true")
+    return tuple(b for b in branches or () if b.recovery is not None)
 
 
 def _deleted(

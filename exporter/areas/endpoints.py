@@ -27,7 +27,7 @@ ROUTE = "/projects/{project_id}/endpoints"
 
 
 async def fetch(client: NeonClient, project_id: str) -> tuple[Endpoint, ...] | None:
-    data = await client.get_unless_gone(ROUTE, f"/projects/{project_id}/endpoints")
+    data = await client.get_unless(ROUTE, f"/projects/{project_id}/endpoints")
     return None if data is None else client.parse(ROUTE, parse_v2_endpoints, data)
 
 

@@ -27,12 +27,10 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
 
-import structlog
-
 from ..exposition.family import Family, Sample, one
-from ..neon.accounts import Organization
+from ..neon.accounts import Organization, key_organizations
 from ..neon.client import NeonClient
-from ..neon.errors import ApiStatusError, MalformedResponse
+from ..neon.errors import MalformedResponse
 from ..neon.members import Invitation, Member, parse_invitations, parse_member_page
 from .account import ORG_FAMILIES, organization
 from .base import Area
@@ -46,8 +44,6 @@ ROUTE_INVITATIONS = "/organizations/{org_id}/invitations"
 ROLES = ("admin", "member", "editor", "viewer", "collaborator")  # MemberRole, in order
 PAGE = 500  # the largest page the members route allows
 MAX_PAGES = 100
-
-log = structlog.get_logger("exporter.areas.org_security")
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,13 +61,9 @@ class OrgSecurity:
 
 async def _readable(client: NeonClient, route: str, path: str, params: dict[str, str]) -> object:
     """The answer, or None where the key may not read it (403, 404)."""
-    try:
-        return await client.get(route, path, params)
-    except ApiStatusError as exc:
-        if exc.status not in (403, 404):
-            raise
-        log.info("not readable with this key", key=client.key_name, route=route, path=path)
-        return None
+    return await client.get_unless(
+        route, path, params, absent=(403, 404), note="not readable with this key"
+    )
 
 
 async def _members(client: NeonClient, org_id: str) -> tuple[Member, ...] | None:
@@ -104,7 +96,7 @@ async def _posture(client: NeonClient, org_id: str) -> Posture:
 
 
 async def fetch(client: NeonClient) -> OrgSecurity:
-    orgs = await client.key_organizations()
+    orgs = await key_organizations(client)
     found = [o for org_id in orgs if (o := await organization(client, org_id)) is not None]
     return OrgSecurity(tuple(found), tuple([await _posture(client, o) for o in orgs]))
 

@@ -46,7 +46,7 @@ async def fetch(client: NeonClient, project_id: str) -> Mapping[str, BranchSnaps
     for bid in sorted({s.branch_id for s in snapshots if s.branch_id}):
         path = f"/projects/{project_id}/branches/{bid}/backup_schedule"
         # Snapshots outlive their branch: a 404 here is a deleted branch, with no schedule.
-        answer = await client.get_unless_gone(SCHEDULE_ROUTE, path)
+        answer = await client.get_unless(SCHEDULE_ROUTE, path)
         schedules[bid] = None if answer is None else _schedule(client, answer)
     return by_branch(snapshots, schedules)
 

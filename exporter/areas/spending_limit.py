@@ -22,8 +22,8 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, cast
 
 from ..exposition.family import Family
+from ..neon.accounts import key_organizations
 from ..neon.client import NeonClient
-from ..neon.errors import ApiStatusError
 from ..neon.fields import ParseError
 from .base import Area
 
@@ -50,13 +50,12 @@ async def fetch(client: NeonClient) -> dict[str, int | None]:
     """Organization id -> its limit in cents (None: no limit set), for every organization of
     the key whose plan offers spending limits."""
     out: dict[str, int | None] = {}
-    for org_id in await client.key_organizations():
-        try:
-            data = await client.get(ROUTE, f"/organizations/{org_id}/billing/spending_limit")
-        except ApiStatusError as exc:
-            if exc.status == 403:  # not a Launch or Scale plan: no limit to show, key is fine
-                continue
-            raise
+    for org_id in await key_organizations(client):
+        path = f"/organizations/{org_id}/billing/spending_limit"
+        # 403: not a Launch or Scale plan: no limit to show, and the key is fine.
+        data = await client.get_unless(ROUTE, path, absent=(403,))
+        if data is None:
+            continue
         out[org_id] = client.parse_whole(ROUTE, parse_spending_limit, data)
     return out
 

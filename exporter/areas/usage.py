@@ -33,7 +33,7 @@ from datetime import UTC, datetime
 
 from ..exposition.family import Family, ProjectData, Sample, one
 from ..neon.client import NeonClient
-from ..neon.errors import ApiStatusError, MalformedResponse
+from ..neon.errors import MalformedResponse
 from ..neon.metered import METRICS, MeteredUsage, parse_metered_page
 from ..neon.models import USAGE_FIELDS, Usage
 from ..neon.parse import parse_consumption_projects, parse_v2_project_usage
@@ -49,7 +49,7 @@ CONSUMPTION_BATCH = 100  # project_ids per consumption history request (the API'
 
 async def fetch(client: NeonClient, project_id: str) -> Usage | None:
     """Billing-period usage from ``GET /projects/{id}``; None when the project is gone."""
-    data = await client.get_unless_gone(PROJECT_ROUTE, f"/projects/{project_id}")
+    data = await client.get_unless(PROJECT_ROUTE, f"/projects/{project_id}")
     return None if data is None else client.parse_whole(PROJECT_ROUTE, parse_v2_project_usage, data)
 
 
@@ -87,13 +87,10 @@ async def fetch_batch(
     }
     if org_id or client.org_id:
         params["org_id"] = org_id or client.org_id or ""
-    try:
-        data = await client.get(CONSUMPTION_ROUTE, CONSUMPTION_ROUTE, params)
-    except ApiStatusError as exc:
-        if exc.status == 403:
-            return None
-        raise
-    return client.parse(CONSUMPTION_ROUTE, parse_consumption_projects, data)
+    data = await client.get_unless(CONSUMPTION_ROUTE, CONSUMPTION_ROUTE, params, absent=(403,))
+    return (
+        None if data is None else client.parse(CONSUMPTION_ROUTE, parse_consumption_projects, data)
+    )
 
 
 async def fetch_metered(
@@ -117,12 +114,9 @@ async def fetch_metered(
     out: dict[str, MeteredUsage] = {}
     seen: set[str] = set()
     for _ in range(MAX_PAGES):
-        try:
-            data = await client.get(METERED_ROUTE, METERED_ROUTE, params)
-        except ApiStatusError as exc:
-            if exc.status == 403:
-                return None
-            raise
+        data = await client.get_unless(METERED_ROUTE, METERED_ROUTE, params, absent=(403,))
+        if data is None:
+            return None
         page = client.parse_whole(METERED_ROUTE, parse_metered_page, data)
         client.count_skipped(METERED_ROUTE, page.skipped)
         out.update(page.usage)

@@ -21,11 +21,9 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
-import structlog
-
 from ..exposition.family import Family, Sample, info, one
+from ..neon.accounts import key_organizations
 from ..neon.client import NeonClient
-from ..neon.errors import ApiStatusError
 from ..neon.fields import BadItem, ParseError, opt_integer, opt_string, parse_items, string
 from .base import Area
 
@@ -36,8 +34,6 @@ NAME = "vpc_endpoints"
 ROUTE_LIST = "/organizations/{org_id}/vpc/vpc_endpoints"
 ROUTE_ONE = "/organizations/{org_id}/vpc/region/{region_id}/vpc_endpoints/{vpc_endpoint_id}"
 STATES = ("new", "accepted")  # the document's values of VPCEndpointDetails.state
-
-log = structlog.get_logger("exporter.areas.vpc_endpoints")
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,25 +74,24 @@ def _detail(org_id: str, region_id: str) -> Callable[[object], VpcEndpoint]:
 
 
 async def _org(client: NeonClient, org_id: str) -> list[VpcEndpoint]:
-    try:
-        data = await client.get(ROUTE_LIST, f"/organizations/{org_id}/vpc/vpc_endpoints")
-    except ApiStatusError as exc:
-        if exc.status not in (403, 404):
-            raise
-        log.info("no VPC endpoints readable", key=client.key_name, org_id=org_id, status=exc.status)
+    path = f"/organizations/{org_id}/vpc/vpc_endpoints"
+    data = await client.get_unless(
+        ROUTE_LIST, path, absent=(403, 404), note="no VPC endpoints readable"
+    )
+    if data is None:
         return []
     listed = client.parse(ROUTE_LIST, lambda d: parse_items(d, "endpoints", _listed), data)
     out = []
     for vid, region in listed:
         path = f"/organizations/{org_id}/vpc/region/{region}/vpc_endpoints/{vid}"
-        detail = await client.get_unless_gone(ROUTE_ONE, path)
+        detail = await client.get_unless(ROUTE_ONE, path)
         if detail is not None:  # deleted since it was listed
             out.append(client.parse_whole(ROUTE_ONE, _detail(org_id, region), detail))
     return out
 
 
 async def fetch(client: NeonClient) -> tuple[VpcEndpoint, ...]:
-    orgs = await client.key_organizations()
+    orgs = await key_organizations(client)
     return tuple([e for org_id in orgs for e in await _org(client, org_id)])
 
 

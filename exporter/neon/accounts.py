@@ -11,7 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from .client import NeonClient
 from .fields import BadItem, ParseError, opt_boolean, opt_integer, opt_number, opt_string, string
+from .parse import parse_organization_ids
 
 BILLING_STATES = ("UNKNOWN", "active", "suspended", "deactivated", "deleted")
 """``BillingAccountState``, in the document's order."""
@@ -62,3 +64,19 @@ def parse_organization(data: object) -> Organization:
     except BadItem:
         raise ParseError("missing 'id'") from None
     return Organization(org_id, opt_string(item, "plan"), opt_boolean(item, "require_mfa"))
+
+
+ORGANIZATIONS_ROUTE = "/users/me/organizations"
+
+
+async def organization_ids(client: NeonClient) -> tuple[str, ...]:
+    """``GET /users/me/organizations``: the organizations the key's user belongs to (for an
+    organization key, its own)."""
+    data = await client.get(ORGANIZATIONS_ROUTE, ORGANIZATIONS_ROUTE)
+    return client.parse(ORGANIZATIONS_ROUTE, parse_organization_ids, data)
+
+
+async def key_organizations(client: NeonClient) -> tuple[str, ...]:
+    """The organizations account-level areas read: the key's configured ``org_id``, else every
+    organization it belongs to."""
+    return (client.org_id,) if client.org_id else await organization_ids(client)

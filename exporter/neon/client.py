@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Collection
 from typing import Literal, TypeVar
 
 import aiohttp
@@ -29,7 +29,6 @@ from .http import retry_after_seconds
 from .models import AuthDetails, Project, ProjectPage
 from .parse import (
     parse_auth,
-    parse_organization_ids,
     parse_v1_projects,
     parse_v2_projects_page,
 )
@@ -237,26 +236,26 @@ class NeonClient:
             params["cursor"] = page.cursor
         raise MalformedResponse(route, f"more than {MAX_PAGES} pages")
 
-    async def organization_ids(self) -> tuple[str, ...]:
-        """``GET /users/me/organizations``: the organizations the key's user belongs to."""
-        route = "/users/me/organizations"
-        data = await self.get(route, route)
-        return self.parse(route, parse_organization_ids, data)
-
-    async def key_organizations(self) -> tuple[str, ...]:
-        """The organizations account-level areas read: ``org_id``, else :meth:`organization_ids`."""
-        return (self.org_id,) if self.org_id else await self.organization_ids()
-
-    async def get_unless_gone(
-        self, route: str, path: str, params: dict[str, str] | None = None
+    async def get_unless(
+        self,
+        route: str,
+        path: str,
+        params: dict[str, str] | None = None,
+        *,
+        absent: Collection[int] = (404,),
+        note: str = "",
     ) -> object | None:
-        """As :meth:`get`, but None for a 404: the project was deleted since it was listed."""
+        """As :meth:`get`, but None where Neon answers one of the ``absent`` statuses: what an
+        area reads is not there for this key (404: deleted since listed; 403: not on the plan,
+        or not allowed), which is no failure. ``note``: logged at info when it happens."""
         try:
             return await self.get(route, path, params)
         except ApiStatusError as exc:
-            if exc.status == 404:
-                return None
-            raise
+            if exc.status not in absent:
+                raise
+            if note:
+                log.info(note, key=self.key_name, path=path, status=exc.status)
+            return None
 
     def parse(self, route: str, parse: Callable[[object], tuple[T, int]], data: object) -> T:
         """Parse an answer whose malformed items are skipped (and counted), not fatal."""
