@@ -21,12 +21,13 @@ from datetime import datetime
 from typing import Any
 
 from ..exposition.family import Family, ProjectData, Sample
+from ..neon import metered
 from ..neon.client import NeonClient
 from ..neon.errors import MalformedResponse
 from ..neon.fields import page_cursor
 from ..neon.metered import MeteredUsage, metered_rows
 from .base import Area, BatchRoute
-from .usage import CONSUMPTION_BATCH, METERED, billing_period
+from .usage import CONSUMPTION_BATCH, METERED, metered_query
 
 NAME = "branch_usage"
 ROUTE = "/consumption_history/v2/branches"
@@ -35,13 +36,8 @@ MAX_PAGES = 100
 
 # The six of the usage-based plans' metrics Neon's document lists for this route: named and
 # described as the usage area's per-project series (usage.METERED), per branch.
-METRICS = (
-    "compute_unit_seconds",
-    "root_branch_bytes_month",
-    "child_branch_bytes_month",
-    "instant_restore_bytes_month",
-    "public_network_transfer_bytes",
-    "private_network_transfer_bytes",
+METRICS = tuple(
+    m for m in metered.METRICS if m not in ("extra_branches_month", "snapshot_storage_bytes_month")
 )
 
 
@@ -66,16 +62,7 @@ async def fetch_batch(
     client: NeonClient, org_id: str, project_ids: Sequence[str], now: datetime
 ) -> Mapping[str, BranchUsage] | None:
     """Every branch of up to 100 projects of ``org_id``; None on 403 (not on this plan)."""
-    start, end = billing_period(now)
-    params = {
-        "org_id": org_id,
-        "project_ids": ",".join(project_ids),
-        "limit": str(PAGE),
-        "granularity": "monthly",
-        "from": start,
-        "to": end,
-        "metrics": ",".join(METRICS),
-    }
+    params = metered_query(org_id, project_ids, METRICS, now, limit=PAGE)
     found: dict[str, list[tuple[str, MeteredUsage]]] = {}
     seen: set[str] = set()
     for _ in range(MAX_PAGES):

@@ -93,6 +93,23 @@ async def fetch_batch(
     )
 
 
+def metered_query(
+    org_id: str, project_ids: Sequence[str], metrics: Sequence[str], now: datetime, *, limit: int
+) -> dict[str, str]:
+    """The query of a v2 consumption history route (projects, branches): ``metrics`` of the
+    projects of ``org_id`` in this billing month, ``limit`` items a page."""
+    start, end = billing_period(now)
+    return {
+        "org_id": org_id,
+        "project_ids": ",".join(project_ids),
+        "limit": str(limit),
+        "granularity": "monthly",
+        "from": start,
+        "to": end,
+        "metrics": ",".join(metrics),
+    }
+
+
 async def fetch_metered(
     client: NeonClient, org_id: str, project_ids: Sequence[str], now: datetime
 ) -> Mapping[str, MeteredUsage] | None:
@@ -101,16 +118,7 @@ async def fetch_metered(
     usage-based plan: the next route then, and the key is fine)."""
     if len(project_ids) > CONSUMPTION_BATCH:
         raise ValueError(f"at most {CONSUMPTION_BATCH} projects per request")
-    start, end = billing_period(now)
-    params = {
-        "org_id": org_id,
-        "project_ids": ",".join(project_ids),
-        "limit": str(CONSUMPTION_BATCH),
-        "granularity": "monthly",
-        "from": start,
-        "to": end,
-        "metrics": ",".join(METRICS),
-    }
+    params = metered_query(org_id, project_ids, METRICS, now, limit=CONSUMPTION_BATCH)
     out: dict[str, MeteredUsage] = {}
     seen: set[str] = set()
     for _ in range(MAX_PAGES):
